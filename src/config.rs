@@ -1,0 +1,441 @@
+//! Settings: built-in defaults, then a TOML file, then `PAPERBOY_<SECTION>__<KEY>` environment
+//! variables, then command-line flags; later wins. Loading ends in [`Settings::validate`], so
+//! that every value past this module is known to be usable.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+/// The file looked up in the working directory when no `--config` is given.
+pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
+
+/// Everything paperboy can be told.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub upstream: UpstreamSettings,
+    pub cache: CacheSettings,
+    pub storage: StorageSettings,
+    pub feeds: FeedSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub bind: String,
+    pub port: u16,
+    /// Absolute base URL for self links; empty means `http://<bind>:<port>`.
+    pub public_url: String,
+    /// `Cache-Control: max-age` and RSS `ttl`.
+    #[serde(with = "humantime_serde")]
+    pub max_age: Duration,
+    /// How long in-flight requests get on SIGTERM.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1".into(),
+            port: 8080,
+            public_url: String::new(),
+            max_age: Duration::from_secs(600),
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct UpstreamSettings {
+    pub base_url: String,
+    /// Optional Hugging Face token, sent as `Authorization: Bearer`.
+    pub token: String,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// The whole request, body included.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Retries after the first try, for connection errors, timeouts and 5xx.
+    pub retries: u32,
+    /// Upstream requests in flight at most.
+    pub max_concurrency: usize,
+}
+
+impl Default for UpstreamSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://huggingface.co".into(),
+            token: String::new(),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(20),
+            retries: 2,
+            max_concurrency: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct CacheSettings {
+    /// Freshness of today's and yesterday's lists.
+    #[serde(with = "humantime_serde")]
+    pub recent_ttl: Duration,
+    /// Freshness of lists up to 7 days old.
+    #[serde(with = "humantime_serde")]
+    pub week_ttl: Duration,
+    /// Freshness of older lists.
+    #[serde(with = "humantime_serde")]
+    pub old_ttl: Duration,
+    /// How many papers the in-memory daily-list cache holds at most.
+    pub max_papers: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            recent_ttl: Duration::from_secs(600),
+            week_ttl: Duration::from_secs(3600),
+            old_ttl: Duration::from_secs(86_400),
+            max_papers: 20_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct StorageSettings {
+    /// Where fetched lists are kept; empty turns storage off.
+    pub data_dir: String,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            data_dir: "data".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct FeedSettings {
+    pub default_days: u32,
+    pub max_days: u32,
+    pub default_limit: u32,
+    pub max_limit: u32,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        Self {
+            default_days: 3,
+            max_days: 30,
+            default_limit: 50,
+            max_limit: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct LogSettings {
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Command-line overrides, applied last.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub bind: Option<String>,
+    pub port: Option<u16>,
+    pub upstream: Option<String>,
+    pub data_dir: Option<String>,
+    pub public_url: Option<String>,
+}
+
+/// A setting that cannot be used; its `Display` is the one line printed before exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("the settings file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid settings: {0}")]
+    Load(String),
+    #[error("invalid setting {key}: {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+fn invalid(key: &'static str, problem: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        key,
+        problem: problem.into(),
+    }
+}
+
+impl Settings {
+    /// Loads the layers: defaults, the file, the given environment variables (pass
+    /// `std::env::vars()` in production, a map in tests), then `overrides`.
+    pub fn load(
+        overrides: &Overrides,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, SettingsError> {
+        let mut builder = config::Config::builder();
+        match &overrides.config_file {
+            Some(path) if !path.is_file() => return Err(SettingsError::MissingFile(path.clone())),
+            Some(path) => builder = builder.add_source(config::File::from(path.as_path())),
+            None => {
+                let path = Path::new(DEFAULT_CONFIG_FILE);
+                builder = builder.add_source(config::File::from(path).required(false));
+            }
+        }
+        let env: HashMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("PAPERBOY_"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("PAPERBOY")
+                .prefix_separator("_")
+                .separator("__")
+                .source(Some(env)),
+        );
+        let load = |e: config::ConfigError| SettingsError::Load(e.to_string());
+        let set = |b: config::ConfigBuilder<_>, key: &str, value: Option<String>| match value {
+            Some(v) => b.set_override(key, v).map_err(load),
+            None => Ok(b),
+        };
+        builder = set(builder, "server.bind", overrides.bind.clone())?;
+        builder = set(
+            builder,
+            "server.port",
+            overrides.port.map(|p| p.to_string()),
+        )?;
+        builder = set(builder, "upstream.base_url", overrides.upstream.clone())?;
+        builder = set(builder, "storage.data_dir", overrides.data_dir.clone())?;
+        builder = set(builder, "server.public_url", overrides.public_url.clone())?;
+        let settings: Settings = builder
+            .build()
+            .map_err(load)?
+            .try_deserialize()
+            .map_err(load)?;
+        settings.validate()
+    }
+
+    /// Checks every value and normalizes URLs (no trailing `/`).
+    pub fn validate(mut self) -> Result<Settings, SettingsError> {
+        let bind: IpAddr = self.server.bind.trim().parse().map_err(|_| {
+            invalid(
+                "server.bind",
+                format!(
+                    "{:?} is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)",
+                    self.server.bind
+                ),
+            )
+        })?;
+        self.server.bind = bind.to_string();
+        if self.server.public_url.trim().is_empty() {
+            let host = match bind {
+                IpAddr::V6(v6) => format!("[{v6}]"),
+                IpAddr::V4(v4) => v4.to_string(),
+            };
+            self.server.public_url = format!("http://{host}:{}", self.server.port);
+        } else {
+            self.server.public_url = web_base_url("server.public_url", &self.server.public_url)?;
+        }
+        self.upstream.base_url = web_base_url("upstream.base_url", &self.upstream.base_url)?;
+        self.upstream.token = self.upstream.token.trim().to_owned();
+        if self.upstream.token.chars().any(|c| !c.is_ascii_graphic()) {
+            return Err(invalid(
+                "upstream.token",
+                "must be printable ASCII without spaces",
+            ));
+        }
+        for (key, value) in [
+            ("upstream.connect_timeout", self.upstream.connect_timeout),
+            ("upstream.timeout", self.upstream.timeout),
+            ("cache.recent_ttl", self.cache.recent_ttl),
+            ("cache.week_ttl", self.cache.week_ttl),
+            ("cache.old_ttl", self.cache.old_ttl),
+        ] {
+            if value.is_zero() {
+                return Err(invalid(key, "must be longer than zero (e.g. 30s, 10m)"));
+            }
+        }
+        if self.upstream.retries > 10 {
+            return Err(invalid("upstream.retries", "must be between 0 and 10"));
+        }
+        if !(1..=64).contains(&self.upstream.max_concurrency) {
+            return Err(invalid(
+                "upstream.max_concurrency",
+                "must be between 1 and 64",
+            ));
+        }
+        if !(100..=10_000_000).contains(&self.cache.max_papers) {
+            return Err(invalid(
+                "cache.max_papers",
+                "must be between 100 and 10000000",
+            ));
+        }
+        let f = &self.feeds;
+        if !(1..=366).contains(&f.max_days) {
+            return Err(invalid("feeds.max_days", "must be between 1 and 366"));
+        }
+        if !(1..=f.max_days).contains(&f.default_days) {
+            return Err(invalid(
+                "feeds.default_days",
+                format!("must be between 1 and feeds.max_days ({})", f.max_days),
+            ));
+        }
+        if !(1..=1000).contains(&f.max_limit) {
+            return Err(invalid("feeds.max_limit", "must be between 1 and 1000"));
+        }
+        if !(1..=f.max_limit).contains(&f.default_limit) {
+            return Err(invalid(
+                "feeds.default_limit",
+                format!("must be between 1 and feeds.max_limit ({})", f.max_limit),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The data directory, or `None` when storage is off.
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        let dir = self.storage.data_dir.trim();
+        (!dir.is_empty()).then(|| PathBuf::from(dir))
+    }
+}
+
+/// An absolute `http`/`https` URL without a trailing slash, query or fragment.
+fn web_base_url(key: &'static str, raw: &str) -> Result<String, SettingsError> {
+    let url = Url::parse(raw.trim())
+        .map_err(|e| invalid(key, format!("{raw:?} is not an absolute URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(
+            key,
+            format!("{raw:?} must be an http:// or https:// URL"),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            key,
+            format!("{raw:?} must not have a query or fragment"),
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let overrides = Overrides {
+            config_file: Some(PathBuf::from("config/default.toml")),
+            ..Overrides::default()
+        };
+        Settings::load(&overrides, env(pairs))
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1");
+        assert_eq!(s.server.port, 8080);
+        assert_eq!(s.server.public_url, "http://127.0.0.1:8080");
+        assert_eq!(s.server.max_age, Duration::from_secs(600));
+        assert_eq!(s.upstream.base_url, "https://huggingface.co");
+        assert_eq!(s.upstream.retries, 2);
+        assert_eq!(s.upstream.max_concurrency, 4);
+        assert_eq!(s.cache.week_ttl, Duration::from_secs(3600));
+        assert_eq!(s.data_dir(), Some(PathBuf::from("data")));
+        assert_eq!((s.feeds.default_days, s.feeds.max_days), (3, 30));
+        assert_eq!((s.feeds.default_limit, s.feeds.max_limit), (50, 200));
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_flags_override_the_environment() {
+        let s = load(&[
+            ("PAPERBOY_SERVER__PORT", "9000"),
+            ("PAPERBOY_CACHE__RECENT_TTL", "1s"),
+            ("PAPERBOY_STORAGE__DATA_DIR", ""),
+            ("PAPERBOY_UPSTREAM__TOKEN", "12345"),
+            ("PAPERBOY_UPSTREAM__BASE_URL", "http://127.0.0.1:9999/"),
+        ])
+        .unwrap();
+        assert_eq!(s.server.port, 9000);
+        assert_eq!(s.cache.recent_ttl, Duration::from_secs(1));
+        assert_eq!(s.data_dir(), None);
+        assert_eq!(s.upstream.token, "12345");
+        assert_eq!(s.upstream.base_url, "http://127.0.0.1:9999");
+        assert_eq!(s.server.public_url, "http://127.0.0.1:9000");
+
+        let overrides = Overrides {
+            port: Some(7000),
+            public_url: Some("https://feeds.example.org/".into()),
+            ..Overrides::default()
+        };
+        let s = Settings::load(&overrides, env(&[("PAPERBOY_SERVER__PORT", "9000")])).unwrap();
+        assert_eq!(s.server.port, 7000);
+        assert_eq!(s.server.public_url, "https://feeds.example.org");
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        for (key, value, expected) in [
+            ("PAPERBOY_SERVER__PORT", "eighty", "server.port"),
+            ("PAPERBOY_SERVER__BIND", "localhost:80", "server.bind"),
+            ("PAPERBOY_CACHE__OLD_TTL", "soon", "cache.old_ttl"),
+            ("PAPERBOY_CACHE__OLD_TTL", "0s", "cache.old_ttl"),
+            (
+                "PAPERBOY_UPSTREAM__BASE_URL",
+                "ftp://x",
+                "upstream.base_url",
+            ),
+            (
+                "PAPERBOY_UPSTREAM__MAX_CONCURRENCY",
+                "0",
+                "upstream.max_concurrency",
+            ),
+            ("PAPERBOY_FEEDS__DEFAULT_DAYS", "31", "feeds.default_days"),
+            ("PAPERBOY_LOG__FORMAT", "xml", "log.format"),
+        ] {
+            let err = load(&[(key, value)]).unwrap_err().to_string();
+            assert!(err.contains(expected), "{key}={value}: {err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_named_file_that_is_missing_is_an_error() {
+        let overrides = Overrides {
+            config_file: Some(PathBuf::from("no/such/file.toml")),
+            ..Overrides::default()
+        };
+        let err = Settings::load(&overrides, env(&[])).unwrap_err();
+        assert!(matches!(err, SettingsError::MissingFile(_)));
+    }
+}

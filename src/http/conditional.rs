@@ -1,0 +1,51 @@
+//! Validators and conditional GET: a weak ETag over the identity body, `Last-Modified` from
+//! the data, and the 304 decision (`If-None-Match` first, `If-Modified-Since` only without it).
+
+use actix_web::HttpRequest;
+use actix_web::http::header::{
+    EntityTag, Header, HttpDate, IF_NONE_MATCH, IfModifiedSince, IfNoneMatch,
+};
+use chrono::{DateTime, Utc};
+use std::time::{Duration, SystemTime};
+
+/// The validators of one response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validators {
+    /// Weak, since the body may be sent compressed.
+    pub etag: EntityTag,
+    pub last_modified: HttpDate,
+}
+
+impl Validators {
+    /// A weak ETag hashing `body`, and `last_modified` at whole seconds.
+    pub fn for_body(body: &[u8], last_modified: DateTime<Utc>) -> Self {
+        let hash = xxhash_rust::xxh3::xxh3_128(body);
+        Self {
+            etag: EntityTag::new_weak(format!("{hash:032x}")),
+            last_modified: http_date(last_modified),
+        }
+    }
+
+    /// Whether the request's validators say the client's copy is current.
+    pub fn not_modified(&self, req: &HttpRequest) -> bool {
+        if req.headers().contains_key(IF_NONE_MATCH) {
+            return match IfNoneMatch::parse(req) {
+                Ok(IfNoneMatch::Any) => true,
+                Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&self.etag)),
+                Err(_) => false,
+            };
+        }
+        match IfModifiedSince::parse(req) {
+            Ok(IfModifiedSince(since)) => {
+                SystemTime::from(since) >= SystemTime::from(self.last_modified)
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// An HTTP date, truncated to whole seconds as the header carries them.
+pub fn http_date(at: DateTime<Utc>) -> HttpDate {
+    let secs = u64::try_from(at.timestamp()).unwrap_or(0);
+    HttpDate::from(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+}

@@ -1,0 +1,12 @@
+pub mod clock;
+pub mod config;
+pub mod feed;
+pub mod http;
+pub mod paper;
+pub mod query;
+pub mod routes;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod text;
+pub mod upstream;

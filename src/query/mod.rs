@@ -1,0 +1,6 @@
+//! From a raw query string to the papers it selects: parameters, the search expression, and
+//! selection.
+
+pub mod params;
+pub mod search;
+pub mod select;

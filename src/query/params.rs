@@ -1,0 +1,461 @@
+//! The query parameters of feeds and pages: the raw query string parsed into a [`FeedQuery`],
+//! or a [`ParamError`] that names the parameter and says what is accepted.
+//!
+//! `web::Query` cannot collect repeated keys and its errors name nothing, so the string is
+//! parsed here with `form_urlencoded`. A topic's saved query goes through the same parser.
+
+use chrono::NaiveDate;
+
+use crate::config::FeedSettings;
+use crate::feed::Format;
+use crate::query::search::{Phrase, SearchExpr};
+use crate::text::clean_inline;
+
+/// The longest query string accepted, in bytes.
+pub const MAX_QUERY_BYTES: usize = 4096;
+/// The longest `author` or `org` value, in bytes.
+pub const MAX_NAME_BYTES: usize = 200;
+/// How many `author` (or `org`) values one query may give.
+pub const MAX_NAMES: usize = 20;
+/// The largest `top`.
+pub const MAX_TOP: u32 = 100;
+
+/// How items are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Sort {
+    /// Newest day first, then upvotes descending, then id.
+    #[default]
+    Date,
+    /// Upvotes descending, then newest day, then id.
+    Upvotes,
+}
+
+impl Sort {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sort::Date => "date",
+            Sort::Upvotes => "upvotes",
+        }
+    }
+}
+
+/// An `author=` or `org=` value: as given (for titles) and as a phrase of folded words.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NameFilter {
+    pub text: String,
+    pub phrase: Phrase,
+}
+
+/// A validated feed query. `None` means "not given": the accessors supply defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct FeedQuery {
+    /// The search expression, parsed, with its text as given.
+    pub q: Option<(String, SearchExpr)>,
+    pub authors: Vec<NameFilter>,
+    pub orgs: Vec<NameFilter>,
+    pub min_upvotes: Option<u64>,
+    pub min_comments: Option<u64>,
+    pub has_code: Option<bool>,
+    pub date: Option<NaiveDate>,
+    pub days: Option<u32>,
+    pub top: Option<u32>,
+    pub sort: Option<Sort>,
+    pub limit: Option<u32>,
+    pub format: Option<Format>,
+}
+
+/// A parameter that cannot be used: a 400 naming it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
+pub struct ParamError {
+    /// The parameter at fault (`q`, `min_upvotes`, ...), or `query` for the string as a whole.
+    pub parameter: String,
+    /// One sentence a person can act on.
+    pub detail: String,
+}
+
+impl ParamError {
+    fn new(parameter: &str, detail: impl Into<String>) -> Self {
+        Self {
+            parameter: parameter.to_owned(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// What parsing needs to know besides the string.
+#[derive(Debug, Clone, Copy)]
+pub struct ParseContext<'a> {
+    /// Today (UTC): `date` may not be later.
+    pub today: NaiveDate,
+    pub feeds: &'a FeedSettings,
+    /// Whether `format` is accepted (only on `/feed`).
+    pub allow_format: bool,
+}
+
+const PARAMETERS: &str =
+    "q, author, org, min_upvotes, min_comments, has_code, date, days, top, sort, limit";
+
+impl FeedQuery {
+    /// Parses a raw (still percent-encoded) query string.
+    pub fn parse(raw: &str, ctx: &ParseContext<'_>) -> Result<FeedQuery, ParamError> {
+        if raw.len() > MAX_QUERY_BYTES {
+            return Err(ParamError::new(
+                "query",
+                format!(
+                    "The query string is {} bytes long; shorten it to at most {MAX_QUERY_BYTES} bytes.",
+                    raw.len()
+                ),
+            ));
+        }
+        let mut query = FeedQuery::default();
+        let mut seen: Vec<String> = Vec::new();
+        for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+            let key = key.as_ref();
+            let value = value.trim();
+            let repeatable = matches!(key, "author" | "org");
+            if !repeatable && seen.iter().any(|k| k == key) {
+                return Err(ParamError::new(
+                    key,
+                    format!("The parameter {key} is given more than once; give it once."),
+                ));
+            }
+            seen.push(key.to_owned());
+            query.set(key, value, ctx)?;
+        }
+        Ok(query)
+    }
+
+    fn set(&mut self, key: &str, value: &str, ctx: &ParseContext<'_>) -> Result<(), ParamError> {
+        let known = matches!(
+            key,
+            "q" | "author"
+                | "org"
+                | "min_upvotes"
+                | "min_comments"
+                | "has_code"
+                | "date"
+                | "days"
+                | "top"
+                | "sort"
+                | "limit"
+        ) || (key == "format" && ctx.allow_format);
+        if !known {
+            let shown: String = clean_inline(key).chars().take(40).collect();
+            let detail = if key == "format" {
+                "The parameter format is only accepted on /feed; this URL already names its format."
+                    .to_owned()
+            } else {
+                let with_format = if ctx.allow_format { ", format" } else { "" };
+                format!(
+                    "Unknown parameter {shown:?}; accepted parameters are {PARAMETERS}{with_format}."
+                )
+            };
+            return Err(ParamError::new(&shown, detail));
+        }
+        if value.is_empty() {
+            return Ok(());
+        }
+        match key {
+            "q" => {
+                let expr = SearchExpr::parse(value).map_err(|e| {
+                    ParamError::new("q", format!("The search expression q is invalid: {e}."))
+                })?;
+                if !expr.is_empty() {
+                    self.q = Some((clean_inline(value), expr));
+                }
+            }
+            "author" => push_name(&mut self.authors, "author", value)?,
+            "org" => push_name(&mut self.orgs, "org", value)?,
+            "min_upvotes" => self.min_upvotes = Some(count("min_upvotes", value)?),
+            "min_comments" => self.min_comments = Some(count("min_comments", value)?),
+            "has_code" => {
+                self.has_code = Some(match value {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => {
+                        return Err(ParamError::new(
+                            "has_code",
+                            format!(
+                                "has_code must be true, false, 1 or 0, not {}.",
+                                shown(value)
+                            ),
+                        ));
+                    }
+                })
+            }
+            "date" => {
+                let date = parse_date(value).ok_or_else(|| {
+                    ParamError::new(
+                        "date",
+                        format!(
+                            "date must be a day written YYYY-MM-DD, not {}.",
+                            shown(value)
+                        ),
+                    )
+                })?;
+                if date > ctx.today {
+                    return Err(ParamError::new(
+                        "date",
+                        format!(
+                            "date {date} is in the future; give today ({}) or an earlier day.",
+                            ctx.today
+                        ),
+                    ));
+                }
+                self.date = Some(date);
+            }
+            "days" => self.days = Some(in_range("days", value, 1, ctx.feeds.max_days)?),
+            "top" => self.top = Some(in_range("top", value, 1, MAX_TOP)?),
+            "limit" => self.limit = Some(in_range("limit", value, 1, ctx.feeds.max_limit)?),
+            "sort" => {
+                self.sort = Some(match value {
+                    "date" => Sort::Date,
+                    "upvotes" => Sort::Upvotes,
+                    _ => {
+                        return Err(ParamError::new(
+                            "sort",
+                            format!("sort must be date or upvotes, not {}.", shown(value)),
+                        ));
+                    }
+                })
+            }
+            "format" => {
+                self.format = Some(Format::from_name(value).ok_or_else(|| {
+                    ParamError::new(
+                        "format",
+                        format!("format must be rss, atom or json, not {}.", shown(value)),
+                    )
+                })?)
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The newest day of the window.
+    pub fn date_or(&self, today: NaiveDate) -> NaiveDate {
+        self.date.unwrap_or(today)
+    }
+
+    pub fn days_or(&self, feeds: &FeedSettings) -> u32 {
+        self.days.unwrap_or(feeds.default_days)
+    }
+
+    pub fn limit_or(&self, feeds: &FeedSettings) -> u32 {
+        self.limit.unwrap_or(feeds.default_limit)
+    }
+
+    pub fn sort(&self) -> Sort {
+        self.sort.unwrap_or_default()
+    }
+
+    /// A short summary of the filters for the feed title (`q: diffusion, min_upvotes: 10`),
+    /// or `None` when nothing is filtered.
+    pub fn filter_summary(&self) -> Option<String> {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some((text, _)) = &self.q {
+            parts.push(format!("q: {text}"));
+        }
+        for (name, filters) in [("author", &self.authors), ("org", &self.orgs)] {
+            if !filters.is_empty() {
+                let names: Vec<&str> = filters.iter().map(|f| f.text.as_str()).collect();
+                parts.push(format!("{name}: {}", names.join(" or ")));
+            }
+        }
+        if let Some(n) = self.min_upvotes {
+            parts.push(format!("min_upvotes: {n}"));
+        }
+        if let Some(n) = self.min_comments {
+            parts.push(format!("min_comments: {n}"));
+        }
+        if let Some(b) = self.has_code {
+            parts.push(format!("has_code: {b}"));
+        }
+        if let Some(n) = self.top {
+            parts.push(format!("top: {n}"));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
+/// A value quoted for an error message, cleaned and cut short.
+fn shown(value: &str) -> String {
+    let cleaned = clean_inline(value);
+    let mut cut: String = cleaned.chars().take(40).collect();
+    if cut.len() < cleaned.len() {
+        cut.push('…');
+    }
+    format!("{cut:?}")
+}
+
+fn push_name(list: &mut Vec<NameFilter>, key: &str, value: &str) -> Result<(), ParamError> {
+    if value.len() > MAX_NAME_BYTES {
+        return Err(ParamError::new(
+            key,
+            format!(
+                "{key} is {} bytes long; give at most {MAX_NAME_BYTES}.",
+                value.len()
+            ),
+        ));
+    }
+    if list.len() >= MAX_NAMES {
+        return Err(ParamError::new(
+            key,
+            format!("{key} is given more than {MAX_NAMES} times; give at most {MAX_NAMES} values."),
+        ));
+    }
+    let phrase = Phrase::from_text(value).ok_or_else(|| {
+        ParamError::new(
+            key,
+            format!("{key} {} has no letters or digits to match.", shown(value)),
+        )
+    })?;
+    list.push(NameFilter {
+        text: clean_inline(value),
+        phrase,
+    });
+    Ok(())
+}
+
+fn count(key: &str, value: &str) -> Result<u64, ParamError> {
+    if value.len() > 12 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParamError::new(
+            key,
+            format!(
+                "{key} must be a whole number of 0 or more, not {}.",
+                shown(value)
+            ),
+        ));
+    }
+    value
+        .parse()
+        .map_err(|_| ParamError::new(key, format!("{key} must be a whole number of 0 or more.")))
+}
+
+fn in_range(key: &str, value: &str, min: u32, max: u32) -> Result<u32, ParamError> {
+    let err = || {
+        ParamError::new(
+            key,
+            format!(
+                "{key} must be a whole number from {min} to {max}, not {}.",
+                shown(value)
+            ),
+        )
+    };
+    if value.len() > 10 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err());
+    }
+    let n: u32 = value.parse().map_err(|_| err())?;
+    if (min..=max).contains(&n) {
+        Ok(n)
+    } else {
+        Err(err())
+    }
+}
+
+/// `YYYY-MM-DD` exactly.
+fn parse_date(value: &str) -> Option<NaiveDate> {
+    let b = value.as_bytes();
+    let shape_ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape_ok {
+        return None;
+    }
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(feeds: &FeedSettings) -> ParseContext<'_> {
+        ParseContext {
+            today: NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
+            feeds,
+            allow_format: false,
+        }
+    }
+
+    fn parse(raw: &str) -> Result<FeedQuery, ParamError> {
+        FeedQuery::parse(raw, &ctx(&FeedSettings::default()))
+    }
+
+    #[test]
+    fn parses_every_parameter() {
+        let q = parse(
+            "q=diffusion+OR+%22flow+matching%22&author=M%C3%BCller&author=Li&org=nvidia\
+             &min_upvotes=10&min_comments=0&has_code=1&date=2026-08-12&days=5&top=3\
+             &sort=upvotes&limit=20",
+        )
+        .unwrap();
+        assert_eq!(q.q.as_ref().unwrap().0, "diffusion OR \"flow matching\"");
+        assert_eq!(q.authors.len(), 2);
+        assert_eq!(q.authors[0].text, "Müller");
+        assert_eq!(q.orgs[0].text, "nvidia");
+        assert_eq!(q.min_upvotes, Some(10));
+        assert_eq!(q.min_comments, Some(0));
+        assert_eq!(q.has_code, Some(true));
+        assert_eq!(q.date, NaiveDate::from_ymd_opt(2026, 8, 12));
+        assert_eq!((q.days, q.top, q.limit), (Some(5), Some(3), Some(20)));
+        assert_eq!(q.sort(), Sort::Upvotes);
+        assert_eq!(
+            q.filter_summary().unwrap(),
+            "q: diffusion OR \"flow matching\", author: Müller or Li, org: nvidia, \
+             min_upvotes: 10, min_comments: 0, has_code: true, top: 3"
+        );
+    }
+
+    #[test]
+    fn empty_values_mean_no_filter() {
+        let q = parse("q=&author=&min_upvotes=&date=&sort=").unwrap();
+        assert_eq!(q, FeedQuery::default());
+        assert_eq!(q.filter_summary(), None);
+        let feeds = FeedSettings::default();
+        assert_eq!(q.days_or(&feeds), 3);
+        assert_eq!(q.limit_or(&feeds), 50);
+    }
+
+    #[test]
+    fn bad_values_name_their_parameter() {
+        for (raw, parameter) in [
+            ("min_upvotes=-1", "min_upvotes"),
+            ("min_upvotes=1.5", "min_upvotes"),
+            ("min_comments=lots", "min_comments"),
+            ("has_code=yes", "has_code"),
+            ("date=2026-8-1", "date"),
+            ("date=2026-02-30", "date"),
+            ("date=2026-08-15", "date"),
+            ("days=0", "days"),
+            ("days=31", "days"),
+            ("top=101", "top"),
+            ("limit=201", "limit"),
+            ("sort=random", "sort"),
+            ("format=rss", "format"),
+            ("q=%22open", "q"),
+            ("author=---", "author"),
+            ("days=1&days=2", "days"),
+            ("utm_source=x", "utm_source"),
+        ] {
+            let err = parse(raw).unwrap_err();
+            assert_eq!(err.parameter, parameter, "{raw}: {err}");
+            assert!(err.detail.contains(parameter), "{raw}: {err}");
+        }
+    }
+
+    #[test]
+    fn format_is_accepted_only_where_allowed() {
+        let feeds = FeedSettings::default();
+        let ctx = ParseContext {
+            allow_format: true,
+            ..ctx(&feeds)
+        };
+        let q = FeedQuery::parse("format=atom", &ctx).unwrap();
+        assert_eq!(q.format, Some(Format::Atom));
+        assert!(FeedQuery::parse("format=xml", &ctx).is_err());
+    }
+}

@@ -1,0 +1,154 @@
+//! The feed routes: `/feed.rss`, `/feed.atom`, `/feed.json` and `/feed?format=`.
+//!
+//! One path for a request: parse the query, take the window's daily lists from the store,
+//! select, render, then answer with validators (or 304).
+
+use actix_web::http::header::{self, CacheControl, CacheDirective, LastModified};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::feed::{self, FeedMeta, Format};
+use crate::http::conditional::Validators;
+use crate::http::problem::Problem;
+use crate::query::params::{FeedQuery, ParamError, ParseContext};
+use crate::query::select::select;
+use crate::routes::get_or_head;
+use crate::startup::AppState;
+use crate::store::Window;
+
+/// Seconds a client is asked to wait when nothing could be served and upstream said nothing.
+const DEFAULT_RETRY_AFTER_SECS: i64 = 30;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    for (path, format) in [
+        ("/feed.rss", Some(Format::Rss)),
+        ("/feed.atom", Some(Format::Atom)),
+        ("/feed.json", Some(Format::Json)),
+        ("/feed", None),
+    ] {
+        cfg.service(
+            web::resource(path)
+                .route(web::route().guard(get_or_head()).to(
+                    move |req: HttpRequest, state: web::Data<AppState>| {
+                        serve_feed(req, state, format)
+                    },
+                ))
+                .default_service(web::to(|| async {
+                    Problem::method_not_allowed("GET, HEAD")
+                })),
+        );
+    }
+}
+
+impl From<ParamError> for Problem {
+    fn from(e: ParamError) -> Self {
+        Problem::bad_parameter(e.parameter, e.detail)
+    }
+}
+
+async fn serve_feed(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path_format: Option<Format>,
+) -> Result<HttpResponse, Problem> {
+    let settings = &state.settings;
+    let today = state.clock.today();
+    let ctx = ParseContext {
+        today,
+        feeds: &settings.feeds,
+        allow_format: path_format.is_none(),
+    };
+    let query = FeedQuery::parse(req.query_string(), &ctx)?;
+    let format = path_format.or(query.format).unwrap_or(Format::Rss);
+
+    let window = state
+        .store
+        .window(query.date_or(today), query.days_or(&settings.feeds))
+        .await;
+    let Some(last_changed) = window.last_changed() else {
+        return Err(unavailable(&window, &state));
+    };
+    let papers = select(
+        &query,
+        &window.lists,
+        query.limit_or(&settings.feeds) as usize,
+    );
+
+    let title = match query.filter_summary() {
+        Some(summary) => format!("{} — {summary}", feed::BASE_TITLE),
+        None => feed::BASE_TITLE.to_owned(),
+    };
+    let meta = FeedMeta {
+        title,
+        self_url: self_url(&settings.server.public_url, &req),
+        updated: last_changed,
+        max_age: settings.server.max_age,
+    };
+    let body = feed::render(format, &meta, &papers).map_err(|e| {
+        tracing::error!(error = %e, "failed to render a feed");
+        Problem::internal("The feed could not be written; this is a bug in paperboy.")
+    })?;
+    let validators = Validators::for_body(&body, last_changed);
+    Ok(respond(
+        &req,
+        &validators,
+        format,
+        body,
+        settings.server.max_age.as_secs(),
+    ))
+}
+
+/// `<public_url><path>?<query as received>`, cleaned for XML.
+fn self_url(public_url: &str, req: &HttpRequest) -> String {
+    let query = req.query_string();
+    let url = if query.is_empty() {
+        format!("{public_url}{}", req.path())
+    } else {
+        format!("{public_url}{}?{query}", req.path())
+    };
+    crate::text::clean_inline(&url)
+}
+
+fn unavailable(window: &Window, state: &AppState) -> Problem {
+    let now = state.clock.now();
+    let wait = window
+        .retry_at()
+        .map(|at| (at - now).num_seconds())
+        .unwrap_or(DEFAULT_RETRY_AFTER_SECS)
+        .max(1);
+    Problem::unavailable(
+        format!(
+            "Hugging Face could not be reached and none of the requested days is cached; \
+             try again in {wait} seconds."
+        ),
+        u64::try_from(wait).unwrap_or(1),
+    )
+}
+
+/// A 200 with the body, or a 304, with the headers every feed response carries.
+fn respond(
+    req: &HttpRequest,
+    validators: &Validators,
+    format: Format,
+    body: Vec<u8>,
+    max_age: u64,
+) -> HttpResponse {
+    let not_modified = validators.not_modified(req);
+    let mut response = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header(header::ETag(validators.etag.clone()))
+        .insert_header(LastModified(validators.last_modified))
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(u32::try_from(max_age).unwrap_or(u32::MAX)),
+        ]))
+        .insert_header((header::VARY, "Accept-Encoding"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
+    if not_modified {
+        return response.finish();
+    }
+    response.content_type(format.content_type()).body(body)
+}

@@ -1,0 +1,312 @@
+//! The daily-list store: one [`DailyList`] per date, kept in memory (moka), fresh for a time
+//! that depends on the list's age, served stale while one background refresh per date runs,
+//! and never replaced by a failed refresh.
+//!
+//! A cold date is loaded with moka's `try_get_with`, so any number of concurrent requests for
+//! it make one upstream fetch. After a failure a date cools down for a while (or until a 429's
+//! `Retry-After` passes), during which requests are answered from what is cached, without
+//! asking upstream again.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use futures_util::future::join_all;
+use moka::future::Cache;
+
+use crate::clock::Clock;
+use crate::config::CacheSettings;
+use crate::paper::Paper;
+use crate::upstream::client::{FetchedDay, UpstreamClient, UpstreamError};
+
+/// How long a date is left alone after a failed fetch, unless upstream said how long.
+const FAILURE_COOLDOWN: Duration = Duration::from_secs(30);
+
+/// One date's list of papers, as last fetched.
+#[derive(Debug, Clone)]
+pub struct DailyList {
+    pub date: NaiveDate,
+    /// In upstream order (most upvoted first).
+    pub papers: Vec<Paper>,
+    /// When this copy was fetched.
+    pub fetched_at: DateTime<Utc>,
+    /// When the content last changed, as far as paperboy can tell (see [`initial_changed_at`]).
+    pub changed_at: DateTime<Utc>,
+    /// A hash of the normalized papers: equal hashes, equal feeds.
+    pub content_hash: u64,
+}
+
+impl DailyList {
+    /// Builds a list from a fetch; `previous` is the copy it replaces, if any.
+    pub fn from_fetch(
+        fetched: &FetchedDay,
+        fetched_at: DateTime<Utc>,
+        previous: Option<&DailyList>,
+    ) -> DailyList {
+        let papers: Vec<Paper> = fetched
+            .items
+            .iter()
+            .filter_map(|item| match Paper::from_raw(item, fetched.date) {
+                Ok(paper) => Some(paper),
+                Err(e) => {
+                    tracing::warn!(date = %fetched.date, error = %e, "skipped an unusable paper");
+                    None
+                }
+            })
+            .collect();
+        let content_hash = content_hash(&papers);
+        let changed_at = match previous {
+            Some(prev) if prev.content_hash == content_hash => prev.changed_at,
+            Some(_) => fetched_at,
+            None => initial_changed_at(fetched.date, &papers, fetched_at),
+        };
+        DailyList {
+            date: fetched.date,
+            papers,
+            fetched_at,
+            changed_at,
+            content_hash,
+        }
+    }
+}
+
+/// The "changed" time of a list seen for the first time: the latest moment a paper entered it
+/// (or the list's day at 00:00 UTC), never later than the fetch. Instances that fetch the same
+/// list agree on it, and it moves later only when a refresh brings different content.
+pub fn initial_changed_at(
+    date: NaiveDate,
+    papers: &[Paper],
+    fetched_at: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let midnight = date.and_time(NaiveTime::MIN).and_utc();
+    papers
+        .iter()
+        .map(|p| p.date)
+        .fold(midnight, DateTime::max)
+        .min(fetched_at)
+}
+
+fn content_hash(papers: &[Paper]) -> u64 {
+    match serde_json::to_vec(papers) {
+        Ok(bytes) => xxhash_rust::xxh3::xxh3_64(&bytes),
+        // Not expected for plain data; a fresh hash then just counts as "changed".
+        Err(_) => rand::random(),
+    }
+}
+
+/// Why a date has no list to serve.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error("the last fetch failed; not asking upstream again before {until}")]
+    CoolingDown { until: DateTime<Utc> },
+}
+
+impl StoreError {
+    /// When asking again may help.
+    pub fn retry_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            StoreError::Upstream(e) => e.retry_at(),
+            StoreError::CoolingDown { until } => Some(*until),
+        }
+    }
+}
+
+/// The lists of a window of dates, newest first, and what could not be had.
+#[derive(Debug, Default)]
+pub struct Window {
+    pub lists: Vec<Arc<DailyList>>,
+    pub missing: Vec<(NaiveDate, StoreError)>,
+}
+
+impl Window {
+    /// The latest moment any included list changed.
+    pub fn last_changed(&self) -> Option<DateTime<Utc>> {
+        self.lists.iter().map(|l| l.changed_at).max()
+    }
+
+    /// The earliest moment a missing date may be worth asking for again.
+    pub fn retry_at(&self) -> Option<DateTime<Utc>> {
+        self.missing.iter().filter_map(|(_, e)| e.retry_at()).min()
+    }
+}
+
+#[derive(Debug, Default)]
+struct RefreshState {
+    in_flight: HashSet<NaiveDate>,
+    cooldown: HashMap<NaiveDate, DateTime<Utc>>,
+}
+
+/// The daily lists, cached.
+#[derive(Debug)]
+pub struct Store {
+    lists: Cache<NaiveDate, Arc<DailyList>>,
+    upstream: Arc<UpstreamClient>,
+    clock: Arc<dyn Clock>,
+    settings: CacheSettings,
+    refresh: Mutex<RefreshState>,
+}
+
+impl Store {
+    pub fn new(
+        settings: CacheSettings,
+        upstream: Arc<UpstreamClient>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let lists = Cache::builder()
+            .max_capacity(settings.max_papers)
+            .weigher(|_: &NaiveDate, list: &Arc<DailyList>| {
+                u32::try_from(list.papers.len() + 1).unwrap_or(u32::MAX)
+            })
+            .build();
+        Self {
+            lists,
+            upstream,
+            clock,
+            settings,
+            refresh: Mutex::new(RefreshState::default()),
+        }
+    }
+
+    pub fn upstream(&self) -> &UpstreamClient {
+        &self.upstream
+    }
+
+    /// How long a list of `date` stays fresh, judged today.
+    pub fn ttl(&self, date: NaiveDate) -> Duration {
+        let age_days = (self.clock.today() - date).num_days();
+        if age_days <= 1 {
+            self.settings.recent_ttl
+        } else if age_days <= 7 {
+            self.settings.week_ttl
+        } else {
+            self.settings.old_ttl
+        }
+    }
+
+    fn is_fresh(&self, list: &DailyList) -> bool {
+        let ttl = chrono::Duration::from_std(self.ttl(list.date)).unwrap_or(chrono::Duration::MAX);
+        self.clock.now() < list.fetched_at + ttl
+    }
+
+    /// The cached list of `date`, if any, fresh or not, without side effects.
+    pub async fn cached(&self, date: NaiveDate) -> Option<Arc<DailyList>> {
+        self.lists.get(&date).await
+    }
+
+    /// The `days` lists ending at `newest`, fetched concurrently, newest first.
+    pub async fn window(self: &Arc<Self>, newest: NaiveDate, days: u32) -> Window {
+        let dates: Vec<NaiveDate> = newest.iter_days().rev().take(days as usize).collect();
+        let results = join_all(dates.iter().map(|d| self.get(*d))).await;
+        let mut window = Window::default();
+        for (date, result) in dates.into_iter().zip(results) {
+            match result {
+                Ok(list) => window.lists.push(list),
+                Err(e) => window.missing.push((date, e)),
+            }
+        }
+        window
+    }
+
+    /// The list of `date`: the cached copy (refreshed in the background when stale), or a
+    /// fetch shared by every concurrent caller.
+    pub async fn get(self: &Arc<Self>, date: NaiveDate) -> Result<Arc<DailyList>, StoreError> {
+        if let Some(list) = self.lists.get(&date).await {
+            if !self.is_fresh(&list) {
+                self.spawn_refresh(list.clone());
+            }
+            return Ok(list);
+        }
+        if let Some(until) = self.cooling_down(date) {
+            return Err(StoreError::CoolingDown { until });
+        }
+        let this = self.clone();
+        self.lists
+            .try_get_with(date, async move {
+                match this.upstream.fetch_day(date).await {
+                    Ok(fetched) => Ok(Arc::new(DailyList::from_fetch(
+                        &fetched,
+                        this.clock.now(),
+                        None,
+                    ))),
+                    Err(e) => {
+                        this.cool_down(date, &e);
+                        Err(e)
+                    }
+                }
+            })
+            .await
+            .map_err(|e| StoreError::Upstream((*e).clone()))
+    }
+
+    /// Puts a list in the cache directly (start-up from storage, tests).
+    pub async fn insert(&self, list: DailyList) {
+        self.lists.insert(list.date, Arc::new(list)).await;
+    }
+
+    fn cooling_down(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
+        let mut state = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
+        let now = self.clock.now();
+        match state.cooldown.get(&date) {
+            Some(until) if *until > now => Some(*until),
+            Some(_) => {
+                state.cooldown.remove(&date);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn cool_down(&self, date: NaiveDate, error: &UpstreamError) {
+        let fallback =
+            chrono::Duration::from_std(FAILURE_COOLDOWN).unwrap_or(chrono::Duration::zero());
+        let until = error.retry_at().unwrap_or(self.clock.now() + fallback);
+        let mut state = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
+        state.cooldown.insert(date, until);
+        // Old entries are dropped as they are met; this keeps the map bounded all the same.
+        if state.cooldown.len() > 1024 {
+            let now = self.clock.now();
+            state.cooldown.retain(|_, until| *until > now);
+        }
+    }
+
+    /// Starts one background refresh of `stale`'s date unless one is running or the date is
+    /// cooling down after a failure. The stale copy stays in service until a fetch succeeds.
+    fn spawn_refresh(self: &Arc<Self>, stale: Arc<DailyList>) {
+        let date = stale.date;
+        if self.cooling_down(date).is_some() {
+            return;
+        }
+        {
+            let mut state = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
+            if !state.in_flight.insert(date) {
+                return;
+            }
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            this.refresh(stale).await;
+            let mut state = this.refresh.lock().unwrap_or_else(|e| e.into_inner());
+            state.in_flight.remove(&date);
+        });
+    }
+
+    /// Fetches `stale`'s date again and replaces it on success; keeps it on failure.
+    pub async fn refresh(&self, stale: Arc<DailyList>) {
+        match self.upstream.fetch_day(stale.date).await {
+            Ok(fetched) => {
+                let list = DailyList::from_fetch(&fetched, self.clock.now(), Some(&stale));
+                if list.changed_at != stale.changed_at {
+                    tracing::info!(date = %list.date, "daily list changed");
+                }
+                self.lists.insert(list.date, Arc::new(list)).await;
+            }
+            Err(e) => {
+                tracing::warn!(date = %stale.date, error = %e, "refresh failed; keeping the cached list");
+                self.cool_down(stale.date, &e);
+            }
+        }
+    }
+}
