@@ -72,8 +72,9 @@ impl DailyList {
 }
 
 /// The "changed" time of a list seen for the first time: the latest moment a paper entered it
-/// (or the list's day at 00:00 UTC), never later than the fetch. Instances that fetch the same
-/// list agree on it, and it moves later only when a refresh brings different content.
+/// that is not after the fetch (or the list's day at 00:00 UTC). Instances that fetch the same
+/// list agree on it, it is never simply "now", and it moves later only when a refresh brings
+/// different content.
 pub fn initial_changed_at(
     date: NaiveDate,
     papers: &[Paper],
@@ -83,6 +84,7 @@ pub fn initial_changed_at(
     papers
         .iter()
         .map(|p| p.date)
+        .filter(|d| *d <= fetched_at)
         .fold(midnight, DateTime::max)
         .min(fetched_at)
 }

@@ -1,3 +1,5 @@
+#![allow(dead_code)] // Not every test binary module uses every helper.
+
 //! The test harness: a paperboy on port 0 with a pinned clock, in front of a wiremock upstream
 //! that serves `tests/fixtures/hf-api/daily_papers` the way the real API pages it.
 

@@ -1,3 +1,6 @@
 mod helpers;
 
 mod feeds;
+mod http;
+mod params;
+mod upstream;
