@@ -64,7 +64,9 @@ impl Application {
                 .app_data(server_state.clone())
                 .wrap(Compress::default())
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(actix_web::middleware::from_fn(
+                    crate::telemetry::log_request,
+                ))
                 .configure(routes::config)
                 .default_service(web::to(routes::not_found))
         })
