@@ -250,14 +250,10 @@ impl Settings {
             )
         })?;
         self.server.bind = bind.to_string();
-        if self.server.public_url.trim().is_empty() {
-            let host = match bind {
-                IpAddr::V6(v6) => format!("[{v6}]"),
-                IpAddr::V4(v4) => v4.to_string(),
-            };
-            self.server.public_url = format!("http://{host}:{}", self.server.port);
-        } else {
+        if !self.server.public_url.trim().is_empty() {
             self.server.public_url = web_base_url("server.public_url", &self.server.public_url)?;
+        } else {
+            self.server.public_url = String::new();
         }
         self.upstream.base_url = web_base_url("upstream.base_url", &self.upstream.base_url)?;
         self.upstream.token = self.upstream.token.trim().to_owned();
@@ -315,6 +311,18 @@ impl Settings {
         Ok(self)
     }
 
+    /// `server.public_url`, or `http://<bind>:<port>` for the port actually bound when it is
+    /// not set (with port 0 the configured port is not the one readers reach).
+    pub fn public_url(&self, bound_port: u16) -> String {
+        if !self.server.public_url.is_empty() {
+            return self.server.public_url.clone();
+        }
+        match self.server.bind.parse::<IpAddr>() {
+            Ok(IpAddr::V6(v6)) => format!("http://[{v6}]:{bound_port}"),
+            _ => format!("http://{}:{bound_port}", self.server.bind),
+        }
+    }
+
     /// The data directory, or `None` when storage is off.
     pub fn data_dir(&self) -> Option<PathBuf> {
         let dir = self.storage.data_dir.trim();
@@ -365,7 +373,8 @@ mod tests {
         let s = load(&[]).unwrap();
         assert_eq!(s.server.bind, "127.0.0.1");
         assert_eq!(s.server.port, 8080);
-        assert_eq!(s.server.public_url, "http://127.0.0.1:8080");
+        assert_eq!(s.public_url(s.server.port), "http://127.0.0.1:8080");
+        assert_eq!(s.public_url(41234), "http://127.0.0.1:41234");
         assert_eq!(s.server.max_age, Duration::from_secs(600));
         assert_eq!(s.upstream.base_url, "https://huggingface.co");
         assert_eq!(s.upstream.retries, 2);
@@ -391,7 +400,7 @@ mod tests {
         assert_eq!(s.data_dir(), None);
         assert_eq!(s.upstream.token, "12345");
         assert_eq!(s.upstream.base_url, "http://127.0.0.1:9999");
-        assert_eq!(s.server.public_url, "http://127.0.0.1:9000");
+        assert_eq!(s.public_url(9000), "http://127.0.0.1:9000");
 
         let overrides = Overrides {
             port: Some(7000),
@@ -400,7 +409,7 @@ mod tests {
         };
         let s = Settings::load(&overrides, env(&[("PAPERBOY_SERVER__PORT", "9000")])).unwrap();
         assert_eq!(s.server.port, 7000);
-        assert_eq!(s.server.public_url, "https://feeds.example.org");
+        assert_eq!(s.public_url(7000), "https://feeds.example.org");
     }
 
     #[test]

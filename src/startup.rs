@@ -48,6 +48,8 @@ impl Application {
             .local_addr()
             .context("Failed to read the bound port")?
             .port();
+        let mut settings = settings;
+        settings.server.public_url = settings.public_url(port);
 
         let upstream = Arc::new(UpstreamClient::new(&settings.upstream, clock.clone())?);
         let store = Arc::new(Store::new(settings.cache.clone(), upstream, clock.clone()));

@@ -1,5 +1,4 @@
-#![allow(dead_code)] // Not every test binary module uses every helper.
-
+#![allow(dead_code)] // Not every test module uses every helper.
 //! The test harness: a paperboy on port 0 with a pinned clock, in front of a wiremock upstream
 //! that serves `tests/fixtures/hf-api/daily_papers` the way the real API pages it.
 
@@ -221,4 +220,290 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     panic!("timed out waiting until {what}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Additions for the search, quirks and feeds suites.
+
+/// A window over every fixture day (2026-08-03 ..= 2026-08-14) with room for all 172 papers.
+pub const ALL_DAYS: &str = "date=2026-08-14&days=12&limit=200";
+
+/// The content type of each format, as the contract fixes it.
+pub const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
+pub const ATOM_TYPE: &str = "application/atom+xml; charset=utf-8";
+pub const JSON_TYPE: &str = "application/feed+json; charset=utf-8";
+
+/// `key=value&...`, form-urlencoded (spaces as `+`, `"` as `%22`, UTF-8 percent-encoded).
+pub fn query_string(pairs: &[(&str, &str)]) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in pairs {
+        serializer.append_pair(key, value);
+    }
+    serializer.finish()
+}
+
+/// `https://huggingface.co/papers/<id>`.
+pub fn hf_url(id: &str) -> String {
+    format!("https://huggingface.co/papers/{id}")
+}
+
+/// Parses an RSS body with the `rss` crate and asserts that it validates.
+pub fn parse_rss(body: &[u8]) -> rss::Channel {
+    use rss::validation::Validate;
+    let channel = rss::Channel::read_from(body).unwrap_or_else(|e| {
+        panic!(
+            "not RSS: {e}\n{}",
+            String::from_utf8_lossy(&body[..body.len().min(2000)])
+        )
+    });
+    channel
+        .validate()
+        .unwrap_or_else(|e| panic!("the RSS does not validate: {e}"));
+    channel
+}
+
+/// Parses an Atom body with the strict reader of `atom_syndication`.
+pub fn parse_atom(body: &[u8]) -> atom_syndication::Feed {
+    atom_syndication::Feed::read_from(body).unwrap_or_else(|e| {
+        panic!(
+            "not Atom: {e}\n{}",
+            String::from_utf8_lossy(&body[..body.len().min(2000)])
+        )
+    })
+}
+
+/// The fixture item with paper id `id` listed on `date`.
+pub fn fixture_item(days: &Days, date: &str, id: &str) -> Value {
+    days.get(date)
+        .into_iter()
+        .find(|item| item.pointer("/paper/id").and_then(Value::as_str) == Some(id))
+        .unwrap_or_else(|| panic!("no paper {id} on {date}"))
+}
+
+impl TestApp {
+    /// GET, assert 200, and return the `Content-Type` and the body.
+    pub async fn get_ok(&self, path_and_query: &str) -> (String, Vec<u8>) {
+        let response = self.get(path_and_query).await;
+        assert_eq!(response.status(), 200, "GET {path_and_query}");
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (content_type, response.bytes().await.unwrap().to_vec())
+    }
+
+    /// `/feed.rss?<query>`: asserts 200 and the content type, parses and validates with `rss`.
+    pub async fn rss_feed(&self, query: &str) -> rss::Channel {
+        let (content_type, body) = self.get_ok(&format!("/feed.rss?{query}")).await;
+        assert_eq!(content_type, RSS_TYPE);
+        parse_rss(&body)
+    }
+
+    /// `/feed.atom?<query>`: asserts 200 and the content type, parses with `atom_syndication`.
+    pub async fn atom_feed(&self, query: &str) -> atom_syndication::Feed {
+        let (content_type, body) = self.get_ok(&format!("/feed.atom?{query}")).await;
+        assert_eq!(content_type, ATOM_TYPE);
+        parse_atom(&body)
+    }
+
+    /// `/feed.json?<query>`: asserts 200 and the content type, parses as JSON.
+    pub async fn json_feed(&self, query: &str) -> Value {
+        let (content_type, body) = self.get_ok(&format!("/feed.json?{query}")).await;
+        assert_eq!(content_type, JSON_TYPE);
+        serde_json::from_slice(&body).expect("the JSON feed is JSON")
+    }
+
+    /// The ids of `/feed.rss?<query>`, in feed order.
+    pub async fn ids_for(&self, query: &str) -> Vec<String> {
+        self.ids(&format!("/feed.rss?{query}")).await
+    }
+}
+
+/// The RSS, Atom and JSON feeds of one query (`/feed.<ext>?<query>`), each checked for 200
+/// and its content type, each read by `feed-rs` and by its own strict parser (`rss` with
+/// validation, `atom_syndication`, `serde_json`), and asserted to hold as many items.
+pub struct Feeds {
+    pub rss: rss::Channel,
+    pub atom: atom_syndication::Feed,
+    pub json: Value,
+    /// The raw bodies, RSS, Atom, JSON.
+    pub bodies: [Vec<u8>; 3],
+}
+
+impl Feeds {
+    pub async fn get(app: &TestApp, query: &str) -> Feeds {
+        let mut bodies: [Vec<u8>; 3] = Default::default();
+        for (i, (ext, content_type)) in
+            [("rss", RSS_TYPE), ("atom", ATOM_TYPE), ("json", JSON_TYPE)]
+                .into_iter()
+                .enumerate()
+        {
+            let (got_type, body) = app.get_ok(&format!("/feed.{ext}?{query}")).await;
+            assert_eq!(got_type, content_type, "/feed.{ext}?{query}");
+            // feed-rs reads every format.
+            let parsed = feed_rs::parser::parse(&body[..])
+                .unwrap_or_else(|e| panic!("/feed.{ext}?{query} is not a feed for feed-rs: {e}"));
+            let json_len = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v["items"].as_array().map(Vec::len));
+            if let Some(len) = json_len {
+                assert_eq!(parsed.entries.len(), len);
+            }
+            bodies[i] = body;
+        }
+        let feeds = Feeds {
+            rss: parse_rss(&bodies[0]),
+            atom: parse_atom(&bodies[1]),
+            json: serde_json::from_slice(&bodies[2]).expect("the JSON feed is JSON"),
+            bodies,
+        };
+        let n = feeds.rss.items().len();
+        assert_eq!(
+            feeds.atom.entries.len(),
+            n,
+            "{query}: RSS and Atom disagree"
+        );
+        assert_eq!(
+            feeds.json_items().len(),
+            n,
+            "{query}: RSS and JSON disagree"
+        );
+        feeds
+    }
+
+    pub fn json_items(&self) -> &Vec<Value> {
+        self.json["items"].as_array().expect("items is an array")
+    }
+
+    /// The arXiv ids in each format's order, asserted equal; returns them once.
+    pub fn ids(&self) -> Vec<String> {
+        let rss: Vec<String> = self
+            .rss
+            .items()
+            .iter()
+            .map(|i| arxiv_id(i.guid().expect("a guid").value()))
+            .collect();
+        let atom: Vec<String> = self.atom.entries.iter().map(|e| arxiv_id(&e.id)).collect();
+        let json: Vec<String> = self
+            .json_items()
+            .iter()
+            .map(|i| arxiv_id(i["id"].as_str().unwrap()))
+            .collect();
+        assert_eq!(rss, atom, "RSS and Atom list other papers");
+        assert_eq!(rss, json, "RSS and JSON list other papers");
+        rss
+    }
+
+    pub fn rss_item(&self, id: &str) -> &rss::Item {
+        let url = hf_url(id);
+        self.rss
+            .items()
+            .iter()
+            .find(|i| i.guid().map(|g| g.value()) == Some(url.as_str()))
+            .unwrap_or_else(|| panic!("{id} is not in the RSS feed"))
+    }
+
+    pub fn atom_entry(&self, id: &str) -> &atom_syndication::Entry {
+        let url = hf_url(id);
+        self.atom
+            .entries
+            .iter()
+            .find(|e| e.id == url)
+            .unwrap_or_else(|| panic!("{id} is not in the Atom feed"))
+    }
+
+    pub fn json_item(&self, id: &str) -> &Value {
+        let url = hf_url(id);
+        self.json_items()
+            .iter()
+            .find(|i| i["id"] == url.as_str())
+            .unwrap_or_else(|| panic!("{id} is not in the JSON feed"))
+    }
+
+    /// The title of `id` in RSS, Atom and JSON, asserted equal; returns it once.
+    pub fn title(&self, id: &str) -> String {
+        let rss = self.rss_item(id).title().expect("an RSS title").to_owned();
+        let atom = self.atom_entry(id).title.value.clone();
+        let json = self.json_item(id)["title"].as_str().unwrap().to_owned();
+        assert_eq!(rss, atom, "{id}: RSS and Atom titles differ");
+        assert_eq!(rss, json, "{id}: RSS and JSON titles differ");
+        rss
+    }
+
+    /// The HTML content of `id` in RSS, Atom and JSON, asserted equal; returns it once.
+    pub fn content(&self, id: &str) -> String {
+        let rss = self
+            .rss_item(id)
+            .description()
+            .expect("an RSS description")
+            .to_owned();
+        let atom = self
+            .atom_entry(id)
+            .content
+            .as_ref()
+            .and_then(|c| c.value.clone())
+            .expect("Atom content");
+        let json = self.json_item(id)["content_html"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(rss, atom, "{id}: RSS and Atom contents differ");
+        assert_eq!(rss, json, "{id}: RSS and JSON contents differ");
+        rss
+    }
+
+    /// The item date of `id` in RSS (whole seconds), Atom `published` and `updated`, and
+    /// JSON, asserted consistent; returns the JSON one.
+    pub fn date(&self, id: &str) -> DateTime<Utc> {
+        let json = DateTime::parse_from_rfc3339(
+            self.json_item(id)["date_published"]
+                .as_str()
+                .expect("date_published"),
+        )
+        .expect("an RFC 3339 date_published")
+        .to_utc();
+        let entry = self.atom_entry(id);
+        assert_eq!(
+            entry.published.map(|d| d.to_utc()),
+            Some(json),
+            "{id}: Atom published"
+        );
+        assert_eq!(entry.updated.to_utc(), json, "{id}: Atom updated");
+        let rss = DateTime::parse_from_rfc2822(self.rss_item(id).pub_date().expect("a pubDate"))
+            .expect("an RFC 2822 pubDate");
+        assert_eq!(rss.timestamp(), json.timestamp(), "{id}: RSS pubDate");
+        json
+    }
+
+    /// The author names of `id`: Atom and JSON lists, asserted equal to each other and to
+    /// the RSS `dc:creator` once joined with ", ".
+    pub fn authors(&self, id: &str) -> Vec<String> {
+        let atom: Vec<String> = self
+            .atom_entry(id)
+            .authors
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        let json: Vec<String> = self.json_item(id)["authors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|p| p["name"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(atom, json, "{id}: Atom and JSON authors differ");
+        let creators: Vec<String> = self
+            .rss_item(id)
+            .dublin_core_ext()
+            .map(|dc| dc.creators().to_vec())
+            .unwrap_or_default();
+        if atom.is_empty() {
+            assert!(creators.is_empty(), "{id}: RSS creators {creators:?}");
+        } else {
+            assert_eq!(creators, [atom.join(", ")], "{id}: RSS dc:creator");
+        }
+        atom
+    }
 }

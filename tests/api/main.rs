@@ -3,4 +3,6 @@ mod helpers;
 mod feeds;
 mod http;
 mod params;
+mod quirks;
+mod search;
 mod upstream;

@@ -1,0 +1,115 @@
+//! Micro-benchmarks of the request path's pure work: query parsing, selection over 90 days of
+//! about 30 papers (2,700 papers) with a complex expression, and rendering 200 items in each
+//! format. Run with `cargo bench`; see BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use criterion::{Criterion, criterion_group, criterion_main};
+use paperboy::config::FeedSettings;
+use paperboy::feed::{self, FeedMeta, Format};
+use paperboy::paper::Paper;
+use paperboy::query::params::{FeedQuery, ParseContext};
+use paperboy::query::select::select;
+use paperboy::store::DailyList;
+use paperboy::upstream::model::RawItem;
+use serde_json::Value;
+
+const DAYS: i64 = 90;
+const PER_DAY: usize = 30;
+const COMPLEX_QUERY: &str = "q=diffusion+OR+transformer+OR+%22language+model%22+-survey+\
+    title:model+OR+abstract:efficient&min_upvotes=1&author=wang&author=li&days=30&sort=upvotes&limit=200";
+
+/// 90 daily lists of 30 papers, recombined from the test fixtures with fresh ids.
+fn lists() -> Vec<Arc<DailyList>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hf-api/daily_papers");
+    let mut pool: Vec<Value> = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for path in files {
+        let items: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        pool.extend(items.into_iter().filter(|i| i["paper"].is_object()));
+    }
+    let end = NaiveDate::from_ymd_opt(2026, 8, 14).unwrap();
+    let mut serial = 0usize;
+    (0..DAYS)
+        .map(|back| {
+            let date = end - chrono::Duration::days(back);
+            let papers: Vec<Paper> = (0..PER_DAY)
+                .map(|i| {
+                    serial += 1;
+                    let mut item = pool[(serial * 7 + i) % pool.len()].clone();
+                    item["paper"]["id"] = Value::from(format!("2608.{serial:05}"));
+                    item["paper"]["upvotes"] = Value::from((serial * 37) % 120);
+                    let raw: RawItem = serde_json::from_value(item).unwrap();
+                    Paper::from_raw(&raw, date).unwrap()
+                })
+                .collect();
+            let at = Utc.from_utc_datetime(&date.and_hms_opt(12, 0, 0).unwrap());
+            Arc::new(DailyList {
+                date,
+                papers,
+                fetched_at: at,
+                changed_at: at,
+                content_hash: serial as u64,
+            })
+        })
+        .collect()
+}
+
+fn benches(c: &mut Criterion) {
+    let feeds = FeedSettings::default();
+    let ctx = ParseContext {
+        today: NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
+        feeds: &feeds,
+        allow_format: false,
+    };
+    c.bench_function("parse complex query", |b| {
+        b.iter(|| FeedQuery::parse(black_box(COMPLEX_QUERY), &ctx).unwrap())
+    });
+
+    let lists = lists();
+    let query = FeedQuery::parse(COMPLEX_QUERY, &ctx).unwrap();
+    let all = FeedQuery::parse("limit=200&days=90", &ctx).unwrap();
+    assert!(
+        !select(&query, &lists, 200).is_empty(),
+        "the complex query selects something"
+    );
+    c.bench_function("select 2700 papers, complex query", |b| {
+        b.iter(|| select(black_box(&query), &lists, 200).len())
+    });
+
+    let papers = select(&all, &lists, 200);
+    assert_eq!(papers.len(), 200);
+    let meta = FeedMeta {
+        title: "Hugging Face Daily Papers — q: bench".into(),
+        self_url: "http://127.0.0.1:8080/feed.rss?limit=200&days=90".into(),
+        updated: Utc.with_ymd_and_hms(2026, 8, 14, 12, 0, 0).unwrap(),
+        max_age: Duration::from_secs(600),
+    };
+    let mut group = c.benchmark_group("render 200 items");
+    for format in Format::ALL {
+        group.bench_function(format.name(), |b| {
+            b.iter(|| {
+                feed::render(format, &meta, black_box(&papers))
+                    .unwrap()
+                    .len()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = core;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = benches
+}
+criterion_main!(core);
