@@ -1,0 +1,14 @@
+-- wrk script: a different search on every request, so no two requests share a render.
+-- Terms are common words of paper titles; a counter makes every query string unique.
+local words = {"model", "learning", "diffusion", "language", "attention", "neural", "training",
+  "efficient", "graph", "vision", "transformer", "reasoning", "agent", "memory", "data",
+  "image", "video", "tensor", "network", "quantization", "benchmark", "inference"}
+local counter = 0
+
+request = function()
+  counter = counter + 1
+  local a = words[(counter % #words) + 1]
+  local b = words[((counter * 7) % #words) + 1]
+  local q = a .. "+OR+" .. b .. "+-x" .. counter
+  return wrk.format("GET", wrk.path .. "&q=" .. q)
+end
