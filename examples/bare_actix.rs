@@ -61,9 +61,13 @@ async fn main() -> anyhow::Result<()> {
         gzip: std::fs::read(gzip)?.into(),
         etag,
     });
-    HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(serve)))
-        .bind(&addr)?
-        .run()
-        .await?;
+    HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .default_service(web::to(serve))
+    })
+    .bind(&addr)?
+    .run()
+    .await?;
     Ok(())
 }

@@ -4,6 +4,7 @@ pub mod feed;
 pub mod http;
 pub mod paper;
 pub mod query;
+pub mod render_cache;
 pub mod routes;
 pub mod startup;
 pub mod store;

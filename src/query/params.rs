@@ -279,6 +279,26 @@ impl FeedQuery {
     }
 }
 
+impl FeedQuery {
+    /// The canonical form: defaults spelled out (`date`, `days`, `limit`, `sort`), `format`
+    /// dropped (the caller keys on it separately), `author` and `org` values sorted and
+    /// deduplicated. Queries that select the same papers the same way are equal in this form,
+    /// whatever the order of their parameters.
+    pub fn canonical(&self, today: NaiveDate, feeds: &FeedSettings) -> FeedQuery {
+        let mut canonical = self.clone();
+        canonical.date = Some(self.date_or(today));
+        canonical.days = Some(self.days_or(feeds));
+        canonical.limit = Some(self.limit_or(feeds));
+        canonical.sort = Some(self.sort());
+        canonical.format = None;
+        for names in [&mut canonical.authors, &mut canonical.orgs] {
+            names.sort_by(|a, b| a.text.cmp(&b.text));
+            names.dedup_by(|a, b| a.text == b.text);
+        }
+        canonical
+    }
+}
+
 /// A value quoted for an error message, cleaned and cut short.
 fn shown(value: &str) -> String {
     let cleaned = clean_inline(value);
@@ -445,6 +465,23 @@ mod tests {
             assert_eq!(err.parameter, parameter, "{raw}: {err}");
             assert!(err.detail.contains(parameter), "{raw}: {err}");
         }
+    }
+
+    #[test]
+    fn canonical_forms_ignore_order_and_spelled_out_defaults() {
+        let feeds = FeedSettings::default();
+        let today = NaiveDate::from_ymd_opt(2026, 8, 14).unwrap();
+        let canonical = |raw: &str| parse(raw).unwrap().canonical(today, &feeds);
+        assert_eq!(
+            canonical("q=agent&min_upvotes=5&author=b&author=a"),
+            canonical("author=a&min_upvotes=5&q=agent&author=b&author=a")
+        );
+        assert_eq!(
+            canonical(""),
+            canonical("days=3&limit=50&sort=date&date=2026-08-14")
+        );
+        assert_ne!(canonical("days=4"), canonical(""));
+        assert_ne!(canonical("q=agent"), canonical("q=agents"));
     }
 
     #[test]

@@ -1,0 +1,327 @@
+//! Rendered feeds, kept so that a feed is rendered once per distinct query and data version,
+//! and compressed once per encoding, not once per request.
+//!
+//! The key is the route, the query in canonical form (parameter order and spelled-out
+//! defaults do not matter), the format and a version of the daily lists the feed was built
+//! from, so an entry can never outlive the data it shows.
+//!
+//! The contract puts the query *as received* into each feed's self link, so two
+//! canonical-equal URLs (`?a=1&b=2`, `?b=2&a=1`) need bodies that differ in that link alone.
+//! An entry therefore holds the feed rendered once with a placeholder for the self link, and
+//! one [`Encoded`] variant per self link seen, spliced from that template without rendering
+//! again.
+
+use std::sync::{Arc, OnceLock};
+
+use actix_web::http::header::ContentEncoding;
+use actix_web::web::Bytes;
+use chrono::{DateTime, Utc};
+use moka::future::Cache;
+
+use crate::feed::Format;
+use crate::http::conditional::Validators;
+use crate::query::params::FeedQuery;
+
+/// How many self-link variants one entry keeps; more are rare (the same query written in
+/// several orders) and are spliced again when asked for.
+const MAX_VARIANTS: usize = 4;
+/// brotli quality for bodies compressed once per data version: fast enough for a miss, much
+/// smaller than gzip.
+const BROTLI_QUALITY: u32 = 5;
+const BROTLI_WINDOW: u32 = 22;
+
+/// What a rendered feed is filed under.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RenderKey {
+    /// The route (`/feed`, `/topics/agents`): not the format extension.
+    pub route: String,
+    /// The query in canonical form ([`FeedQuery::canonical`]).
+    pub query: FeedQuery,
+    pub format: Format,
+    /// A hash of the dates and contents of the daily lists used.
+    pub data_version: u64,
+}
+
+/// One body of a feed, with its validators and its compressed forms, each made once.
+#[derive(Debug)]
+pub struct Encoded {
+    pub identity: Bytes,
+    gzip: OnceLock<Bytes>,
+    brotli: OnceLock<Bytes>,
+    pub validators: Validators,
+}
+
+impl Encoded {
+    fn new(identity: Vec<u8>, last_modified: DateTime<Utc>) -> Self {
+        let validators = Validators::for_body(&identity, last_modified);
+        Self {
+            identity: Bytes::from(identity),
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
+            validators,
+        }
+    }
+
+    /// The body in `encoding` (identity, gzip or brotli), compressed on first use.
+    pub fn body(&self, encoding: ContentEncoding) -> Bytes {
+        match encoding {
+            ContentEncoding::Gzip => self.gzip.get_or_init(|| gzip(&self.identity)).clone(),
+            ContentEncoding::Brotli => self.brotli.get_or_init(|| brotli(&self.identity)).clone(),
+            _ => self.identity.clone(),
+        }
+    }
+}
+
+fn gzip(body: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::default(),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(body);
+    Bytes::from(encoder.finish().unwrap_or_default())
+}
+
+fn brotli(body: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(body.len() / 5);
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: BROTLI_QUALITY as i32,
+        lgwin: BROTLI_WINDOW as i32,
+        ..Default::default()
+    };
+    let _ = brotli::BrotliCompress(&mut &body[..], &mut out, &params);
+    Bytes::from(out)
+}
+
+/// A feed rendered once with a placeholder self link, and its spliced variants.
+#[derive(Debug)]
+pub struct RenderedFeed {
+    /// The body split at each occurrence of the placeholder.
+    parts: Vec<Bytes>,
+    format: Format,
+    last_modified: DateTime<Utc>,
+    variants: Vec<(Box<str>, Arc<Encoded>)>,
+}
+
+impl RenderedFeed {
+    /// Splits `body`, rendered with `placeholder` as its self link.
+    pub fn from_template(
+        body: Vec<u8>,
+        placeholder: &str,
+        format: Format,
+        last_modified: DateTime<Utc>,
+    ) -> Self {
+        let body = Bytes::from(body);
+        let mut parts = Vec::new();
+        let mut rest = 0;
+        let needle = placeholder.as_bytes();
+        let mut i = 0;
+        while i + needle.len() <= body.len() {
+            if &body[i..i + needle.len()] == needle {
+                parts.push(body.slice(rest..i));
+                i += needle.len();
+                rest = i;
+            } else {
+                i += 1;
+            }
+        }
+        parts.push(body.slice(rest..));
+        Self {
+            parts,
+            format,
+            last_modified,
+            variants: Vec::new(),
+        }
+    }
+
+    /// The body for `self_url`, if it was spliced before.
+    pub fn variant(&self, self_url: &str) -> Option<Arc<Encoded>> {
+        self.variants
+            .iter()
+            .find(|(url, _)| &**url == self_url)
+            .map(|(_, encoded)| encoded.clone())
+    }
+
+    /// A copy of this entry with the variant for `self_url` added (the oldest dropped beyond
+    /// [`MAX_VARIANTS`]), and that variant.
+    pub fn with_variant(&self, self_url: &str) -> (RenderedFeed, Arc<Encoded>) {
+        let escaped = match self.format {
+            Format::Json => {
+                let quoted = serde_json::to_string(self_url).unwrap_or_else(|_| "\"\"".into());
+                quoted[1..quoted.len() - 1].to_owned()
+            }
+            Format::Rss | Format::Atom => {
+                html_escape::encode_double_quoted_attribute(self_url).into_owned()
+            }
+        };
+        let length = self.parts.iter().map(Bytes::len).sum::<usize>()
+            + escaped.len() * self.parts.len().saturating_sub(1);
+        let mut body = Vec::with_capacity(length);
+        for (i, part) in self.parts.iter().enumerate() {
+            if i > 0 {
+                body.extend_from_slice(escaped.as_bytes());
+            }
+            body.extend_from_slice(part);
+        }
+        let encoded = Arc::new(Encoded::new(body, self.last_modified));
+        let mut variants: Vec<(Box<str>, Arc<Encoded>)> = self
+            .variants
+            .iter()
+            .skip((self.variants.len() + 1).saturating_sub(MAX_VARIANTS))
+            .cloned()
+            .collect();
+        variants.push((self_url.into(), encoded.clone()));
+        let entry = RenderedFeed {
+            parts: self.parts.clone(),
+            format: self.format,
+            last_modified: self.last_modified,
+            variants,
+        };
+        (entry, encoded)
+    }
+
+    /// Bytes this entry holds, counting each variant with room for its compressed forms
+    /// (about half the identity size between gzip and brotli).
+    fn weight(&self) -> u32 {
+        let template: usize = self.parts.iter().map(Bytes::len).sum();
+        let variants: usize = self
+            .variants
+            .iter()
+            .map(|(url, e)| url.len() + e.identity.len() * 3 / 2)
+            .sum();
+        u32::try_from(template + variants + 256).unwrap_or(u32::MAX)
+    }
+}
+
+/// The cache of rendered feeds, bounded by bytes.
+#[derive(Debug)]
+pub struct RenderCache {
+    entries: Cache<RenderKey, Arc<RenderedFeed>>,
+    placeholder: String,
+}
+
+impl RenderCache {
+    pub fn new(capacity_bytes: u64) -> Self {
+        let entries = Cache::builder()
+            .max_capacity(capacity_bytes)
+            .weigher(|_: &RenderKey, feed: &Arc<RenderedFeed>| feed.weight())
+            .build();
+        // Unguessable, so that no upstream or query text can stand in for the self link.
+        let placeholder = format!("urn:paperboy:self:{:032x}", rand::random::<u128>());
+        Self {
+            entries,
+            placeholder,
+        }
+    }
+
+    /// The self link to render templates with.
+    pub fn placeholder(&self) -> &str {
+        &self.placeholder
+    }
+
+    /// The entry for `key`, rendered by `render` when missing (concurrent misses of one key
+    /// render once).
+    pub async fn get_or_render(
+        &self,
+        key: &RenderKey,
+        render: impl Future<Output = RenderedFeed>,
+    ) -> Arc<RenderedFeed> {
+        self.entries
+            .get_with_by_ref(key, async { Arc::new(render.await) })
+            .await
+    }
+
+    /// The entry for `key`, if cached.
+    pub async fn get(&self, key: &RenderKey) -> Option<Arc<RenderedFeed>> {
+        self.entries.get(key).await
+    }
+
+    /// The body for `self_url` from `entry`, splicing (and storing) it when new.
+    pub async fn variant(
+        &self,
+        key: &RenderKey,
+        entry: &RenderedFeed,
+        self_url: &str,
+    ) -> Arc<Encoded> {
+        if let Some(encoded) = entry.variant(self_url) {
+            return encoded;
+        }
+        let (updated, encoded) = entry.with_variant(self_url);
+        self.entries.insert(key.clone(), Arc::new(updated)).await;
+        encoded
+    }
+
+    /// Entries held (eventually consistent).
+    pub fn entry_count(&self) -> u64 {
+        self.entries.entry_count()
+    }
+
+    /// Applies pending inserts and evictions (for exact counts in tests).
+    pub async fn sync(&self) {
+        self.entries.run_pending_tasks().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date() -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH
+    }
+
+    #[test]
+    fn variants_splice_the_self_link_escaped_for_the_format() {
+        let template = b"<a href=\"P\">x</a><id>P</id>".to_vec();
+        let feed = RenderedFeed::from_template(template, "P", Format::Atom, date());
+        let (feed, encoded) = feed.with_variant("http://h/feed.atom?a=1&b=2");
+        assert_eq!(
+            &encoded.identity[..],
+            b"<a href=\"http://h/feed.atom?a=1&amp;b=2\">x</a><id>http://h/feed.atom?a=1&amp;b=2</id>"
+        );
+        assert!(feed.variant("http://h/feed.atom?a=1&b=2").is_some());
+        assert!(feed.variant("http://h/feed.atom?b=2&a=1").is_none());
+
+        let json = RenderedFeed::from_template(
+            b"{\"feed_url\":\"P\"}".to_vec(),
+            "P",
+            Format::Json,
+            date(),
+        );
+        let (_, encoded) = json.with_variant("http://h/feed.json?q=\"x\"");
+        assert_eq!(
+            &encoded.identity[..],
+            b"{\"feed_url\":\"http://h/feed.json?q=\\\"x\\\"\"}"
+        );
+    }
+
+    #[test]
+    fn variants_are_bounded_and_keep_the_newest() {
+        let mut feed = RenderedFeed::from_template(b"P".to_vec(), "P", Format::Rss, date());
+        for i in 0..10 {
+            feed = feed.with_variant(&format!("u{i}")).0;
+        }
+        assert_eq!(feed.variants.len(), MAX_VARIANTS);
+        assert!(feed.variant("u9").is_some());
+        assert!(feed.variant("u0").is_none());
+    }
+
+    #[test]
+    fn compressed_bodies_decode_to_the_identity_body() {
+        use std::io::Read;
+        let body: Vec<u8> = b"<feed>hello hello hello</feed>".repeat(50);
+        let encoded = Encoded::new(body.clone(), date());
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&encoded.body(ContentEncoding::Gzip)[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, body);
+        let mut out = Vec::new();
+        brotli::Decompressor::new(&encoded.body(ContentEncoding::Brotli)[..], 4096)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, body);
+        assert_eq!(encoded.body(ContentEncoding::Identity), body);
+    }
+}
