@@ -97,6 +97,8 @@ pub struct CacheSettings {
     pub old_ttl: Duration,
     /// How many papers the in-memory daily-list cache holds at most.
     pub max_papers: u64,
+    /// Bytes the rendered-feed cache holds at most (`64MB`, `512KiB`).
+    pub render_capacity: bytesize::ByteSize,
 }
 
 impl Default for CacheSettings {
@@ -106,6 +108,7 @@ impl Default for CacheSettings {
             week_ttl: Duration::from_secs(3600),
             old_ttl: Duration::from_secs(86_400),
             max_papers: 20_000,
+            render_capacity: bytesize::ByteSize::mb(64),
         }
     }
 }
@@ -381,6 +384,7 @@ mod tests {
         assert_eq!(s.upstream.max_concurrency, 4);
         assert_eq!(s.cache.week_ttl, Duration::from_secs(3600));
         assert_eq!(s.data_dir(), Some(PathBuf::from("data")));
+        assert_eq!(s.cache.render_capacity.as_u64(), 64_000_000);
         assert_eq!((s.feeds.default_days, s.feeds.max_days), (3, 30));
         assert_eq!((s.feeds.default_limit, s.feeds.max_limit), (50, 200));
     }
@@ -392,6 +396,7 @@ mod tests {
             ("PAPERBOY_CACHE__RECENT_TTL", "1s"),
             ("PAPERBOY_STORAGE__DATA_DIR", ""),
             ("PAPERBOY_UPSTREAM__TOKEN", "12345"),
+            ("PAPERBOY_CACHE__RENDER_CAPACITY", "2MiB"),
             ("PAPERBOY_UPSTREAM__BASE_URL", "http://127.0.0.1:9999/"),
         ])
         .unwrap();
@@ -399,6 +404,7 @@ mod tests {
         assert_eq!(s.cache.recent_ttl, Duration::from_secs(1));
         assert_eq!(s.data_dir(), None);
         assert_eq!(s.upstream.token, "12345");
+        assert_eq!(s.cache.render_capacity.as_u64(), 2 * 1024 * 1024);
         assert_eq!(s.upstream.base_url, "http://127.0.0.1:9999");
         assert_eq!(s.public_url(9000), "http://127.0.0.1:9000");
 
@@ -431,6 +437,11 @@ mod tests {
             ),
             ("PAPERBOY_FEEDS__DEFAULT_DAYS", "31", "feeds.default_days"),
             ("PAPERBOY_LOG__FORMAT", "xml", "log.format"),
+            (
+                "PAPERBOY_CACHE__RENDER_CAPACITY",
+                "lots",
+                "cache.render_capacity",
+            ),
         ] {
             let err = load(&[(key, value)]).unwrap_err().to_string();
             assert!(err.contains(expected), "{key}={value}: {err}");

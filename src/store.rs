@@ -129,6 +129,18 @@ impl Window {
         self.lists.iter().map(|l| l.changed_at).max()
     }
 
+    /// A version of the data this window holds: it changes whenever a list of the window
+    /// changes content, or a date goes missing or comes back.
+    pub fn data_version(&self) -> u64 {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        for list in &self.lists {
+            hasher.update(&list.date.to_string().into_bytes());
+            hasher.update(&list.content_hash.to_le_bytes());
+            hasher.update(&list.changed_at.timestamp().to_le_bytes());
+        }
+        hasher.digest()
+    }
+
     /// The earliest moment a missing date may be worth asking for again.
     pub fn retry_at(&self) -> Option<DateTime<Utc>> {
         self.missing.iter().filter_map(|(_, e)| e.retry_at()).min()
