@@ -9,4 +9,5 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod text;
+pub mod topics;
 pub mod upstream;

@@ -309,6 +309,20 @@ impl FeedQuery {
     }
 }
 
+/// `raw` re-encoded the same way every time, without the pairs whose value is empty (they mean
+/// "not given"): what a form submits, or a topic's query as written in the settings, becomes a
+/// short URL query that selects exactly the same papers.
+pub fn canonical_query_string(raw: &str) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+        let value = value.trim();
+        if !value.is_empty() {
+            out.append_pair(&key, value);
+        }
+    }
+    out.finish()
+}
+
 /// A value quoted for an error message, cleaned and cut short.
 fn shown(value: &str) -> String {
     let cleaned = clean_inline(value);
@@ -541,5 +555,13 @@ mod tests {
         let topic = parse("q=diffusion+OR+%22flow+matching%22&min_upvotes=5&limit=20").unwrap();
         assert_eq!(topic.narrowed_by(&FeedQuery::default()), topic);
         assert_eq!(FeedQuery::default().narrowed_by(&topic), topic);
+    }
+
+    #[test]
+    fn the_canonical_query_string_drops_empty_values_and_keeps_the_selection() {
+        let raw = "q=agent memory&author=&author=Li&min_upvotes=&sort=upvotes";
+        let canonical = canonical_query_string(raw);
+        assert_eq!(canonical, "q=agent+memory&author=Li&sort=upvotes");
+        assert_eq!(parse(&canonical).unwrap(), parse(raw).unwrap());
     }
 }
