@@ -2,6 +2,7 @@ pub mod clock;
 pub mod config;
 pub mod feed;
 pub mod http;
+pub mod opml;
 pub mod paper;
 pub mod query;
 pub mod routes;

@@ -12,6 +12,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::routes;
 use crate::store::Store;
+use crate::topics::Topics;
 use crate::upstream::client::UpstreamClient;
 
 /// What every request handler shares. Built once, outside the server closure, so that every
@@ -21,6 +22,8 @@ pub struct AppState {
     pub settings: Settings,
     pub store: Arc<Store>,
     pub clock: Arc<dyn Clock>,
+    /// The topics of the settings, parsed once.
+    pub topics: Topics,
 }
 
 /// A bound, not yet running, paperboy.
@@ -49,12 +52,19 @@ impl Application {
             .context("Failed to read the bound port")?
             .port();
 
+        let mut settings = settings;
+        settings.server.public_url = with_bound_port(&settings.server.public_url, port);
+        let topics = settings
+            .parsed_topics()
+            .map_err(|e| anyhow::anyhow!("invalid setting {e}"))?;
+
         let upstream = Arc::new(UpstreamClient::new(&settings.upstream, clock.clone())?);
         let store = Arc::new(Store::new(settings.cache.clone(), upstream, clock.clone()));
         let state = web::Data::new(AppState {
             settings,
             store,
             clock,
+            topics,
         });
 
         let shutdown_timeout = state.settings.server.shutdown_timeout.as_secs();
@@ -94,5 +104,34 @@ impl Application {
     /// Serves until SIGTERM or SIGINT, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// A public URL naming port 0 (derived from `server.port = 0`: "any free port") cannot be
+/// reached; links built from it would be dead, so it names the port actually bound instead.
+fn with_bound_port(public_url: &str, port: u16) -> String {
+    let Ok(mut url) = url::Url::parse(public_url) else {
+        return public_url.to_owned();
+    };
+    if url.port() != Some(0) || url.set_port(Some(port)).is_err() {
+        return public_url.to_owned();
+    }
+    url.as_str().trim_end_matches('/').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_url_on_port_0_names_the_bound_port() {
+        assert_eq!(
+            with_bound_port("http://127.0.0.1:0", 41234),
+            "http://127.0.0.1:41234"
+        );
+        assert_eq!(
+            with_bound_port("https://papers.example.org/feeds", 41234),
+            "https://papers.example.org/feeds"
+        );
     }
 }

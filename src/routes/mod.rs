@@ -6,11 +6,13 @@ use crate::http::problem::Problem;
 
 pub mod feeds;
 pub mod health;
+pub mod topics;
 
 /// Registers every route.
 pub fn config(cfg: &mut web::ServiceConfig) {
     feeds::config(cfg);
     health::config(cfg);
+    topics::config(cfg);
 }
 
 /// The answer for any path no route knows.
@@ -20,7 +22,7 @@ pub async fn not_found(req: HttpRequest) -> Problem {
         .take(100)
         .collect();
     Problem::not_found(format!(
-        "There is nothing at {path}; feeds are at /feed.rss, /feed.atom and /feed.json."
+        "There is nothing at {path}; feeds are at /feed.rss, /feed.atom and /feed.json, and the home page / lists the topics."
     ))
 }
 
