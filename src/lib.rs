@@ -3,6 +3,7 @@ pub mod config;
 pub mod feed;
 pub mod http;
 pub mod opml;
+pub mod pages;
 pub mod paper;
 pub mod query;
 pub mod routes;

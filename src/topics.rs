@@ -64,6 +64,8 @@ pub struct Topic {
     pub description: String,
     /// The query, parsed.
     pub query: FeedQuery,
+    /// The query as written in the settings (cleaned), for people to read.
+    pub query_text: String,
     /// The query as a canonical, percent-encoded query string (empty values dropped), for
     /// links to `/preview`.
     pub query_string: String,
@@ -161,6 +163,7 @@ impl Topics {
                 title,
                 description,
                 query,
+                query_text: clean_inline(raw.query.trim()),
                 query_string: canonical_query_string(raw.query.trim()),
             });
         }

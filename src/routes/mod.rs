@@ -6,6 +6,7 @@ use crate::http::problem::Problem;
 
 pub mod feeds;
 pub mod health;
+pub mod pages;
 pub mod topics;
 
 /// Registers every route.
@@ -13,6 +14,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     feeds::config(cfg);
     health::config(cfg);
     topics::config(cfg);
+    pages::config(cfg);
 }
 
 /// The answer for any path no route knows.
