@@ -225,6 +225,15 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_table_shows_the_starter_set_as_shipped() {
+        let readme = include_str!("../README.md");
+        for t in starter_topics() {
+            let row = format!("| `{}` | {} | `{}` |", t.name, t.title, t.query);
+            assert!(readme.contains(&row), "README lacks {row}");
+        }
+    }
+
+    #[test]
     fn a_topic_query_is_a_feed_query() {
         let topics = parse(&[topic(
             "diffusion",
