@@ -10,11 +10,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+use crate::topics::{TopicError, TopicSettings, Topics, starter_topics};
+
 /// The file looked up in the working directory when no `--config` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
 
 /// Everything paperboy can be told.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -23,6 +25,22 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub feeds: FeedSettings,
     pub log: LogSettings,
+    /// `[[topics]]`: a file that lists any replaces the starter set whole.
+    pub topics: Vec<TopicSettings>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::default(),
+            upstream: UpstreamSettings::default(),
+            cache: CacheSettings::default(),
+            storage: StorageSettings::default(),
+            feeds: FeedSettings::default(),
+            log: LogSettings::default(),
+            topics: starter_topics(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -184,6 +202,8 @@ pub enum SettingsError {
     Load(String),
     #[error("invalid setting {key}: {problem}")]
     Invalid { key: &'static str, problem: String },
+    #[error("invalid setting {0}")]
+    Topic(#[from] TopicError),
 }
 
 fn invalid(key: &'static str, problem: impl Into<String>) -> SettingsError {
@@ -311,6 +331,7 @@ impl Settings {
                 format!("must be between 1 and feeds.max_limit ({})", f.max_limit),
             ));
         }
+        self.parsed_topics()?;
         Ok(self)
     }
 
@@ -324,6 +345,12 @@ impl Settings {
             Ok(IpAddr::V6(v6)) => format!("http://[{v6}]:{bound_port}"),
             _ => format!("http://{}:{bound_port}", self.server.bind),
         }
+    }
+
+    /// The topics, validated against the feed limits (start-up calls this once more after
+    /// [`Settings::validate`], when it cannot fail).
+    pub fn parsed_topics(&self) -> Result<Topics, TopicError> {
+        Topics::parse(&self.topics, &self.feeds)
     }
 
     /// The data directory, or `None` when storage is off.

@@ -12,6 +12,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::routes;
 use crate::store::Store;
+use crate::topics::Topics;
 use crate::upstream::client::UpstreamClient;
 
 /// What every request handler shares. Built once, outside the server closure, so that every
@@ -21,6 +22,8 @@ pub struct AppState {
     pub settings: Settings,
     pub store: Arc<Store>,
     pub clock: Arc<dyn Clock>,
+    /// The topics of the settings, parsed once.
+    pub topics: Topics,
 }
 
 /// A bound, not yet running, paperboy.
@@ -50,6 +53,9 @@ impl Application {
             .port();
         let mut settings = settings;
         settings.server.public_url = settings.public_url(port);
+        let topics = settings
+            .parsed_topics()
+            .map_err(|e| anyhow::anyhow!("invalid setting {e}"))?;
 
         let upstream = Arc::new(UpstreamClient::new(&settings.upstream, clock.clone())?);
         let store = Arc::new(Store::new(settings.cache.clone(), upstream, clock.clone()));
@@ -57,6 +63,7 @@ impl Application {
             settings,
             store,
             clock,
+            topics,
         });
 
         let shutdown_timeout = state.settings.server.shutdown_timeout.as_secs();

@@ -46,13 +46,22 @@ pub struct NameFilter {
     pub phrase: Phrase,
 }
 
+/// `author=` (or `org=`) values given together: a paper matches when any of them matches.
+pub type NameGroup = Vec<NameFilter>;
+
 /// A validated feed query. `None` means "not given": the accessors supply defaults.
+///
+/// A query string gives at most one search expression and one group of authors and of orgs;
+/// a topic narrowed by a request ([`FeedQuery::narrowed_by`]) holds the topic's and the
+/// request's, and a paper must match every one of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FeedQuery {
-    /// The search expression, parsed, with its text as given.
-    pub q: Option<(String, SearchExpr)>,
-    pub authors: Vec<NameFilter>,
-    pub orgs: Vec<NameFilter>,
+    /// Search expressions, parsed, with their text as given; all must match.
+    pub q: Vec<(String, SearchExpr)>,
+    /// Author groups; every group must match (within a group, any name).
+    pub authors: Vec<NameGroup>,
+    /// Organization groups; every group must match (within a group, any name).
+    pub orgs: Vec<NameGroup>,
     pub min_upvotes: Option<u64>,
     pub min_comments: Option<u64>,
     pub has_code: Option<bool>,
@@ -162,7 +171,7 @@ impl FeedQuery {
                     ParamError::new("q", format!("The search expression q is invalid: {e}."))
                 })?;
                 if !expr.is_empty() {
-                    self.q = Some((clean_inline(value), expr));
+                    self.q = vec![(clean_inline(value), expr)];
                 }
             }
             "author" => push_name(&mut self.authors, "author", value)?,
@@ -233,6 +242,27 @@ impl FeedQuery {
         Ok(())
     }
 
+    /// This query (a topic's) narrowed by `request`: the search expressions, authors and orgs
+    /// of both must match (AND), while the request's `days`, `date`, `limit`, `sort`, `top`,
+    /// `min_*` and `has_code`, where given, replace this query's.
+    pub fn narrowed_by(&self, request: &FeedQuery) -> FeedQuery {
+        let both = |a: &[NameGroup], b: &[NameGroup]| [a, b].concat();
+        FeedQuery {
+            q: [self.q.as_slice(), request.q.as_slice()].concat(),
+            authors: both(&self.authors, &request.authors),
+            orgs: both(&self.orgs, &request.orgs),
+            min_upvotes: request.min_upvotes.or(self.min_upvotes),
+            min_comments: request.min_comments.or(self.min_comments),
+            has_code: request.has_code.or(self.has_code),
+            date: request.date.or(self.date),
+            days: request.days.or(self.days),
+            top: request.top.or(self.top),
+            sort: request.sort.or(self.sort),
+            limit: request.limit.or(self.limit),
+            format: request.format.or(self.format),
+        }
+    }
+
     /// The newest day of the window.
     pub fn date_or(&self, today: NaiveDate) -> NaiveDate {
         self.date.unwrap_or(today)
@@ -254,12 +284,12 @@ impl FeedQuery {
     /// or `None` when nothing is filtered.
     pub fn filter_summary(&self) -> Option<String> {
         let mut parts: Vec<String> = Vec::new();
-        if let Some((text, _)) = &self.q {
+        for (text, _) in &self.q {
             parts.push(format!("q: {text}"));
         }
-        for (name, filters) in [("author", &self.authors), ("org", &self.orgs)] {
-            if !filters.is_empty() {
-                let names: Vec<&str> = filters.iter().map(|f| f.text.as_str()).collect();
+        for (name, groups) in [("author", &self.authors), ("org", &self.orgs)] {
+            for group in groups.iter().filter(|g| !g.is_empty()) {
+                let names: Vec<&str> = group.iter().map(|f| f.text.as_str()).collect();
                 parts.push(format!("{name}: {}", names.join(" or ")));
             }
         }
@@ -291,12 +321,32 @@ impl FeedQuery {
         canonical.limit = Some(self.limit_or(feeds));
         canonical.sort = Some(self.sort());
         canonical.format = None;
-        for names in [&mut canonical.authors, &mut canonical.orgs] {
-            names.sort_by(|a, b| a.text.cmp(&b.text));
-            names.dedup_by(|a, b| a.text == b.text);
+        for groups in [&mut canonical.authors, &mut canonical.orgs] {
+            for names in groups.iter_mut() {
+                names.sort_by(|a, b| a.text.cmp(&b.text));
+                names.dedup_by(|a, b| a.text == b.text);
+            }
+            groups.sort_by(|a, b| {
+                let key = |g: &NameGroup| g.iter().map(|n| n.text.clone()).collect::<Vec<_>>();
+                key(a).cmp(&key(b))
+            });
         }
         canonical
     }
+}
+
+/// `raw` re-encoded the same way every time, without the pairs whose value is empty (they mean
+/// "not given"): what a form submits, or a topic's query as written in the settings, becomes a
+/// short URL query that selects exactly the same papers.
+pub fn canonical_query_string(raw: &str) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+        let value = value.trim();
+        if !value.is_empty() {
+            out.append_pair(&key, value);
+        }
+    }
+    out.finish()
 }
 
 /// A value quoted for an error message, cleaned and cut short.
@@ -309,7 +359,12 @@ fn shown(value: &str) -> String {
     format!("{cut:?}")
 }
 
-fn push_name(list: &mut Vec<NameFilter>, key: &str, value: &str) -> Result<(), ParamError> {
+/// Adds a value to the query string's own (first and only) group.
+fn push_name(groups: &mut Vec<NameGroup>, key: &str, value: &str) -> Result<(), ParamError> {
+    if groups.is_empty() {
+        groups.push(Vec::new());
+    }
+    let list = &mut groups[0];
     if value.len() > MAX_NAME_BYTES {
         return Err(ParamError::new(
             key,
@@ -413,10 +468,11 @@ mod tests {
              &sort=upvotes&limit=20",
         )
         .unwrap();
-        assert_eq!(q.q.as_ref().unwrap().0, "diffusion OR \"flow matching\"");
-        assert_eq!(q.authors.len(), 2);
-        assert_eq!(q.authors[0].text, "Müller");
-        assert_eq!(q.orgs[0].text, "nvidia");
+        assert_eq!(q.q[0].0, "diffusion OR \"flow matching\"");
+        assert_eq!(q.authors.len(), 1, "one group");
+        assert_eq!(q.authors[0].len(), 2);
+        assert_eq!(q.authors[0][0].text, "Müller");
+        assert_eq!(q.orgs[0][0].text, "nvidia");
         assert_eq!(q.min_upvotes, Some(10));
         assert_eq!(q.min_comments, Some(0));
         assert_eq!(q.has_code, Some(true));
@@ -494,5 +550,61 @@ mod tests {
         let q = FeedQuery::parse("format=atom", &ctx).unwrap();
         assert_eq!(q.format, Some(Format::Atom));
         assert!(FeedQuery::parse("format=xml", &ctx).is_err());
+    }
+
+    #[test]
+    fn a_request_narrows_a_topic_and_replaces_its_settings() {
+        let topic =
+            parse("q=agent&author=Li&org=nvidia&min_upvotes=20&has_code=1&top=5&days=7").unwrap();
+        let request =
+            parse("q=memory&author=M%C3%BCller&author=Chen&min_upvotes=0&days=2&sort=upvotes")
+                .unwrap();
+        let narrowed = topic.narrowed_by(&request);
+        let texts: Vec<&str> = narrowed.q.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(texts, ["agent", "memory"], "both expressions must match");
+        assert_eq!(
+            narrowed.authors.len(),
+            2,
+            "topic authors AND request authors"
+        );
+        assert_eq!(
+            narrowed.authors[1].len(),
+            2,
+            "the request's group stays one OR group"
+        );
+        assert_eq!(narrowed.orgs, topic.orgs);
+        assert_eq!(
+            narrowed.min_upvotes,
+            Some(0),
+            "the request's value replaces, even 0"
+        );
+        assert_eq!(narrowed.days, Some(2));
+        assert_eq!(narrowed.sort, Some(Sort::Upvotes));
+        assert_eq!(
+            narrowed.has_code,
+            Some(true),
+            "not given: the topic's stays"
+        );
+        assert_eq!(narrowed.top, Some(5));
+        assert_eq!(
+            narrowed.filter_summary().unwrap(),
+            "q: agent, q: memory, author: Li, author: Müller or Chen, org: nvidia, \
+             min_upvotes: 0, has_code: true, top: 5"
+        );
+    }
+
+    #[test]
+    fn narrowing_by_an_empty_request_changes_nothing() {
+        let topic = parse("q=diffusion+OR+%22flow+matching%22&min_upvotes=5&limit=20").unwrap();
+        assert_eq!(topic.narrowed_by(&FeedQuery::default()), topic);
+        assert_eq!(FeedQuery::default().narrowed_by(&topic), topic);
+    }
+
+    #[test]
+    fn the_canonical_query_string_drops_empty_values_and_keeps_the_selection() {
+        let raw = "q=agent memory&author=&author=Li&min_upvotes=&sort=upvotes";
+        let canonical = canonical_query_string(raw);
+        assert_eq!(canonical, "q=agent+memory&author=Li&sort=upvotes");
+        assert_eq!(parse(&canonical).unwrap(), parse(raw).unwrap());
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::paper::{Field, Paper};
-use crate::query::params::{FeedQuery, NameFilter, Sort};
+use crate::query::params::{FeedQuery, NameGroup, Sort};
 use crate::store::DailyList;
 
 /// Whether `paper` passes every filter of `query` (not `top`, which looks at a whole day).
@@ -20,19 +20,19 @@ pub fn matches(query: &FeedQuery, paper: &Paper) -> bool {
     {
         return false;
     }
-    let any_name = |filters: &[NameFilter], field: Field| {
-        filters.is_empty()
-            || filters
-                .iter()
-                .any(|f| f.phrase.matches_in(paper.search.field(field)))
+    // Every group must hold; within a group, any name will do.
+    let all_groups = |groups: &[NameGroup], field: Field| {
+        groups.iter().all(|group| {
+            group.is_empty()
+                || group
+                    .iter()
+                    .any(|f| f.phrase.matches_in(paper.search.field(field)))
+        })
     };
-    if !any_name(&query.authors, Field::Author) || !any_name(&query.orgs, Field::Org) {
+    if !all_groups(&query.authors, Field::Author) || !all_groups(&query.orgs, Field::Org) {
         return false;
     }
-    query
-        .q
-        .as_ref()
-        .is_none_or(|(_, expr)| expr.matches(&paper.search))
+    query.q.iter().all(|(_, expr)| expr.matches(&paper.search))
 }
 
 /// The papers `query` selects from `lists` (newest day first), in feed order, at most
@@ -73,4 +73,58 @@ pub fn select<'a>(query: &FeedQuery, lists: &'a [Arc<DailyList>], limit: usize) 
     }
     selected.truncate(limit);
     selected
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FeedSettings;
+    use crate::query::params::ParseContext;
+    use crate::upstream::model::RawItem;
+    use chrono::NaiveDate;
+
+    fn paper(id: &str, title: &str, authors: &[&str], upvotes: u64) -> Paper {
+        let authors: Vec<_> = authors
+            .iter()
+            .map(|name| serde_json::json!({ "name": name }))
+            .collect();
+        let raw: RawItem = serde_json::from_value(serde_json::json!({
+            "paper": {"id": id, "title": title, "authors": authors, "upvotes": upvotes}
+        }))
+        .unwrap();
+        Paper::from_raw(&raw, NaiveDate::from_ymd_opt(2026, 8, 3).unwrap()).unwrap()
+    }
+
+    fn query(raw: &str) -> FeedQuery {
+        let feeds = FeedSettings::default();
+        let ctx = ParseContext {
+            today: NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
+            feeds: &feeds,
+            allow_format: false,
+        };
+        FeedQuery::parse(raw, &ctx).unwrap()
+    }
+
+    #[test]
+    fn a_narrowed_query_needs_both_expressions_and_an_author_of_each_group() {
+        let topic = query("q=agent&author=Li");
+        let narrowed = topic.narrowed_by(&query("q=memory&author=Chen&author=Wu"));
+        let both = paper("2608.00001", "Agent memory", &["Wei Li", "Bo Chen"], 1);
+        let no_memory = paper("2608.00002", "Agent planning", &["Wei Li", "Bo Chen"], 1);
+        let no_chen = paper("2608.00003", "Agent memory", &["Wei Li", "Ann Ng"], 1);
+        let wu = paper("2608.00004", "Agentic memory", &["Wei Li", "Jun Wu"], 1);
+        assert!(matches(&narrowed, &both));
+        assert!(!matches(&narrowed, &no_memory));
+        assert!(!matches(&narrowed, &no_chen));
+        assert!(matches(&narrowed, &wu));
+        assert!(matches(&topic, &no_chen), "the topic alone keeps it");
+    }
+
+    #[test]
+    fn a_request_min_upvotes_replaces_the_topics() {
+        let topic = query("min_upvotes=50");
+        let low = paper("2608.00001", "Agents", &[], 3);
+        assert!(!matches(&topic, &low));
+        assert!(matches(&topic.narrowed_by(&query("min_upvotes=0")), &low));
+    }
 }

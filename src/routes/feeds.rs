@@ -1,7 +1,8 @@
 //! The feed routes: `/feed.rss`, `/feed.atom`, `/feed.json` and `/feed?format=`.
 //!
-//! One path for a request: parse the query, take the window's daily lists from the store,
-//! select, render, then answer with validators (or 304).
+//! One path for a request, [`serve_feed`], which the topic feeds share: parse the query,
+//! take the window's daily lists from the store, select, render, then answer with validators
+//! (or 304).
 
 use actix_web::http::header::{self, CacheControl, CacheDirective, LastModified};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -14,6 +15,7 @@ use crate::query::select::select;
 use crate::routes::get_or_head;
 use crate::startup::AppState;
 use crate::store::Window;
+use crate::topics::Topic;
 
 /// Seconds a client is asked to wait when nothing could be served and upstream said nothing.
 const DEFAULT_RETRY_AFTER_SECS: i64 = 30;
@@ -28,8 +30,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         cfg.service(
             web::resource(path)
                 .route(web::route().guard(get_or_head()).to(
-                    move |req: HttpRequest, state: web::Data<AppState>| {
-                        serve_feed(req, state, format)
+                    move |req: HttpRequest, state: web::Data<AppState>| async move {
+                        serve_feed(&req, &state, format, None).await
                     },
                 ))
                 .default_service(web::to(|| async {
@@ -45,10 +47,13 @@ impl From<ParamError> for Problem {
     }
 }
 
-async fn serve_feed(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+/// Answers one feed request: `path_format` is the format the path names (`None` for
+/// `/feed`, where `format=` may say it), `topic` the topic the request narrows, if any.
+pub async fn serve_feed(
+    req: &HttpRequest,
+    state: &AppState,
     path_format: Option<Format>,
+    topic: Option<&Topic>,
 ) -> Result<HttpResponse, Problem> {
     let settings = &state.settings;
     let today = state.clock.today();
@@ -57,15 +62,28 @@ async fn serve_feed(
         feeds: &settings.feeds,
         allow_format: path_format.is_none(),
     };
-    let query = FeedQuery::parse(req.query_string(), &ctx)?;
-    let format = path_format.or(query.format).unwrap_or(Format::Rss);
+    let request = FeedQuery::parse(req.query_string(), &ctx)?;
+    let format = path_format.or(request.format).unwrap_or(Format::Rss);
+    let (query, title) = match topic {
+        Some(topic) => (
+            topic.query.narrowed_by(&request),
+            topic.feed_title(&request),
+        ),
+        None => {
+            let title = match request.filter_summary() {
+                Some(summary) => format!("{} — {summary}", feed::BASE_TITLE),
+                None => feed::BASE_TITLE.to_owned(),
+            };
+            (request, title)
+        }
+    };
 
     let window = state
         .store
         .window(query.date_or(today), query.days_or(&settings.feeds))
         .await;
     let Some(last_changed) = window.last_changed() else {
-        return Err(unavailable(&window, &state));
+        return Err(unavailable(&window, state));
     };
     let papers = select(
         &query,
@@ -73,13 +91,9 @@ async fn serve_feed(
         query.limit_or(&settings.feeds) as usize,
     );
 
-    let title = match query.filter_summary() {
-        Some(summary) => format!("{} — {summary}", feed::BASE_TITLE),
-        None => feed::BASE_TITLE.to_owned(),
-    };
     let meta = FeedMeta {
         title,
-        self_url: self_url(&settings.server.public_url, &req),
+        self_url: self_url(&settings.server.public_url, req),
         updated: last_changed,
         max_age: settings.server.max_age,
     };
@@ -89,7 +103,7 @@ async fn serve_feed(
     })?;
     let validators = Validators::for_body(&body, last_changed);
     Ok(respond(
-        &req,
+        req,
         &validators,
         format,
         body,
@@ -108,7 +122,8 @@ fn self_url(public_url: &str, req: &HttpRequest) -> String {
     crate::text::clean_inline(&url)
 }
 
-fn unavailable(window: &Window, state: &AppState) -> Problem {
+/// The 503 for a window with no list at all, with the seconds until upstream may be asked.
+pub fn unavailable(window: &Window, state: &AppState) -> Problem {
     let now = state.clock.now();
     let wait = window
         .retry_at()

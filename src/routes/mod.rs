@@ -6,11 +6,15 @@ use crate::http::problem::Problem;
 
 pub mod feeds;
 pub mod health;
+pub mod pages;
+pub mod topics;
 
 /// Registers every route.
 pub fn config(cfg: &mut web::ServiceConfig) {
     feeds::config(cfg);
     health::config(cfg);
+    topics::config(cfg);
+    pages::config(cfg);
 }
 
 /// The answer for any path no route knows.
@@ -20,7 +24,7 @@ pub async fn not_found(req: HttpRequest) -> Problem {
         .take(100)
         .collect();
     Problem::not_found(format!(
-        "There is nothing at {path}; feeds are at /feed.rss, /feed.atom and /feed.json."
+        "There is nothing at {path}; feeds are at /feed.rss, /feed.atom and /feed.json, and the home page / lists the topics."
     ))
 }
 

@@ -1,8 +1,11 @@
 mod helpers;
 
+mod browser;
 mod feeds;
 mod http;
+mod pages;
 mod params;
 mod quirks;
 mod search;
+mod topics;
 mod upstream;

@@ -1,0 +1,322 @@
+//! The HTML pages, `/` and `/preview`: askama templates (checked at compile time, every value
+//! HTML-escaped) and the views they show. No JavaScript and no external assets, so the pages
+//! work in any browser, behind any proxy, with scripts off.
+
+use askama::Template;
+use chrono::NaiveDate;
+
+use crate::config::FeedSettings;
+use crate::feed::Format;
+use crate::paper::Paper;
+
+/// The version shown in the footer.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The three URLs of one feed, absolute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedLinks {
+    pub rss: String,
+    pub atom: String,
+    pub json: String,
+}
+
+impl FeedLinks {
+    /// `<base><path>.<ext>[?<query>]` for each format.
+    pub fn new(base: &str, path: &str, query: &str) -> FeedLinks {
+        let url = |format: Format| {
+            if query.is_empty() {
+                format!("{base}{path}.{}", format.name())
+            } else {
+                format!("{base}{path}.{}?{query}", format.name())
+            }
+        };
+        FeedLinks {
+            rss: url(Format::Rss),
+            atom: url(Format::Atom),
+            json: url(Format::Json),
+        }
+    }
+}
+
+/// A `<link rel="alternate">` for feed autodiscovery.
+#[derive(Debug, Clone)]
+pub struct Alternate {
+    pub mime: &'static str,
+    pub title: String,
+    pub href: String,
+}
+
+impl Alternate {
+    /// One per format of `links`, titled `title (RSS)` and so on.
+    pub fn for_links(title: &str, links: &FeedLinks) -> [Alternate; 3] {
+        [
+            ("application/rss+xml", "RSS", &links.rss),
+            ("application/atom+xml", "Atom", &links.atom),
+            ("application/feed+json", "JSON Feed", &links.json),
+        ]
+        .map(|(mime, name, href)| Alternate {
+            mime,
+            title: format!("{title} ({name})"),
+            href: href.clone(),
+        })
+    }
+}
+
+/// A topic as the home page lists it.
+#[derive(Debug, Clone)]
+pub struct TopicView {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    /// The query as written in the settings (empty for none).
+    pub query: String,
+    /// Papers in the last `feeds.default_days` days; `None` when no day could be loaded.
+    pub count: Option<usize>,
+    pub feeds: FeedLinks,
+    /// `/preview?<query>`, relative: navigation stays on whatever host served the page.
+    pub preview: String,
+}
+
+/// The values of the query form, as given (so a bad value is shown back to be fixed).
+#[derive(Debug, Clone, Default)]
+pub struct FormView {
+    pub q: String,
+    /// At least one (empty) entry, so the form always has an author field.
+    pub authors: Vec<String>,
+    pub orgs: Vec<String>,
+    pub min_upvotes: String,
+    pub min_comments: String,
+    pub has_code: String,
+    pub date: String,
+    pub days: String,
+    pub top: String,
+    pub sort: String,
+    pub limit: String,
+    pub today: String,
+    pub default_days: u32,
+    pub max_days: u32,
+    pub default_limit: u32,
+    pub max_limit: u32,
+}
+
+impl FormView {
+    /// The form filled from a raw query string; unknown parameters are left out.
+    pub fn from_query(raw: &str, today: NaiveDate, feeds: &FeedSettings) -> FormView {
+        let mut form = FormView {
+            today: today.to_string(),
+            default_days: feeds.default_days,
+            max_days: feeds.max_days,
+            default_limit: feeds.default_limit,
+            max_limit: feeds.max_limit,
+            ..FormView::default()
+        };
+        for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+            let value = crate::text::clean_inline(&value);
+            let first = |slot: &mut String| {
+                if slot.is_empty() {
+                    *slot = value.clone();
+                }
+            };
+            match key.as_ref() {
+                "q" => first(&mut form.q),
+                "author" if !value.is_empty() => form.authors.push(value.clone()),
+                "org" if !value.is_empty() => form.orgs.push(value.clone()),
+                "min_upvotes" => first(&mut form.min_upvotes),
+                "min_comments" => first(&mut form.min_comments),
+                "has_code" => first(&mut form.has_code),
+                "date" => first(&mut form.date),
+                "days" => first(&mut form.days),
+                "top" => first(&mut form.top),
+                "sort" => first(&mut form.sort),
+                "limit" => first(&mut form.limit),
+                _ => {}
+            }
+        }
+        // `has_code=1` and `=0` mean true and false: show them so.
+        form.has_code = match form.has_code.as_str() {
+            "1" => "true".into(),
+            "0" => "false".into(),
+            other => other.to_owned(),
+        };
+        if form.authors.is_empty() {
+            form.authors.push(String::new());
+        }
+        if form.orgs.is_empty() {
+            form.orgs.push(String::new());
+        }
+        form
+    }
+}
+
+/// `/`: the topics, the OPML links, and the form.
+#[derive(Debug, Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub version: &'static str,
+    pub alternates: Vec<Alternate>,
+    pub topics: Vec<TopicView>,
+    pub default_days: u32,
+    /// Every paper, unfiltered.
+    pub all: FeedLinks,
+    /// `/topics.opml` listing RSS, Atom or JSON feeds.
+    pub opml: FeedLinks,
+    pub form: FormView,
+}
+
+impl HomePage {
+    pub fn new(
+        public_url: &str,
+        topics: Vec<TopicView>,
+        default_days: u32,
+        form: FormView,
+    ) -> HomePage {
+        let all = FeedLinks::new(public_url, "/feed", "");
+        let mut alternates: Vec<Alternate> =
+            Alternate::for_links(crate::feed::BASE_TITLE, &all).into();
+        for topic in &topics {
+            let title = format!("{} — {}", crate::feed::BASE_TITLE, topic.title);
+            alternates.extend(Alternate::for_links(&title, &topic.feeds));
+        }
+        let opml_url = |format: &str| format!("{public_url}/topics.opml?format={format}");
+        HomePage {
+            version: VERSION,
+            alternates,
+            topics,
+            default_days,
+            all,
+            opml: FeedLinks {
+                rss: format!("{public_url}/topics.opml"),
+                atom: opml_url("atom"),
+                json: opml_url("json"),
+            },
+            form,
+        }
+    }
+}
+
+/// A paper as the preview lists it.
+#[derive(Debug, Clone)]
+pub struct PaperView {
+    pub title: String,
+    /// Its Hugging Face page.
+    pub url: String,
+    pub authors: String,
+    pub upvotes: u64,
+    /// The day of the daily list it is counted for.
+    pub day: String,
+}
+
+/// Authors shown before "and N more".
+const MAX_AUTHORS_SHOWN: usize = 8;
+
+impl From<&Paper> for PaperView {
+    fn from(paper: &Paper) -> Self {
+        let shown = paper.authors.len().min(MAX_AUTHORS_SHOWN);
+        let mut authors = paper.authors[..shown].join(", ");
+        if paper.authors.len() > shown {
+            authors.push_str(&format!(" and {} more", paper.authors.len() - shown));
+        }
+        PaperView {
+            title: paper.title.clone(),
+            url: paper.hf_url(),
+            authors,
+            upvotes: paper.upvotes,
+            day: paper.day.to_string(),
+        }
+    }
+}
+
+/// Why the preview shows no papers.
+#[derive(Debug, Clone)]
+pub struct ErrorView {
+    pub heading: &'static str,
+    /// The same sentence a feed's problem+json carries.
+    pub detail: String,
+    pub parameter: Option<String>,
+}
+
+/// `/preview`: the papers a query selects and its feed URLs, or why it cannot.
+#[derive(Debug, Template)]
+#[template(path = "preview.html")]
+pub struct PreviewPage {
+    pub version: &'static str,
+    pub form: FormView,
+    pub error: Option<ErrorView>,
+    /// `None` when the query is invalid.
+    pub feeds: Option<FeedLinks>,
+    pub feed_title: String,
+    pub papers: Vec<PaperView>,
+    /// Which days were looked at, in words.
+    pub window: String,
+}
+
+impl PreviewPage {
+    /// A page for an error: the form, filled, and the detail.
+    pub fn failed(form: FormView, error: ErrorView) -> PreviewPage {
+        PreviewPage {
+            version: VERSION,
+            form,
+            error: Some(error),
+            feeds: None,
+            feed_title: String::new(),
+            papers: Vec::new(),
+            window: String::new(),
+        }
+    }
+
+    pub fn selected(
+        form: FormView,
+        feeds: FeedLinks,
+        feed_title: String,
+        papers: Vec<PaperView>,
+        window: String,
+    ) -> PreviewPage {
+        PreviewPage {
+            version: VERSION,
+            form,
+            error: None,
+            feeds: Some(feeds),
+            feed_title,
+            papers,
+            window,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(raw: &str) -> FormView {
+        FormView::from_query(
+            raw,
+            NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
+            &FeedSettings::default(),
+        )
+    }
+
+    #[test]
+    fn the_form_shows_the_values_given() {
+        let f = form("q=agent&author=Li&author=Chen&has_code=1&days=99&utm=x");
+        assert_eq!(f.q, "agent");
+        assert_eq!(f.authors, ["Li", "Chen"]);
+        assert_eq!(f.orgs, [""], "an empty field to fill");
+        assert_eq!(f.has_code, "true");
+        assert_eq!(f.days, "99", "a bad value is shown back to be fixed");
+    }
+
+    #[test]
+    fn values_are_escaped_in_the_page() {
+        let page = PreviewPage::failed(
+            form("q=%22%3E%3Cscript%3Ealert(1)%3C/script%3E"),
+            ErrorView {
+                heading: "This query cannot be used",
+                detail: "bad <b>".into(),
+                parameter: Some("q".into()),
+            },
+        );
+        let html = page.render().unwrap();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("bad &#60;b&#62;") || html.contains("bad &lt;b&gt;"));
+    }
+}

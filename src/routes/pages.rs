@@ -1,0 +1,177 @@
+//! The HTML routes: `/` (topics, counts, subscribe links, the form) and `/preview` (the papers
+//! a query selects, and its feed URLs). Both read the store and select exactly as the feeds do.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::feed;
+use crate::http::problem::Problem;
+use crate::pages::{ErrorView, FeedLinks, FormView, HomePage, PaperView, PreviewPage, TopicView};
+use crate::query::params::{FeedQuery, ParseContext, canonical_query_string};
+use crate::query::select::select;
+use crate::routes::feeds::unavailable;
+use crate::routes::get_or_head;
+use crate::startup::AppState;
+
+/// Scripts are never needed: forbid them, and everything else but inline style and the form.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    for (path, handler) in [("/", Page::Home), ("/preview", Page::Preview)] {
+        cfg.service(
+            web::resource(path)
+                .route(web::route().guard(get_or_head()).to(
+                    move |req: HttpRequest, state: web::Data<AppState>| async move {
+                        match handler {
+                            Page::Home => home(&state).await,
+                            Page::Preview => preview(&req, &state).await,
+                        }
+                    },
+                ))
+                .default_service(web::to(|| async {
+                    Problem::method_not_allowed("GET, HEAD")
+                })),
+        );
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Page {
+    Home,
+    Preview,
+}
+
+async fn home(state: &AppState) -> Result<HttpResponse, Problem> {
+    let settings = &state.settings;
+    let public_url = &settings.server.public_url;
+    let today = state.clock.today();
+    let days = settings.feeds.default_days;
+    let window = state.store.window(today, days).await;
+    let loaded = !window.lists.is_empty();
+    let topics: Vec<TopicView> = state
+        .topics
+        .iter()
+        .map(|topic| TopicView {
+            name: topic.name.clone(),
+            title: topic.title.clone(),
+            description: topic.description.clone(),
+            query: topic.query_text.clone(),
+            // The topic's own days and limit are left out, so that counts compare.
+            count: loaded.then(|| select(&topic.query, &window.lists, usize::MAX).len()),
+            feeds: FeedLinks::new(public_url, &format!("/topics/{}", topic.name), ""),
+            preview: preview_path(&topic.query_string),
+        })
+        .collect();
+    let form = FormView::from_query("", today, &settings.feeds);
+    let page = HomePage::new(public_url, topics, days, form);
+    html(StatusCode::OK, &page, state)
+}
+
+async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Problem> {
+    let settings = &state.settings;
+    let today = state.clock.today();
+    let raw = req.query_string();
+    let form = FormView::from_query(raw, today, &settings.feeds);
+    let ctx = ParseContext {
+        today,
+        feeds: &settings.feeds,
+        allow_format: false,
+    };
+    let query = match FeedQuery::parse(raw, &ctx) {
+        Ok(query) => query,
+        Err(e) => {
+            let error = ErrorView {
+                heading: "This query cannot be used",
+                detail: e.detail,
+                parameter: Some(e.parameter),
+            };
+            return html(
+                StatusCode::BAD_REQUEST,
+                &PreviewPage::failed(form, error),
+                state,
+            );
+        }
+    };
+
+    let newest = query.date_or(today);
+    let days = query.days_or(&settings.feeds);
+    let window = state.store.window(newest, days).await;
+    if window.last_changed().is_none() {
+        let problem = unavailable(&window, state);
+        let error = ErrorView {
+            heading: "Hugging Face cannot be reached",
+            detail: problem.detail.clone(),
+            parameter: None,
+        };
+        let mut response = html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &PreviewPage::failed(form, error),
+            state,
+        )?;
+        if let Some(secs) = problem.retry_after
+            && let Ok(value) = header::HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
+    let limit = query.limit_or(&settings.feeds) as usize;
+    let papers: Vec<PaperView> = select(&query, &window.lists, limit)
+        .into_iter()
+        .map(PaperView::from)
+        .collect();
+    let feed_title = match query.filter_summary() {
+        Some(summary) => format!("{} — {summary}", feed::BASE_TITLE),
+        None => feed::BASE_TITLE.to_owned(),
+    };
+    let feeds = FeedLinks::new(
+        &settings.server.public_url,
+        "/feed",
+        &canonical_query_string(raw),
+    );
+    let window_text = match days {
+        1 => format!("From the daily list of {newest}; at most {limit} papers."),
+        _ => format!("From the {days} daily lists ending {newest}; at most {limit} papers."),
+    };
+    let page = PreviewPage::selected(form, feeds, feed_title, papers, window_text);
+    html(StatusCode::OK, &page, state)
+}
+
+/// `/preview?<query>`, or `/preview` for none.
+fn preview_path(query: &str) -> String {
+    if query.is_empty() {
+        "/preview".to_owned()
+    } else {
+        format!("/preview?{query}")
+    }
+}
+
+/// A rendered page; successful ones may be cached like feeds, errors not at all.
+fn html(
+    status: StatusCode,
+    page: &impl Template,
+    state: &AppState,
+) -> Result<HttpResponse, Problem> {
+    let body = page.render().map_err(|e| {
+        tracing::error!(error = %e, "failed to render a page");
+        Problem::internal("The page could not be written; this is a bug in paperboy.")
+    })?;
+    let cache = if status.is_success() {
+        let max_age = u32::try_from(state.settings.server.max_age.as_secs()).unwrap_or(u32::MAX);
+        CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(max_age),
+        ])
+    } else {
+        CacheControl(vec![CacheDirective::NoStore])
+    };
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(cache)
+        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(body))
+}

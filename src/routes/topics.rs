@@ -1,0 +1,145 @@
+//! The topic routes: `/topics/<name>.rss|.atom|.json` (a topic's saved query, narrowed by the
+//! request, through the same request path as `/feed`) and `/topics.opml`.
+
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::feed::Format;
+use crate::http::problem::Problem;
+use crate::opml::{self, Outline};
+use crate::routes::feeds::serve_feed;
+use crate::routes::get_or_head;
+use crate::startup::AppState;
+use crate::text::clean_inline;
+use crate::topics::Topic;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    for format in Format::ALL {
+        cfg.service(
+            web::resource(format!("/topics/{{name}}.{}", format.name()))
+                .route(web::route().guard(get_or_head()).to(
+                    move |req: HttpRequest, state: web::Data<AppState>| async move {
+                        topic_feed(&req, &state, format).await
+                    },
+                ))
+                .default_service(web::to(|| async {
+                    Problem::method_not_allowed("GET, HEAD")
+                })),
+        );
+    }
+    cfg.service(
+        web::resource("/topics.opml")
+            .route(web::route().guard(get_or_head()).to(topics_opml))
+            .default_service(web::to(|| async {
+                Problem::method_not_allowed("GET, HEAD")
+            })),
+    );
+}
+
+async fn topic_feed(
+    req: &HttpRequest,
+    state: &AppState,
+    format: Format,
+) -> Result<HttpResponse, Problem> {
+    let name = req.match_info().get("name").unwrap_or_default();
+    let Some(topic) = state.topics.get(name) else {
+        let shown: String = clean_inline(name).chars().take(64).collect();
+        return Err(Problem::not_found(format!(
+            "There is no topic named {shown:?}; the topics are listed on / and in /topics.opml."
+        )));
+    };
+    serve_feed(req, state, Some(format), Some(topic)).await
+}
+
+/// The absolute URL of a topic's feed.
+pub fn topic_feed_url(public_url: &str, topic: &Topic, format: Format) -> String {
+    format!("{public_url}{}", topic.feed_path(format))
+}
+
+/// The absolute URL of the page that previews a topic's papers.
+pub fn topic_preview_url(public_url: &str, topic: &Topic) -> String {
+    if topic.query_string.is_empty() {
+        format!("{public_url}/preview")
+    } else {
+        format!("{public_url}/preview?{}", topic.query_string)
+    }
+}
+
+async fn topics_opml(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Problem> {
+    let format = opml_format(req.query_string())?;
+    let public_url = &state.settings.server.public_url;
+    let outlines: Vec<Outline> = state
+        .topics
+        .iter()
+        .map(|topic| Outline {
+            title: topic.title.clone(),
+            description: topic.description.clone(),
+            xml_url: topic_feed_url(public_url, topic, format),
+            html_url: topic_preview_url(public_url, topic),
+        })
+        .collect();
+    let body = opml::render(&format!("{} — topics", crate::feed::BASE_TITLE), &outlines);
+    let max_age = u32::try_from(state.settings.server.max_age.as_secs()).unwrap_or(u32::MAX);
+    Ok(HttpResponse::Ok()
+        .content_type(opml::CONTENT_TYPE)
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(max_age),
+        ]))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .body(body))
+}
+
+/// `/topics.opml` takes one parameter, `format` (which feeds it lists; `rss` by default).
+fn opml_format(raw: &str) -> Result<Format, Problem> {
+    let mut format: Option<Format> = None;
+    let mut seen = false;
+    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+        if key != "format" {
+            let shown: String = clean_inline(&key).chars().take(40).collect();
+            return Err(Problem::bad_parameter(
+                shown.clone(),
+                format!("Unknown parameter {shown:?}; /topics.opml accepts only format."),
+            ));
+        }
+        if seen {
+            return Err(Problem::bad_parameter(
+                "format",
+                "The parameter format is given more than once; give it once.",
+            ));
+        }
+        seen = true;
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        format = Some(Format::from_name(value).ok_or_else(|| {
+            let shown: String = clean_inline(value).chars().take(40).collect();
+            Problem::bad_parameter(
+                "format",
+                format!("format must be rss, atom or json, not {shown:?}."),
+            )
+        })?);
+    }
+    Ok(format.unwrap_or(Format::Rss))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_opml_takes_only_a_format() {
+        assert_eq!(opml_format("").unwrap(), Format::Rss);
+        assert_eq!(opml_format("format=").unwrap(), Format::Rss);
+        assert_eq!(opml_format("format=json").unwrap(), Format::Json);
+        for bad in ["format=xml", "format=rss&format=atom", "q=agent"] {
+            let problem = opml_format(bad).unwrap_err();
+            assert_eq!(problem.status, 400, "{bad}");
+            assert!(problem.parameter.is_some(), "{bad}");
+        }
+    }
+}
