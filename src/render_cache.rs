@@ -11,6 +11,7 @@
 //! one [`Encoded`] variant per self link seen, spliced from that template without rendering
 //! again.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use actix_web::http::header::ContentEncoding;
@@ -35,6 +36,8 @@ const BROTLI_WINDOW: u32 = 22;
 pub struct RenderKey {
     /// The route (`/feed`, `/topics/agents`): not the format extension.
     pub route: String,
+    /// The feed title, which also depends on how a request narrowed a topic.
+    pub title: String,
     /// The query in canonical form ([`FeedQuery::canonical`]).
     pub query: FeedQuery,
     pub format: Format,
@@ -199,6 +202,7 @@ impl RenderedFeed {
 pub struct RenderCache {
     entries: Cache<RenderKey, Arc<RenderedFeed>>,
     placeholder: String,
+    renders: AtomicU64,
 }
 
 impl RenderCache {
@@ -212,6 +216,7 @@ impl RenderCache {
         Self {
             entries,
             placeholder,
+            renders: AtomicU64::new(0),
         }
     }
 
@@ -222,14 +227,25 @@ impl RenderCache {
 
     /// The entry for `key`, rendered by `render` when missing (concurrent misses of one key
     /// render once).
-    pub async fn get_or_render(
+    pub async fn get_or_render<E>(
         &self,
         key: &RenderKey,
-        render: impl Future<Output = RenderedFeed>,
-    ) -> Arc<RenderedFeed> {
+        render: impl Future<Output = Result<RenderedFeed, E>>,
+    ) -> Result<Arc<RenderedFeed>, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+    {
         self.entries
-            .get_with_by_ref(key, async { Arc::new(render.await) })
+            .try_get_with_by_ref(key, async {
+                self.renders.fetch_add(1, Ordering::Relaxed);
+                render.await.map(Arc::new)
+            })
             .await
+    }
+
+    /// How many feeds were rendered since start-up.
+    pub fn render_count(&self) -> u64 {
+        self.renders.load(Ordering::Relaxed)
     }
 
     /// The entry for `key`, if cached.

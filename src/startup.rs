@@ -10,6 +10,7 @@ use anyhow::Context;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::render_cache::RenderCache;
 use crate::routes;
 use crate::store::Store;
 use crate::topics::Topics;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The topics of the settings, parsed once.
     pub topics: Topics,
+    /// Rendered feeds, by canonical query and data version.
+    pub renders: RenderCache,
 }
 
 /// A bound, not yet running, paperboy.
@@ -59,11 +62,13 @@ impl Application {
 
         let upstream = Arc::new(UpstreamClient::new(&settings.upstream, clock.clone())?);
         let store = Arc::new(Store::new(settings.cache.clone(), upstream, clock.clone()));
+        let renders = RenderCache::new(settings.cache.render_capacity.as_u64());
         let state = web::Data::new(AppState {
             settings,
             store,
             clock,
             topics,
+            renders,
         });
 
         let shutdown_timeout = state.settings.server.shutdown_timeout.as_secs();

@@ -4,14 +4,17 @@
 //! take the window's daily lists from the store, select, render, then answer with validators
 //! (or 304).
 
-use actix_web::http::header::{self, CacheControl, CacheDirective, LastModified};
+use actix_web::http::header::{
+    self, AcceptEncoding, CacheControl, CacheDirective, ContentEncoding, Encoding, Header,
+    LastModified,
+};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::feed::{self, FeedMeta, Format};
-use crate::http::conditional::Validators;
 use crate::http::problem::Problem;
 use crate::query::params::{FeedQuery, ParamError, ParseContext};
 use crate::query::select::select;
+use crate::render_cache::{Encoded, RenderKey, RenderedFeed};
 use crate::routes::get_or_head;
 use crate::startup::AppState;
 use crate::store::Window;
@@ -49,6 +52,10 @@ impl From<ParamError> for Problem {
 
 /// Answers one feed request: `path_format` is the format the path names (`None` for
 /// `/feed`, where `format=` may say it), `topic` the topic the request narrows, if any.
+///
+/// The feed is rendered once per canonical query and data version (see
+/// [`crate::render_cache`]); a request whose validators match a cached feed is answered 304
+/// without rendering.
 pub async fn serve_feed(
     req: &HttpRequest,
     state: &AppState,
@@ -64,19 +71,23 @@ pub async fn serve_feed(
     };
     let request = FeedQuery::parse(req.query_string(), &ctx)?;
     let format = path_format.or(request.format).unwrap_or(Format::Rss);
-    let (query, title) = match topic {
+    // Titles come from the canonical request, so that canonical-equal URLs share one.
+    let named = request.canonical(today, &settings.feeds);
+    let (query, title, route) = match topic {
         Some(topic) => (
             topic.query.narrowed_by(&request),
-            topic.feed_title(&request),
+            topic.feed_title(&named),
+            format!("/topics/{}", topic.name),
         ),
         None => {
-            let title = match request.filter_summary() {
+            let title = match named.filter_summary() {
                 Some(summary) => format!("{} — {summary}", feed::BASE_TITLE),
                 None => feed::BASE_TITLE.to_owned(),
             };
-            (request, title)
+            (request, title, "/feed".to_owned())
         }
     };
+    let query = query.canonical(today, &settings.feeds);
 
     let window = state
         .store
@@ -85,28 +96,47 @@ pub async fn serve_feed(
     let Some(last_changed) = window.last_changed() else {
         return Err(unavailable(&window, state));
     };
-    let papers = select(
-        &query,
-        &window.lists,
-        query.limit_or(&settings.feeds) as usize,
-    );
-
-    let meta = FeedMeta {
+    let key = RenderKey {
+        route,
         title,
-        self_url: self_url(&settings.server.public_url, req),
-        updated: last_changed,
-        max_age: settings.server.max_age,
+        query,
+        format,
+        data_version: window.data_version(),
     };
-    let body = feed::render(format, &meta, &papers).map_err(|e| {
-        tracing::error!(error = %e, "failed to render a feed");
-        Problem::internal("The feed could not be written; this is a bug in paperboy.")
-    })?;
-    let validators = Validators::for_body(&body, last_changed);
+    let renders = &state.renders;
+    let entry = renders
+        .get_or_render(&key, async {
+            let papers = select(
+                &key.query,
+                &window.lists,
+                key.query.limit_or(&settings.feeds) as usize,
+            );
+            let meta = FeedMeta {
+                title: key.title.clone(),
+                self_url: renders.placeholder().to_owned(),
+                updated: last_changed,
+                max_age: settings.server.max_age,
+            };
+            let body = feed::render(format, &meta, &papers)?;
+            Ok::<_, feed::RenderError>(RenderedFeed::from_template(
+                body,
+                renders.placeholder(),
+                format,
+                last_changed,
+            ))
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "failed to render a feed");
+            Problem::internal("The feed could not be written; this is a bug in paperboy.")
+        })?;
+    let encoded = renders
+        .variant(&key, &entry, &self_url(&settings.server.public_url, req))
+        .await;
     Ok(respond(
         req,
-        &validators,
+        &encoded,
         format,
-        body,
         settings.server.max_age.as_secs(),
     ))
 }
@@ -139,14 +169,10 @@ pub fn unavailable(window: &Window, state: &AppState) -> Problem {
     )
 }
 
-/// A 200 with the body, or a 304, with the headers every feed response carries.
-fn respond(
-    req: &HttpRequest,
-    validators: &Validators,
-    format: Format,
-    body: Vec<u8>,
-    max_age: u64,
-) -> HttpResponse {
+/// A 200 with the body in the best encoding the client accepts, or a 304, with the headers
+/// every feed response carries.
+fn respond(req: &HttpRequest, encoded: &Encoded, format: Format, max_age: u64) -> HttpResponse {
+    let validators = &encoded.validators;
     let not_modified = validators.not_modified(req);
     let mut response = if not_modified {
         HttpResponse::NotModified()
@@ -165,5 +191,24 @@ fn respond(
     if not_modified {
         return response.finish();
     }
-    response.content_type(format.content_type()).body(body)
+    let encoding = negotiate(req);
+    if encoding != ContentEncoding::Identity {
+        response.insert_header((header::CONTENT_ENCODING, encoding.as_str()));
+    }
+    response
+        .content_type(format.content_type())
+        .body(encoded.body(encoding))
+}
+
+/// The encoding to send: brotli or gzip when the client accepts it (by its q-values), else
+/// identity.
+fn negotiate(req: &HttpRequest) -> ContentEncoding {
+    const SUPPORTED: [Encoding; 3] = [Encoding::brotli(), Encoding::gzip(), Encoding::identity()];
+    match AcceptEncoding::parse(req) {
+        Ok(accept) => match accept.negotiate(SUPPORTED.iter()) {
+            Some(Encoding::Known(encoding)) => encoding,
+            _ => ContentEncoding::Identity,
+        },
+        Err(_) => ContentEncoding::Identity,
+    }
 }

@@ -6,6 +6,7 @@ mod http;
 mod pages;
 mod params;
 mod quirks;
+mod render_cache;
 mod search;
 mod topics;
 mod upstream;

@@ -1,0 +1,133 @@
+//! The render cache: a feed is rendered once per canonical query and data version, never
+//! served older than its data, and a matching 304 costs no rendering.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+fn renders(app: &TestApp) -> u64 {
+    app.state.renders.render_count()
+}
+
+fn etag(response: &reqwest::Response) -> String {
+    response.headers()["etag"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn canonical_equal_queries_share_one_render() {
+    let app = spawn_app().await;
+    let a = app
+        .get("/feed.json?q=model&min_upvotes=1&author=li&author=wang")
+        .await;
+    assert_eq!(a.status(), 200);
+    assert_eq!(renders(&app), 1);
+    // Other order, repeated value, defaults spelled out: the same canonical query.
+    let b = app
+        .get("/feed.json?author=wang&min_upvotes=1&days=3&author=li&q=model&sort=date&limit=50&author=li")
+        .await;
+    assert_eq!(b.status(), 200);
+    assert_eq!(renders(&app), 1, "no second render");
+    app.state.renders.sync().await;
+    assert_eq!(app.state.renders.entry_count(), 1);
+
+    // Each still names its own URL as received in its self link.
+    let a: Value = a.json().await.unwrap();
+    let b: Value = b.json().await.unwrap();
+    assert!(
+        a["feed_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/feed.json?q=model&min_upvotes=1&author=li&author=wang")
+    );
+    assert!(
+        b["feed_url"]
+            .as_str()
+            .unwrap()
+            .contains("days=3&author=li&q=model")
+    );
+    assert_eq!(a["items"], b["items"]);
+    assert_eq!(a["title"], b["title"]);
+
+    // A different query, or another format, is another render.
+    app.get("/feed.json?q=model&min_upvotes=2").await;
+    app.get("/feed.rss?q=model&min_upvotes=1&author=li&author=wang")
+        .await;
+    assert_eq!(renders(&app), 3);
+}
+
+#[tokio::test]
+async fn a_304_comes_without_rendering() {
+    let app = spawn_app().await;
+    let first = app.get("/feed.atom?q=tensor").await;
+    let tag = etag(&first);
+    assert_eq!(renders(&app), 1);
+    for _ in 0..3 {
+        let response = app
+            .get_with("/feed.atom?q=tensor", &[("if-none-match", &tag)])
+            .await;
+        assert_eq!(response.status(), 304);
+    }
+    let again = app.get("/feed.atom?q=tensor").await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(renders(&app), 1);
+}
+
+#[tokio::test]
+async fn a_data_change_gives_a_new_body_and_etag() {
+    let app = spawn_app().await;
+    let path = "/feed.json?days=1";
+    let first = app.get(path).await;
+    let old_tag = etag(&first);
+    let old: Value = first.json().await.unwrap();
+
+    let mut items = app.days.get("2026-08-14");
+    items[0]["paper"]["title"] = Value::from("A title that changed upstream");
+    items[0]["title"] = Value::from("A title that changed upstream");
+    app.days.set("2026-08-14", items);
+    app.clock.advance(Duration::from_secs(11 * 60));
+
+    eventually("the changed list is served", || async {
+        etag(&app.get(path).await) != old_tag
+    })
+    .await;
+    let new: Value = app.get(path).await.json().await.unwrap();
+    assert_ne!(new, old);
+    assert_eq!(new["items"][0]["title"], "A title that changed upstream");
+    // The old ETag no longer gives a 304.
+    let response = app.get_with(path, &[("if-none-match", &old_tag)]).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(renders(&app), 2);
+}
+
+#[tokio::test]
+async fn every_encoding_of_a_render_carries_the_same_etag() {
+    let app = spawn_app().await;
+    let mut tags = Vec::new();
+    for encoding in [
+        "identity",
+        "gzip",
+        "br",
+        "gzip;q=0.5, br;q=0.9",
+        "br;q=0, gzip",
+    ] {
+        let response = app
+            .get_with("/feed.rss", &[("accept-encoding", encoding)])
+            .await;
+        let sent = response
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let expected = match encoding {
+            "identity" => None,
+            "gzip" | "br;q=0, gzip" => Some("gzip".to_owned()),
+            _ => Some("br".to_owned()),
+        };
+        assert_eq!(sent, expected, "Accept-Encoding: {encoding}");
+        tags.push(etag(&response));
+    }
+    tags.dedup();
+    assert_eq!(tags.len(), 1);
+    assert_eq!(renders(&app), 1);
+}
