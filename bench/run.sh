@@ -29,6 +29,7 @@ echo "building release" >&2
 cargo build --release --quiet --bin paperboy --example mock_upstream --example bare_actix
 
 WORK="$(mktemp -d /tmp/paperboy-bench.XXXXXX)"
+chmod 755 "$WORK" # nginx workers run as an unprivileged user when started as root
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -79,7 +80,7 @@ done
 
 # --- the hot feed's bytes, for the baselines ------------------------------------------------
 HOT="$PB/feed.atom?$FEED_QUERY"
-mkdir -p "$WORK/static"
+mkdir -p -m 755 "$WORK/static"
 curl -fsS -H 'Accept-Encoding: identity' "$HOT" -o "$WORK/static/feed.atom"
 gzip -6 -k -n "$WORK/static/feed.atom"
 ETAG="$(curl -fsS -D - -o /dev/null "$HOT" | awk -F': ' 'tolower($1)=="etag" {print $2}' | tr -d '\r')"
@@ -106,7 +107,7 @@ EOF
 "$NGINX" -p "$WORK" -c "$WORK/nginx.conf" -g 'daemon off;' &
 PIDS+=($!)
 NG="http://127.0.0.1:$NG_PORT/feed.atom"
-wait_http "$NG"
+wait_http "$NG" || { cat "$WORK/nginx-error.log" >&2; exit 1; }
 
 BA_PORT="$(free_port)"
 target/release/examples/bare_actix "$WORK/static/feed.atom" "$WORK/static/feed.atom.gz" "127.0.0.1:$BA_PORT" >/dev/null 2>&1 &

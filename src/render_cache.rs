@@ -12,11 +12,11 @@
 //! again.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 use actix_web::http::header::ContentEncoding;
 use actix_web::web::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use moka::future::Cache;
 
 use crate::feed::Format;
@@ -197,10 +197,48 @@ impl RenderedFeed {
     }
 }
 
+/// How many request URLs the fast path remembers.
+const MAX_RESOLVED: u64 = 10_000;
+
+/// What a request URL resolved to last time, and until when that answer holds: the fast path
+/// for readers polling the same URL, which skips parsing, the store and the key.
+#[derive(Debug)]
+pub struct Resolved {
+    pub format: Format,
+    /// Weak, so that this map never keeps alive a body the byte-bounded cache let go.
+    encoded: Weak<Encoded>,
+    /// The store's generation when the lists were read.
+    generation: u64,
+    /// The day "today" was: a URL without `date` means another window tomorrow.
+    today: NaiveDate,
+    /// The earliest moment a list used goes stale (and must be refreshed by a request).
+    fresh_until: DateTime<Utc>,
+}
+
+impl Resolved {
+    pub fn new(
+        format: Format,
+        encoded: &Arc<Encoded>,
+        generation: u64,
+        today: NaiveDate,
+        fresh_until: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            format,
+            encoded: Arc::downgrade(encoded),
+            generation,
+            today,
+            fresh_until,
+        }
+    }
+}
+
 /// The cache of rendered feeds, bounded by bytes.
 #[derive(Debug)]
 pub struct RenderCache {
     entries: Cache<RenderKey, Arc<RenderedFeed>>,
+    /// Request URL (path and query as received) to what it resolved to.
+    resolved: moka::sync::Cache<String, Arc<Resolved>>,
     placeholder: String,
     renders: AtomicU64,
 }
@@ -215,9 +253,31 @@ impl RenderCache {
         let placeholder = format!("urn:paperboy:self:{:032x}", rand::random::<u128>());
         Self {
             entries,
+            resolved: moka::sync::Cache::new(MAX_RESOLVED),
             placeholder,
             renders: AtomicU64::new(0),
         }
+    }
+
+    /// The body `url` resolved to, while nothing it was derived from has changed: the store's
+    /// `generation`, the day, and the freshness of the lists.
+    pub fn resolved(
+        &self,
+        url: &str,
+        generation: u64,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Option<(Format, Arc<Encoded>)> {
+        let hit = self.resolved.get(url)?;
+        if hit.generation != generation || hit.today != today || now >= hit.fresh_until {
+            return None;
+        }
+        Some((hit.format, hit.encoded.upgrade()?))
+    }
+
+    /// Remembers what `url` resolved to.
+    pub fn remember(&self, url: String, resolved: Resolved) {
+        self.resolved.insert(url, Arc::new(resolved));
     }
 
     /// The self link to render templates with.

@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, NormalizePath, TrailingSlash};
+use actix_web::middleware::{NormalizePath, TrailingSlash};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
@@ -76,7 +76,6 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(server_state.clone())
-                .wrap(Compress::default())
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(actix_web::middleware::from_fn(
                     crate::telemetry::log_request,

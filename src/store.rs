@@ -8,6 +8,7 @@
 //! asking upstream again.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -161,6 +162,9 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     settings: CacheSettings,
     refresh: Mutex<RefreshState>,
+    /// Moves whenever any list is put in the cache: what was derived from the lists before a
+    /// move may be out of date.
+    generation: AtomicU64,
 }
 
 impl Store {
@@ -181,6 +185,7 @@ impl Store {
             clock,
             settings,
             refresh: Mutex::new(RefreshState::default()),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -200,9 +205,26 @@ impl Store {
         }
     }
 
-    fn is_fresh(&self, list: &DailyList) -> bool {
+    /// When `list` stops being fresh.
+    pub fn fresh_until(&self, list: &DailyList) -> DateTime<Utc> {
         let ttl = chrono::Duration::from_std(self.ttl(list.date)).unwrap_or(chrono::Duration::MAX);
-        self.clock.now() < list.fetched_at + ttl
+        list.fetched_at
+            .checked_add_signed(ttl)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    fn is_fresh(&self, list: &DailyList) -> bool {
+        self.clock.now() < self.fresh_until(list)
+    }
+
+    /// A number that moves whenever a list is put in the cache. Read it *before* reading
+    /// lists: anything derived from them is current while the number has not moved.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn bump_generation(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The cached list of `date`, if any, fresh or not, without side effects.
@@ -252,12 +274,14 @@ impl Store {
                 }
             })
             .await
+            .inspect(|_| self.bump_generation())
             .map_err(|e| StoreError::Upstream((*e).clone()))
     }
 
     /// Puts a list in the cache directly (start-up from storage, tests).
     pub async fn insert(&self, list: DailyList) {
         self.lists.insert(list.date, Arc::new(list)).await;
+        self.bump_generation();
     }
 
     fn cooling_down(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
@@ -316,6 +340,7 @@ impl Store {
                     tracing::info!(date = %list.date, "daily list changed");
                 }
                 self.lists.insert(list.date, Arc::new(list)).await;
+                self.bump_generation();
             }
             Err(e) => {
                 tracing::warn!(date = %stale.date, error = %e, "refresh failed; keeping the cached list");

@@ -14,7 +14,7 @@ use crate::feed::{self, FeedMeta, Format};
 use crate::http::problem::Problem;
 use crate::query::params::{FeedQuery, ParamError, ParseContext};
 use crate::query::select::select;
-use crate::render_cache::{Encoded, RenderKey, RenderedFeed};
+use crate::render_cache::{Encoded, RenderKey, RenderedFeed, Resolved};
 use crate::routes::get_or_head;
 use crate::startup::AppState;
 use crate::store::Window;
@@ -63,7 +63,16 @@ pub async fn serve_feed(
     topic: Option<&Topic>,
 ) -> Result<HttpResponse, Problem> {
     let settings = &state.settings;
-    let today = state.clock.today();
+    let max_age = settings.server.max_age.as_secs();
+    let now = state.clock.now();
+    let today = now.date_naive();
+    // Read before the lists: a fast-path answer is current while it has not moved.
+    let generation = state.store.generation();
+    let url = request_url(req);
+    if let Some((format, encoded)) = state.renders.resolved(&url, generation, today, now) {
+        return Ok(respond(req, &encoded, format, max_age));
+    }
+
     let ctx = ParseContext {
         today,
         feeds: &settings.feeds,
@@ -133,12 +142,27 @@ pub async fn serve_feed(
     let encoded = renders
         .variant(&key, &entry, &self_url(&settings.server.public_url, req))
         .await;
-    Ok(respond(
-        req,
-        &encoded,
-        format,
-        settings.server.max_age.as_secs(),
-    ))
+    if window.missing.is_empty() {
+        let fresh_until = window
+            .lists
+            .iter()
+            .map(|list| state.store.fresh_until(list))
+            .min()
+            .unwrap_or(now);
+        let resolved = Resolved::new(format, &encoded, generation, today, fresh_until);
+        renders.remember(url, resolved);
+    }
+    Ok(respond(req, &encoded, format, max_age))
+}
+
+/// The request's path and query as received: the fast path's key.
+fn request_url(req: &HttpRequest) -> String {
+    let (path, query) = (req.path(), req.query_string());
+    let mut url = String::with_capacity(path.len() + query.len() + 1);
+    url.push_str(path);
+    url.push('?');
+    url.push_str(query);
+    url
 }
 
 /// `<public_url><path>?<query as received>`, cleaned for XML.

@@ -23,6 +23,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     for (path, handler) in [("/", Page::Home), ("/preview", Page::Preview)] {
         cfg.service(
             web::resource(path)
+                // Pages are compressed per response; feeds carry bodies compressed once.
+                .wrap(actix_web::middleware::Compress::default())
                 .route(web::route().guard(get_or_head()).to(
                     move |req: HttpRequest, state: web::Data<AppState>| async move {
                         match handler {

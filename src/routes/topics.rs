@@ -29,6 +29,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     }
     cfg.service(
         web::resource("/topics.opml")
+            .wrap(actix_web::middleware::Compress::default())
             .route(web::route().guard(get_or_head()).to(topics_opml))
             .default_service(web::to(|| async {
                 Problem::method_not_allowed("GET, HEAD")

@@ -131,3 +131,29 @@ async fn every_encoding_of_a_render_carries_the_same_etag() {
     assert_eq!(tags.len(), 1);
     assert_eq!(renders(&app), 1);
 }
+
+#[tokio::test]
+async fn a_url_without_date_moves_with_the_day() {
+    let app = spawn_app().await;
+    let today = app.ids("/feed.rss?limit=200").await;
+    assert_eq!(today.len(), 120, "08-12..08-14");
+    // Same URL, a day later: 08-13..08-15; 08-12's 107 papers drop out.
+    app.clock.advance(Duration::from_secs(24 * 3600));
+    let tomorrow = app.ids("/feed.rss?limit=200").await;
+    assert_eq!(tomorrow.len(), 7 + 6);
+}
+
+#[tokio::test]
+async fn a_stale_list_behind_a_remembered_url_is_still_refreshed() {
+    let app = spawn_app().await;
+    let path = "/feed.rss?days=1";
+    app.get(path).await;
+    app.get(path).await;
+    assert_eq!(app.upstream_requests_for("2026-08-14").await, 1);
+    app.clock.advance(Duration::from_secs(11 * 60));
+    app.get(path).await;
+    eventually("the stale list is refreshed", || async {
+        app.upstream_requests_for("2026-08-14").await == 2
+    })
+    .await;
+}
