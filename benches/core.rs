@@ -65,7 +65,10 @@ fn lists() -> Vec<Arc<DailyList>> {
 }
 
 fn benches(c: &mut Criterion) {
-    let feeds = FeedSettings::default();
+    let feeds = FeedSettings {
+        max_days: 90,
+        ..FeedSettings::default()
+    };
     let ctx = ParseContext {
         today: NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
         feeds: &feeds,
@@ -101,6 +104,22 @@ fn benches(c: &mut Criterion) {
                 feed::render(format, &meta, black_box(&papers))
                     .unwrap()
                     .len()
+            })
+        });
+    }
+    group.finish();
+
+    // What a miss pays after rendering: compressing a 50-item feed.
+    let body = feed::render(Format::Atom, &meta, &papers[..50]).unwrap();
+    let mut group = c.benchmark_group("gzip a 50-item atom feed");
+    for level in [1, 6] {
+        group.bench_function(format!("level {level}"), |b| {
+            b.iter(|| {
+                use std::io::Write;
+                let level = flate2::Compression::new(level);
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), level);
+                encoder.write_all(black_box(&body)).unwrap();
+                encoder.finish().unwrap().len()
             })
         });
     }

@@ -49,16 +49,19 @@ pub struct RenderKey {
 #[derive(Debug)]
 pub struct Encoded {
     pub identity: Bytes,
+    /// gzip level: fast for a body answered once, thorough for one kept and sent many times.
+    level: flate2::Compression,
     gzip: OnceLock<Bytes>,
     brotli: OnceLock<Bytes>,
     pub validators: Validators,
 }
 
 impl Encoded {
-    fn new(identity: Vec<u8>, last_modified: DateTime<Utc>) -> Self {
+    fn new(identity: Vec<u8>, last_modified: DateTime<Utc>, level: flate2::Compression) -> Self {
         let validators = Validators::for_body(&identity, last_modified);
         Self {
             identity: Bytes::from(identity),
+            level,
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
             validators,
@@ -68,19 +71,19 @@ impl Encoded {
     /// The body in `encoding` (identity, gzip or brotli), compressed on first use.
     pub fn body(&self, encoding: ContentEncoding) -> Bytes {
         match encoding {
-            ContentEncoding::Gzip => self.gzip.get_or_init(|| gzip(&self.identity)).clone(),
+            ContentEncoding::Gzip => self
+                .gzip
+                .get_or_init(|| gzip(&self.identity, self.level))
+                .clone(),
             ContentEncoding::Brotli => self.brotli.get_or_init(|| brotli(&self.identity)).clone(),
             _ => self.identity.clone(),
         }
     }
 }
 
-fn gzip(body: &[u8]) -> Bytes {
+fn gzip(body: &[u8], level: flate2::Compression) -> Bytes {
     use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4),
-        flate2::Compression::default(),
-    );
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), level);
     // Writing to a Vec cannot fail.
     let _ = encoder.write_all(body);
     Bytes::from(encoder.finish().unwrap_or_default())
@@ -146,9 +149,18 @@ impl RenderedFeed {
             .map(|(_, encoded)| encoded.clone())
     }
 
-    /// A copy of this entry with the variant for `self_url` added (the oldest dropped beyond
-    /// [`MAX_VARIANTS`]), and that variant.
-    pub fn with_variant(&self, self_url: &str) -> (RenderedFeed, Arc<Encoded>) {
+    /// The body for `self_url`, for a feed answered once and not kept: spliced and hashed, and
+    /// compressed fast if at all.
+    pub fn one_off(&self, self_url: &str) -> Arc<Encoded> {
+        Arc::new(Encoded::new(
+            self.splice(self_url),
+            self.last_modified,
+            flate2::Compression::fast(),
+        ))
+    }
+
+    /// The template with `self_url`, escaped for the format, in each slot.
+    fn splice(&self, self_url: &str) -> Vec<u8> {
         let escaped = match self.format {
             Format::Json => {
                 let quoted = serde_json::to_string(self_url).unwrap_or_else(|_| "\"\"".into());
@@ -167,7 +179,17 @@ impl RenderedFeed {
             }
             body.extend_from_slice(part);
         }
-        let encoded = Arc::new(Encoded::new(body, self.last_modified));
+        body
+    }
+
+    /// A copy of this entry with the variant for `self_url` added (the oldest dropped beyond
+    /// [`MAX_VARIANTS`]), and that variant.
+    pub fn with_variant(&self, self_url: &str) -> (RenderedFeed, Arc<Encoded>) {
+        let encoded = Arc::new(Encoded::new(
+            self.splice(self_url),
+            self.last_modified,
+            flate2::Compression::default(),
+        ));
         let mut variants: Vec<(Box<str>, Arc<Encoded>)> = self
             .variants
             .iter()
@@ -197,6 +219,8 @@ impl RenderedFeed {
     }
 }
 
+/// How many keys asked for once are remembered.
+const MAX_SEEN: u64 = 50_000;
 /// How many request URLs the fast path remembers.
 const MAX_RESOLVED: u64 = 10_000;
 
@@ -239,6 +263,9 @@ pub struct RenderCache {
     entries: Cache<RenderKey, Arc<RenderedFeed>>,
     /// Request URL (path and query as received) to what it resolved to.
     resolved: moka::sync::Cache<String, Arc<Resolved>>,
+    /// Keys asked for once: a feed is kept from its second request on, so that a stream of
+    /// one-off queries cannot push out the feeds readers poll.
+    seen: moka::sync::Cache<RenderKey, ()>,
     placeholder: String,
     renders: AtomicU64,
 }
@@ -254,6 +281,7 @@ impl RenderCache {
         Self {
             entries,
             resolved: moka::sync::Cache::new(MAX_RESOLVED),
+            seen: moka::sync::Cache::new(MAX_SEEN),
             placeholder,
             renders: AtomicU64::new(0),
         }
@@ -301,6 +329,21 @@ impl RenderCache {
                 render.await.map(Arc::new)
             })
             .await
+    }
+
+    /// Whether a feed for `key` should be kept: true when it was asked for before (or is being
+    /// rendered right now for another request); the first sight only marks it.
+    pub fn admit(&self, key: &RenderKey) -> bool {
+        if self.seen.contains_key(key) {
+            return true;
+        }
+        self.seen.insert(key.clone(), ());
+        false
+    }
+
+    /// Counts a render done outside [`RenderCache::get_or_render`].
+    pub fn count_render(&self) {
+        self.renders.fetch_add(1, Ordering::Relaxed);
     }
 
     /// How many feeds were rendered since start-up.
@@ -387,7 +430,7 @@ mod tests {
     fn compressed_bodies_decode_to_the_identity_body() {
         use std::io::Read;
         let body: Vec<u8> = b"<feed>hello hello hello</feed>".repeat(50);
-        let encoded = Encoded::new(body.clone(), date());
+        let encoded = Encoded::new(body.clone(), date(), flate2::Compression::default());
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&encoded.body(ContentEncoding::Gzip)[..])
             .read_to_end(&mut out)

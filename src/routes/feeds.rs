@@ -113,35 +113,52 @@ pub async fn serve_feed(
         data_version: window.data_version(),
     };
     let renders = &state.renders;
-    let entry = renders
-        .get_or_render(&key, async {
-            let papers = select(
-                &key.query,
-                &window.lists,
-                key.query.limit_or(&settings.feeds) as usize,
-            );
-            let meta = FeedMeta {
-                title: key.title.clone(),
-                self_url: renders.placeholder().to_owned(),
-                updated: last_changed,
-                max_age: settings.server.max_age,
-            };
-            let body = feed::render(format, &meta, &papers)?;
-            Ok::<_, feed::RenderError>(RenderedFeed::from_template(
-                body,
-                renders.placeholder(),
-                format,
-                last_changed,
-            ))
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "failed to render a feed");
-            Problem::internal("The feed could not be written; this is a bug in paperboy.")
-        })?;
-    let encoded = renders
-        .variant(&key, &entry, &self_url(&settings.server.public_url, req))
-        .await;
+    let render = || async {
+        let papers = select(
+            &key.query,
+            &window.lists,
+            key.query.limit_or(&settings.feeds) as usize,
+        );
+        let meta = FeedMeta {
+            title: key.title.clone(),
+            self_url: renders.placeholder().to_owned(),
+            updated: last_changed,
+            max_age: settings.server.max_age,
+        };
+        let body = feed::render(format, &meta, &papers)?;
+        Ok::<_, feed::RenderError>(RenderedFeed::from_template(
+            body,
+            renders.placeholder(),
+            format,
+            last_changed,
+        ))
+    };
+    let render_failed = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "failed to render a feed");
+        Problem::internal("The feed could not be written; this is a bug in paperboy.")
+    };
+    let self_url = self_url(&settings.server.public_url, req);
+    let entry = match renders.get(&key).await {
+        Some(entry) => Some(entry),
+        None if renders.admit(&key) => Some(
+            renders
+                .get_or_render(&key, render())
+                .await
+                .map_err(|e| render_failed(&e))?,
+        ),
+        None => None,
+    };
+    let encoded = match entry {
+        Some(entry) => renders.variant(&key, &entry, &self_url).await,
+        // First sight of this feed: answer it, keep it only if it is asked for again.
+        None => {
+            renders.count_render();
+            render()
+                .await
+                .map_err(|e| render_failed(&e))?
+                .one_off(&self_url)
+        }
+    };
     if window.missing.is_empty() {
         let fresh_until = window
             .lists
