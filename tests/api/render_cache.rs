@@ -28,9 +28,19 @@ async fn canonical_equal_queries_share_one_render() {
         .get("/feed.json?author=wang&min_upvotes=1&days=3&author=li&q=model&sort=date&limit=50&author=li")
         .await;
     assert_eq!(b.status(), 200);
-    assert_eq!(renders(&app), 2, "no further render");
+    assert_eq!(
+        renders(&app),
+        2,
+        "b is the same feed asked again: rendered and kept"
+    );
     app.state.renders.sync().await;
     assert_eq!(app.state.renders.entry_count(), 1);
+    // a again: its own self link is spliced into the kept render, not rendered anew.
+    let a_again = app
+        .get("/feed.json?q=model&min_upvotes=1&author=li&author=wang")
+        .await;
+    assert_eq!(a_again.status(), 200);
+    assert_eq!(renders(&app), 2);
 
     // Each still names its own URL as received in its self link.
     let a: Value = a.json().await.unwrap();
@@ -162,4 +172,24 @@ async fn a_stale_list_behind_a_remembered_url_is_still_refreshed() {
         app.upstream_requests_for("2026-08-14").await == 2
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_feed_is_kept_from_its_second_request_on() {
+    let app = spawn_app().await;
+    app.get("/feed.atom?q=graph").await;
+    app.state.renders.sync().await;
+    assert_eq!(
+        app.state.renders.entry_count(),
+        0,
+        "a one-off query is not kept"
+    );
+    app.get("/feed.atom?q=graph").await;
+    app.state.renders.sync().await;
+    assert_eq!(app.state.renders.entry_count(), 1);
+    assert_eq!(renders(&app), 2);
+    for _ in 0..5 {
+        app.get("/feed.atom?q=graph").await;
+    }
+    assert_eq!(renders(&app), 2, "kept: no more renders");
 }
