@@ -56,17 +56,41 @@ const FIELD_NAMES: &str = "title, abstract, author, keyword, org";
 /// A sequence of folded words, matched consecutively within one segment of a field.
 ///
 /// Never empty: [`Phrase::from_text`] refuses text without letters or digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 pub struct Phrase {
     words: Box<[Box<str>]>,
+    /// A SIMD substring searcher for the first word, built once per query rather than once
+    /// per paper and field: scanning abstracts is most of the cost of a search.
+    first: memchr::memmem::Finder<'static>,
+}
+
+/// Equality and hashing are those of the words; the searcher is derived from them.
+impl PartialEq for Phrase {
+    fn eq(&self, other: &Self) -> bool {
+        self.words == other.words
+    }
+}
+
+impl Eq for Phrase {}
+
+impl std::hash::Hash for Phrase {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.words.hash(state);
+    }
 }
 
 impl Phrase {
     /// Folds `text` into a phrase; `None` when it has no letters or digits.
     pub fn from_text(text: &str) -> Option<Phrase> {
-        let words = fold_words(text);
-        (!words.is_empty()).then(|| Phrase {
+        Phrase::from_words(fold_words(text))
+    }
+
+    /// A phrase of already folded words; `None` when there are none.
+    fn from_words(words: Vec<Box<str>>) -> Option<Phrase> {
+        let first = memchr::memmem::Finder::new(words.first()?.as_bytes()).into_owned();
+        Some(Phrase {
             words: words.into_boxed_slice(),
+            first,
         })
     }
 
@@ -81,15 +105,16 @@ impl Phrase {
     /// Every word but the last must match a whole word; the last may match a word's prefix;
     /// the words must be consecutive and in one segment. Does not allocate.
     pub fn matches_in(&self, folded_field: &str) -> bool {
-        let Some(first) = self.words.first() else {
-            return false;
-        };
         let bytes = folded_field.as_bytes();
         // Occurrences overlapping a previous one cannot start a word (a folded word has no
         // space), so the non-overlapping search finds every candidate.
-        folded_field.match_indices(&**first).any(|(at, _)| {
+        self.first.find_iter(bytes).any(|at| {
             let word_start = at == 0 || matches!(bytes.get(at - 1), Some(b' ' | b'\n'));
-            word_start && self.matches_at(&folded_field[at..])
+            // `at` starts an occurrence of a folded word, so it is a char boundary.
+            word_start
+                && folded_field
+                    .get(at..)
+                    .is_some_and(|rest| self.matches_at(rest))
         })
     }
 
