@@ -61,7 +61,7 @@ pub struct Phrase {
     words: Box<[Box<str>]>,
     /// A SIMD substring searcher for the first word, built once per query rather than once
     /// per paper and field: scanning abstracts is most of the cost of a search.
-    first: memchr::memmem::Finder<'static>,
+    first: Box<memchr::memmem::Finder<'static>>,
 }
 
 /// Equality and hashing are those of the words; the searcher is derived from them.
@@ -87,7 +87,7 @@ impl Phrase {
 
     /// A phrase of already folded words; `None` when there are none.
     fn from_words(words: Vec<Box<str>>) -> Option<Phrase> {
-        let first = memchr::memmem::Finder::new(words.first()?.as_bytes()).into_owned();
+        let first = Box::new(memchr::memmem::Finder::new(words.first()?.as_bytes()).into_owned());
         Some(Phrase {
             words: words.into_boxed_slice(),
             first,
