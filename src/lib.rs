@@ -1,11 +1,14 @@
+pub mod background;
 pub mod clock;
 pub mod config;
 pub mod feed;
 pub mod http;
+pub mod metrics;
 pub mod paper;
 pub mod query;
 pub mod routes;
 pub mod startup;
+pub mod storage;
 pub mod store;
 pub mod telemetry;
 pub mod text;

@@ -6,11 +6,13 @@ use crate::http::problem::Problem;
 
 pub mod feeds;
 pub mod health;
+pub mod metrics;
 
 /// Registers every route.
 pub fn config(cfg: &mut web::ServiceConfig) {
     feeds::config(cfg);
     health::config(cfg);
+    metrics::config(cfg);
 }
 
 /// The answer for any path no route knows.
