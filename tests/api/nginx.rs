@@ -93,7 +93,7 @@ async fn start_nginx(paperboy_port: u16) -> Nginx {
         .arg("-c")
         .arg(&conf)
         .args(["-e", "stderr", "-g", "daemon off;"]);
-    let process = ChildGuard::spawn(command);
+    let process = ChildGuard::spawn_stopped_by(command, libc::SIGTERM);
     let base = format!("http://127.0.0.1:{nginx_port}");
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let mut up = false;

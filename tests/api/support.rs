@@ -167,16 +167,24 @@ pub async fn scrape(client: &reqwest::Client, base: &str) -> Scrape {
     Scrape::parse(&response.text().await.unwrap())
 }
 
-/// A child process that is stopped (SIGKILL, by its PID) when dropped, and whose stderr lines
-/// are collected.
+/// A child process that is stopped, by its PID, when dropped, and whose stderr lines are
+/// collected.
 pub struct ChildGuard {
     pub child: Child,
     pub lines: Arc<Mutex<Vec<String>>>,
+    /// The signal that stops it with everything it started (SIGKILL unless told otherwise).
+    stop_signal: i32,
 }
 
 impl ChildGuard {
     /// Starts `command` with stderr collected and stdout discarded.
-    pub fn spawn(mut command: Command) -> ChildGuard {
+    pub fn spawn(command: Command) -> ChildGuard {
+        Self::spawn_stopped_by(command, libc::SIGKILL)
+    }
+
+    /// Like [`ChildGuard::spawn`], for a process that must be stopped by `signal` (nginx's
+    /// master stops its workers on SIGTERM; killed, it would leave them running).
+    pub fn spawn_stopped_by(mut command: Command, stop_signal: i32) -> ChildGuard {
         command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -191,7 +199,11 @@ impl ChildGuard {
                 sink.lock().unwrap().push(line);
             }
         });
-        ChildGuard { child, lines }
+        ChildGuard {
+            child,
+            lines,
+            stop_signal,
+        }
     }
 
     pub fn pid(&self) -> i32 {
@@ -246,10 +258,21 @@ impl ChildGuard {
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
         }
+        if self.stop_signal != libc::SIGKILL {
+            // SAFETY: kill(2) with the PID of a child this guard owns and has not reaped yet.
+            unsafe { libc::kill(self.pid(), self.stop_signal) };
+            for _ in 0..500 {
+                if !matches!(self.child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
