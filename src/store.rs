@@ -312,9 +312,10 @@ impl Store {
         self.lists.iter().map(|(_, list)| list.fetched_at).max()
     }
 
-    /// How many daily lists are in memory (eventually consistent).
+    /// How many daily lists are in memory. Counted, rather than moka's `entry_count`, which
+    /// lags until the cache's next maintenance and so reads 0 on a quiet instance.
     pub fn lists_cached(&self) -> u64 {
-        self.lists.entry_count()
+        self.lists.iter().count() as u64
     }
 
     /// Writes a fetched list to storage in the background; a failure is logged and counted,

@@ -75,6 +75,7 @@ async fn warm_up_fetches_the_default_days_and_readyz_tells_how_old_the_data_is()
     let (_, body) = readyz(&app).await;
     assert_eq!(body["newest_data_age_seconds"], 0);
     assert_eq!(body["newest_data_fetched_at"], "2026-08-14T12:00:00Z");
+    assert_eq!(body["daily_lists_cached"], 3);
     assert_eq!(body["upstream"]["last_success"], "2026-08-14T12:00:00Z");
     assert_eq!(body["upstream"]["last_error"], Value::Null);
 

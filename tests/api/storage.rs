@@ -134,6 +134,7 @@ async fn a_restart_with_the_upstream_failing_serves_the_stored_lists() {
     );
     assert_eq!(ready["upstream"]["last_success"], Value::Null);
     assert_eq!(ready["newest_data_age_seconds"], 7200, "{ready}");
+    assert_eq!(ready["daily_lists_cached"], 3, "read from disk");
 
     let after = second.get(path).await;
     assert_eq!(after.status(), 200);
