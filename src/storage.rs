@@ -9,9 +9,11 @@
 //! either the previous file or the new one, never a partial one. A file that cannot be read
 //! is renamed with a `.corrupt` suffix and a warning: never a crash, never read again.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
@@ -64,6 +66,10 @@ pub struct Loaded {
 #[derive(Debug)]
 pub struct Storage {
     days: PathBuf,
+    /// The fetch time of the last list written per date. Held during a write, so writes are
+    /// serialized and one that was overtaken by a newer fetch is skipped: the background
+    /// writes of two fetches of a date can run in either order.
+    written: Mutex<HashMap<NaiveDate, DateTime<Utc>>>,
 }
 
 impl Storage {
@@ -73,7 +79,10 @@ impl Storage {
         let days = data_dir.join(DAYS_DIR);
         fs::create_dir_all(&days)
             .with_context(|| format!("Failed to create the data directory {}", days.display()))?;
-        let storage = Storage { days };
+        let storage = Storage {
+            days,
+            written: Mutex::new(HashMap::new()),
+        };
         storage.remove_stale_temp_files();
         Ok(storage)
     }
@@ -83,8 +92,16 @@ impl Storage {
         self.days.join(format!("{}.json", date.format("%Y-%m-%d")))
     }
 
-    /// Writes one fetched list, atomically. Blocking: call it off the async threads.
+    /// Writes one fetched list, atomically, unless a newer fetch of its date was written
+    /// already. Blocking: call it off the async threads.
     pub fn save(&self, fetched: &FetchedDay, list: &DailyList) -> io::Result<()> {
+        let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        if written
+            .get(&list.date)
+            .is_some_and(|at| *at > list.fetched_at)
+        {
+            return Ok(());
+        }
         let stored = StoredDayOut {
             date: list.date,
             fetched_at: list.fetched_at,
@@ -92,7 +109,9 @@ impl Storage {
             items: &fetched.raw,
         };
         let bytes = serde_json::to_vec(&stored).map_err(io::Error::other)?;
-        write_atomic(&self.path_of(list.date), &bytes)
+        write_atomic(&self.path_of(list.date), &bytes)?;
+        written.insert(list.date, list.fetched_at);
+        Ok(())
     }
 
     /// Reads the stored lists, newest first, until they hold `max_papers` papers (the memory
@@ -415,6 +434,19 @@ mod tests {
         let loaded = storage.load(20_000, now());
         assert!(loaded.lists.is_empty());
         assert_eq!(loaded.set_aside, 0);
+    }
+
+    #[test]
+    fn a_write_overtaken_by_a_newer_fetch_of_its_date_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let day = fetched(date("2026-08-14"), &["2608.00005"]);
+        let newer = DailyList::from_fetch(&day, now(), None);
+        let older = DailyList::from_fetch(&day, now() - chrono::Duration::minutes(10), None);
+        storage.save(&day, &newer).unwrap();
+        storage.save(&day, &older).unwrap();
+        let loaded = storage.load(20_000, now());
+        assert_eq!(loaded.lists[0].fetched_at, now());
     }
 
     #[test]
