@@ -43,7 +43,9 @@ ENV PAPERBOY_SERVER__BIND=0.0.0.0 \
 VOLUME /data
 EXPOSE 8080
 USER nonroot
-HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+# The check's own HTTP timeout is 5 s; the interval also paces how soon compose's nginx,
+# waiting for "healthy", starts.
+HEALTHCHECK --interval=10s --timeout=10s --start-period=5s --retries=3 \
     CMD ["/app/paperboy", "healthcheck"]
 ENTRYPOINT ["/app/paperboy"]
 CMD ["serve"]
