@@ -1,7 +1,9 @@
+pub mod background;
 pub mod clock;
 pub mod config;
 pub mod feed;
 pub mod http;
+pub mod metrics;
 pub mod opml;
 pub mod pages;
 pub mod paper;
@@ -9,6 +11,7 @@ pub mod query;
 pub mod render_cache;
 pub mod routes;
 pub mod startup;
+pub mod storage;
 pub mod store;
 pub mod telemetry;
 pub mod text;

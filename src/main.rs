@@ -81,6 +81,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         let app = Application::build(settings).await?;
         tracing::info!(port = app.port(), "paperboy is listening");
         app.run_until_stopped().await?;
+        tracing::info!("paperboy stopped");
         anyhow::Ok(())
     });
     match result {

@@ -8,10 +8,13 @@ use actix_web::middleware::{NormalizePath, TrailingSlash};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
+use crate::background::{self, Background, BackgroundContext, BackgroundTask, Readiness};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::render_cache::RenderCache;
 use crate::routes;
+use crate::storage::Storage;
 use crate::store::Store;
 use crate::topics::Topics;
 use crate::upstream::client::UpstreamClient;
@@ -27,6 +30,9 @@ pub struct AppState {
     pub topics: Topics,
     /// Rendered feeds, by canonical query and data version.
     pub renders: RenderCache,
+    pub metrics: Metrics,
+    /// Whether start-up warm-up has finished (`/readyz`).
+    pub readiness: Arc<Readiness>,
 }
 
 /// A bound, not yet running, paperboy.
@@ -34,19 +40,42 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// Warm-up and the refresh timer; stopped with the server.
+    background: Option<BackgroundTask>,
 }
 
 impl Application {
-    /// Builds with the system clock.
+    /// Builds what `paperboy serve` runs: the system clock, warm-up and the refresh timer.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+        Self::build_with(settings, Arc::new(SystemClock), Background::On).await
     }
 
-    /// Builds with the given clock (tests pin it).
+    /// Builds with the given clock (tests pin it) and no background work, so that a test's
+    /// upstream requests are its own.
     pub async fn build_with_clock(
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
+        Self::build_with(settings, clock, Background::Off).await
+    }
+
+    /// Builds with the given clock, with or without warm-up and the refresh timer. The
+    /// listener is bound and the server running before warm-up starts.
+    pub async fn build_with(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        background: Background,
+    ) -> anyhow::Result<Application> {
+        let storage = match settings.data_dir() {
+            Some(dir) => Some(Arc::new(Storage::open(&dir).with_context(|| {
+                format!(
+                    "storage.data_dir {:?} cannot be used (fix its permissions, or set it empty \
+                     to run without storage)",
+                    settings.storage.data_dir
+                )
+            })?)),
+            None => None,
+        };
         let address = format!("{}:{}", settings.server.bind, settings.server.port);
         let listener = TcpListener::bind(&address)
             .with_context(|| format!("Failed to listen on {address}"))?;
@@ -60,8 +89,16 @@ impl Application {
             .parsed_topics()
             .map_err(|e| anyhow::anyhow!("invalid setting {e}"))?;
 
-        let upstream = Arc::new(UpstreamClient::new(&settings.upstream, clock.clone())?);
-        let store = Arc::new(Store::new(settings.cache.clone(), upstream, clock.clone()));
+        let metrics = Metrics::new();
+        let upstream = Arc::new(
+            UpstreamClient::new(&settings.upstream, clock.clone())?.with_metrics(metrics.clone()),
+        );
+        let store = Arc::new(
+            Store::new(settings.cache.clone(), upstream, clock.clone())
+                .with_storage(storage.clone())
+                .with_metrics(metrics.clone()),
+        );
+        let readiness = Arc::new(Readiness::new(background == Background::Off));
         let renders = RenderCache::new(settings.cache.render_capacity.as_u64());
         let state = web::Data::new(AppState {
             settings,
@@ -69,6 +106,8 @@ impl Application {
             clock,
             topics,
             renders,
+            metrics,
+            readiness,
         });
 
         let shutdown_timeout = state.settings.server.shutdown_timeout.as_secs();
@@ -87,10 +126,22 @@ impl Application {
         .context("Failed to start the HTTP server")?
         .shutdown_timeout(shutdown_timeout)
         .run();
+        let background = (background == Background::On).then(|| {
+            background::spawn(BackgroundContext {
+                store: state.store.clone(),
+                storage,
+                clock: state.clock.clone(),
+                readiness: state.readiness.clone(),
+                warm_days: state.settings.feeds.default_days,
+                max_papers: state.settings.cache.max_papers,
+                period: background::refresh_period(state.settings.cache.recent_ttl),
+            })
+        });
         Ok(Application {
             port,
             server,
             state,
+            background,
         })
     }
 
@@ -104,8 +155,11 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until SIGTERM or SIGINT, then finishes in-flight requests.
+    /// Serves until SIGTERM or SIGINT, then finishes in-flight requests (for at most
+    /// `server.shutdown_timeout`) and stops the background work.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        drop(self.background);
+        result
     }
 }

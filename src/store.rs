@@ -18,7 +18,9 @@ use moka::future::Cache;
 
 use crate::clock::Clock;
 use crate::config::CacheSettings;
+use crate::metrics::{Lookup, Metrics};
 use crate::paper::Paper;
+use crate::storage::Storage;
 use crate::upstream::client::{FetchedDay, UpstreamClient, UpstreamError};
 
 /// How long a date is left alone after a failed fetch, unless upstream said how long.
@@ -165,6 +167,9 @@ pub struct Store {
     /// Moves whenever any list is put in the cache: what was derived from the lists before a
     /// move may be out of date.
     generation: AtomicU64,
+    /// Where every successful fetch is written, when storage is on.
+    storage: Option<Arc<Storage>>,
+    metrics: Metrics,
 }
 
 impl Store {
@@ -186,7 +191,21 @@ impl Store {
             settings,
             refresh: Mutex::new(RefreshState::default()),
             generation: AtomicU64::new(0),
+            storage: None,
+            metrics: Metrics::new(),
         }
+    }
+
+    /// Writes every successfully fetched list to `storage` (from now on).
+    pub fn with_storage(mut self, storage: Option<Arc<Storage>>) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    /// Counts lookups and refreshes in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn upstream(&self) -> &UpstreamClient {
@@ -250,11 +269,20 @@ impl Store {
     /// fetch shared by every concurrent caller.
     pub async fn get(self: &Arc<Self>, date: NaiveDate) -> Result<Arc<DailyList>, StoreError> {
         if let Some(list) = self.lists.get(&date).await {
-            if !self.is_fresh(&list) {
+            if self.is_fresh(&list) {
+                self.metrics.lookup(Lookup::Hit);
+            } else {
+                self.metrics.lookup(Lookup::Stale);
                 self.spawn_refresh(list.clone());
             }
             return Ok(list);
         }
+        self.metrics.lookup(Lookup::Miss);
+        self.load(date).await
+    }
+
+    /// Fetches a date that is not cached, sharing the fetch with every concurrent caller.
+    async fn load(self: &Arc<Self>, date: NaiveDate) -> Result<Arc<DailyList>, StoreError> {
         if let Some(until) = self.cooling_down(date) {
             return Err(StoreError::CoolingDown { until });
         }
@@ -262,11 +290,12 @@ impl Store {
         self.lists
             .try_get_with(date, async move {
                 match this.upstream.fetch_day(date).await {
-                    Ok(fetched) => Ok(Arc::new(DailyList::from_fetch(
-                        &fetched,
-                        this.clock.now(),
-                        None,
-                    ))),
+                    Ok(fetched) => {
+                        let list =
+                            Arc::new(DailyList::from_fetch(&fetched, this.clock.now(), None));
+                        this.persist(fetched, list.clone());
+                        Ok(list)
+                    }
                     Err(e) => {
                         this.cool_down(date, &e);
                         Err(e)
@@ -282,6 +311,79 @@ impl Store {
     pub async fn insert(&self, list: DailyList) {
         self.lists.insert(list.date, Arc::new(list)).await;
         self.bump_generation();
+    }
+
+    /// Puts a list in the cache unless its date is there already: a stored copy read at
+    /// start-up must not replace one that a reader's request fetched meanwhile.
+    pub async fn insert_if_absent(&self, list: DailyList) -> bool {
+        let inserted = self
+            .lists
+            .entry(list.date)
+            .or_insert(Arc::new(list))
+            .await
+            .is_fresh();
+        if inserted {
+            self.bump_generation();
+        }
+        inserted
+    }
+
+    /// Brings `date` up to date and waits for it: fetches it when it is not cached, refreshes
+    /// it when it is stale (unless a refresh of it is running or it is cooling down after a
+    /// failure), does nothing when it is fresh. For warm-up and the refresh timer, so that
+    /// readers rarely wait on upstream.
+    pub async fn ensure_fresh(self: &Arc<Self>, date: NaiveDate) {
+        match self.lists.get(&date).await {
+            None => {
+                let _ = self.load(date).await;
+            }
+            Some(list) if !self.is_fresh(&list) => {
+                if self.cooling_down(date).is_some() || !self.begin_refresh(date) {
+                    return;
+                }
+                self.refresh(list).await;
+                self.end_refresh(date);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// When the most recently fetched list in memory was fetched.
+    pub fn newest_fetched_at(&self) -> Option<DateTime<Utc>> {
+        self.lists.iter().map(|(_, list)| list.fetched_at).max()
+    }
+
+    /// How many daily lists are in memory. Counted, rather than moka's `entry_count`, which
+    /// lags until the cache's next maintenance and so reads 0 on a quiet instance.
+    pub fn lists_cached(&self) -> u64 {
+        self.lists.iter().count() as u64
+    }
+
+    /// Writes a fetched list to storage in the background; a failure is logged and counted,
+    /// and the list is served from memory all the same.
+    fn persist(&self, fetched: FetchedDay, list: Arc<DailyList>) {
+        let Some(storage) = self.storage.clone() else {
+            return;
+        };
+        let metrics = self.metrics.clone();
+        tokio::task::spawn_blocking(move || match storage.save(&fetched, &list) {
+            Ok(()) => metrics.storage_write(true),
+            Err(e) => {
+                metrics.storage_write(false);
+                tracing::warn!(date = %list.date, error = %e, "failed to store a daily list");
+            }
+        });
+    }
+
+    /// Marks a refresh of `date` as running; false when one already is.
+    fn begin_refresh(&self, date: NaiveDate) -> bool {
+        let mut state = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
+        state.in_flight.insert(date)
+    }
+
+    fn end_refresh(&self, date: NaiveDate) {
+        let mut state = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
+        state.in_flight.remove(&date);
     }
 
     fn cooling_down(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
@@ -314,20 +416,13 @@ impl Store {
     /// cooling down after a failure. The stale copy stays in service until a fetch succeeds.
     fn spawn_refresh(self: &Arc<Self>, stale: Arc<DailyList>) {
         let date = stale.date;
-        if self.cooling_down(date).is_some() {
+        if self.cooling_down(date).is_some() || !self.begin_refresh(date) {
             return;
-        }
-        {
-            let mut state = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
-            if !state.in_flight.insert(date) {
-                return;
-            }
         }
         let this = self.clone();
         tokio::spawn(async move {
             this.refresh(stale).await;
-            let mut state = this.refresh.lock().unwrap_or_else(|e| e.into_inner());
-            state.in_flight.remove(&date);
+            this.end_refresh(date);
         });
     }
 
@@ -339,10 +434,14 @@ impl Store {
                 if list.changed_at != stale.changed_at {
                     tracing::info!(date = %list.date, "daily list changed");
                 }
-                self.lists.insert(list.date, Arc::new(list)).await;
+                let list = Arc::new(list);
+                self.metrics.refresh(true);
+                self.persist(fetched, list.clone());
+                self.lists.insert(list.date, list).await;
                 self.bump_generation();
             }
             Err(e) => {
+                self.metrics.refresh(false);
                 tracing::warn!(date = %stale.date, error = %e, "refresh failed; keeping the cached list");
                 self.cool_down(stale.date, &e);
             }

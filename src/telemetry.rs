@@ -8,8 +8,12 @@ use crate::config::LogFormat;
 /// Installs the global subscriber; a second call does nothing.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a person at a terminal: a container runtime or a log collector reading
+    // a pipe would otherwise store the escape codes.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
@@ -17,7 +21,8 @@ pub fn init(format: LogFormat) {
     };
 }
 
-/// Logs one line per request: method, route, status and duration.
+/// Logs one line per request (method, route, status and duration) and counts it in the
+/// HTTP metrics, labelled by route pattern rather than path so that the series stay few.
 pub async fn log_request(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
@@ -25,11 +30,21 @@ pub async fn log_request(
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
+    let state = req
+        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .cloned();
     let response = next.call(req).await?;
     let route = response
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
+    if let Some(state) = state {
+        state.metrics.http_request(
+            &route,
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
     tracing::info!(
         %method,
         %route,

@@ -6,6 +6,7 @@ use crate::http::problem::Problem;
 
 pub mod feeds;
 pub mod health;
+pub mod metrics;
 pub mod pages;
 pub mod topics;
 
@@ -15,6 +16,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     health::config(cfg);
     topics::config(cfg);
     pages::config(cfg);
+    metrics::config(cfg);
 }
 
 /// The answer for any path no route knows.

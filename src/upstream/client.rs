@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
 use crate::config::UpstreamSettings;
+use crate::metrics::{Metrics, UpstreamOutcome};
 use crate::upstream::model::RawItem;
 
 /// Items asked for per page; a shorter page is the last.
@@ -92,6 +93,7 @@ pub struct UpstreamClient {
     gate: Mutex<Option<DateTime<Utc>>>,
     status: Mutex<UpstreamStatus>,
     clock: Arc<dyn Clock>,
+    metrics: Metrics,
 }
 
 impl UpstreamClient {
@@ -116,7 +118,14 @@ impl UpstreamClient {
             gate: Mutex::new(None),
             status: Mutex::new(UpstreamStatus::default()),
             clock,
+            metrics: Metrics::new(),
         })
+    }
+
+    /// Counts every request sent, by outcome, in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The moment the rate-limit gate opens again, while it is closed.
@@ -217,6 +226,25 @@ impl UpstreamClient {
         if let Some(until) = self.gate_closed_until() {
             return Err(UpstreamError::RateLimited { until });
         }
+        let result = self.request_page(date, page).await;
+        self.metrics.upstream_request(match &result {
+            Ok(_) => UpstreamOutcome::Ok,
+            Err(UpstreamError::RateLimited { .. }) => UpstreamOutcome::RateLimited,
+            Err(UpstreamError::Status(_)) => UpstreamOutcome::ErrorStatus,
+            Err(UpstreamError::Body(_)) => UpstreamOutcome::Unreadable,
+            Err(UpstreamError::Transport(_) | UpstreamError::TooManyPages) => {
+                UpstreamOutcome::Transport
+            }
+        });
+        result
+    }
+
+    /// Sends one page request and reads its answer.
+    async fn request_page(
+        &self,
+        date: NaiveDate,
+        page: usize,
+    ) -> Result<Vec<Box<RawValue>>, UpstreamError> {
         let mut request = self.http.get(&self.endpoint).query(&[
             ("date", date.format("%Y-%m-%d").to_string()),
             ("limit", PAGE_SIZE.to_string()),

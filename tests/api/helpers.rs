@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
+use paperboy::background::Background;
 use paperboy::clock::PinnedClock;
 use paperboy::config::Settings;
 use paperboy::startup::{AppState, Application};
@@ -97,6 +98,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], with settings changed by `tweak` first.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_at(NOW, Background::Off, tweak).await
+}
+
+/// Like [`spawn_app_with`], with the clock pinned to `now` and, with `Background::On`,
+/// warm-up and the refresh timer running as in production.
+pub async fn spawn_app_at(
+    now: &str,
+    background: Background,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     let upstream = MockServer::start().await;
     let days = Days::from_fixtures();
     Mock::given(method("GET"))
@@ -108,9 +119,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&upstream.uri());
     tweak(&mut settings);
     let settings = settings.validate().expect("tweaked settings are valid");
-    let now: DateTime<Utc> = NOW.parse().unwrap();
+    let now: DateTime<Utc> = now.parse().unwrap();
     let clock = Arc::new(PinnedClock::new(now));
-    let app = Application::build_with_clock(settings, clock.clone())
+    let app = Application::build_with(settings, clock.clone(), background)
         .await
         .expect("the application builds");
     let port = app.port();

@@ -1,0 +1,298 @@
+//! Prometheus metrics, served at `/metrics` in the text exposition format.
+//!
+//! Each application owns its registry (no process-wide default), so that several apps in one
+//! test process keep separate counts. Labels take a few fixed values each (route patterns, not
+//! raw paths), so the number of series stays bounded whatever clients ask for.
+
+use std::sync::Arc;
+
+use prometheus::{
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// The `Content-Type` of the text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Request-duration buckets, in seconds: a cached feed takes about a millisecond, a cold one
+/// waits on upstream for up to the upstream timeout.
+const DURATION_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// How one HTTP request to upstream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamOutcome {
+    Ok,
+    /// An answer other than 2xx and 429.
+    ErrorStatus,
+    /// Connection failure, timeout, or a body cut short.
+    Transport,
+    /// A 429.
+    RateLimited,
+    /// A 2xx whose body is not the expected JSON.
+    Unreadable,
+}
+
+impl UpstreamOutcome {
+    const ALL: [UpstreamOutcome; 5] = [
+        UpstreamOutcome::Ok,
+        UpstreamOutcome::ErrorStatus,
+        UpstreamOutcome::Transport,
+        UpstreamOutcome::RateLimited,
+        UpstreamOutcome::Unreadable,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            UpstreamOutcome::Ok => "ok",
+            UpstreamOutcome::ErrorStatus => "error_status",
+            UpstreamOutcome::Transport => "transport",
+            UpstreamOutcome::RateLimited => "rate_limited",
+            UpstreamOutcome::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// What a daily-list lookup by a reader found in the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// A fresh copy.
+    Hit,
+    /// Nothing: the reader waits for upstream.
+    Miss,
+    /// A stale copy, served while a refresh runs.
+    Stale,
+}
+
+impl Lookup {
+    fn label(self) -> &'static str {
+        match self {
+            Lookup::Hit => "hit",
+            Lookup::Miss => "miss",
+            Lookup::Stale => "stale",
+        }
+    }
+}
+
+/// The application's metrics; cheap to clone (one shared registry).
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    upstream_requests: IntCounterVec,
+    lookups: IntCounterVec,
+    refreshes: IntCounterVec,
+    storage_writes: IntCounterVec,
+    newest_data_age: Gauge,
+    lists_cached: IntGauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every series, the labelled ones at zero for each known label value
+    /// (so that `rate()` has a starting point before the first event).
+    pub fn new() -> Self {
+        // The definitions below are constant and distinct, so registering cannot fail.
+        const DEFINED: &str = "metric definitions are static and valid";
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect(DEFINED);
+            registry.register(Box::new(c.clone())).expect(DEFINED);
+            c
+        };
+        let http_requests = counter(
+            "paperboy_http_requests_total",
+            "HTTP requests answered, by route pattern and status.",
+            &["route", "status"],
+        );
+        let upstream_requests = counter(
+            "paperboy_upstream_requests_total",
+            "HTTP requests sent to Hugging Face, by outcome.",
+            &["outcome"],
+        );
+        let lookups = counter(
+            "paperboy_daily_list_lookups_total",
+            "Daily-list lookups by readers: a fresh hit, a miss that waits for upstream, or a stale copy served during a refresh.",
+            &["result"],
+        );
+        let refreshes = counter(
+            "paperboy_refreshes_total",
+            "Refreshes of cached daily lists, by outcome.",
+            &["outcome"],
+        );
+        let storage_writes = counter(
+            "paperboy_storage_writes_total",
+            "Daily lists written to the data directory, by outcome.",
+            &["outcome"],
+        );
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "paperboy_http_request_duration_seconds",
+                "Time to answer an HTTP request, by route pattern.",
+            )
+            .buckets(DURATION_BUCKETS.to_vec()),
+            &["route"],
+        )
+        .expect(DEFINED);
+        registry
+            .register(Box::new(http_duration.clone()))
+            .expect(DEFINED);
+        let newest_data_age = Gauge::new(
+            "paperboy_newest_data_age_seconds",
+            "Seconds since the most recently fetched daily list in memory was fetched (-1 when none is).",
+        )
+        .expect(DEFINED);
+        registry
+            .register(Box::new(newest_data_age.clone()))
+            .expect(DEFINED);
+        let lists_cached =
+            IntGauge::new("paperboy_daily_lists_cached", "Daily lists held in memory.")
+                .expect(DEFINED);
+        registry
+            .register(Box::new(lists_cached.clone()))
+            .expect(DEFINED);
+
+        for outcome in UpstreamOutcome::ALL {
+            upstream_requests.with_label_values(&[outcome.label()]);
+        }
+        for lookup in [Lookup::Hit, Lookup::Miss, Lookup::Stale] {
+            lookups.with_label_values(&[lookup.label()]);
+        }
+        for outcome in ["ok", "failed"] {
+            refreshes.with_label_values(&[outcome]);
+            storage_writes.with_label_values(&[outcome]);
+        }
+        newest_data_age.set(-1.0);
+
+        Metrics {
+            inner: Arc::new(Inner {
+                registry,
+                http_requests,
+                http_duration,
+                upstream_requests,
+                lookups,
+                refreshes,
+                storage_writes,
+                newest_data_age,
+                lists_cached,
+            }),
+        }
+    }
+
+    /// One answered HTTP request.
+    pub fn http_request(&self, route: &str, status: u16, seconds: f64) {
+        let status = status.to_string();
+        self.inner
+            .http_requests
+            .with_label_values(&[route, status.as_str()])
+            .inc();
+        self.inner
+            .http_duration
+            .with_label_values(&[route])
+            .observe(seconds);
+    }
+
+    pub fn upstream_request(&self, outcome: UpstreamOutcome) {
+        self.inner
+            .upstream_requests
+            .with_label_values(&[outcome.label()])
+            .inc();
+    }
+
+    pub fn lookup(&self, lookup: Lookup) {
+        self.inner
+            .lookups
+            .with_label_values(&[lookup.label()])
+            .inc();
+    }
+
+    pub fn refresh(&self, ok: bool) {
+        self.inner
+            .refreshes
+            .with_label_values(&[if ok { "ok" } else { "failed" }])
+            .inc();
+    }
+
+    pub fn storage_write(&self, ok: bool) {
+        self.inner
+            .storage_writes
+            .with_label_values(&[if ok { "ok" } else { "failed" }])
+            .inc();
+    }
+
+    /// Sets the gauges that describe the cache as it is now (called before each scrape).
+    pub fn set_cache_state(&self, newest_data_age_seconds: Option<f64>, lists_cached: u64) {
+        self.inner
+            .newest_data_age
+            .set(newest_data_age_seconds.unwrap_or(-1.0));
+        self.inner
+            .lists_cached
+            .set(i64::try_from(lists_cached).unwrap_or(i64::MAX));
+    }
+
+    /// Every series, in the text exposition format.
+    pub fn render(&self) -> Result<Vec<u8>, prometheus::Error> {
+        let mut out = Vec::with_capacity(8 * 1024);
+        TextEncoder::new().encode(&self.inner.registry.gather(), &mut out)?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(metrics: &Metrics) -> String {
+        String::from_utf8(metrics.render().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn every_series_is_there_from_the_start() {
+        let out = text(&Metrics::new());
+        for line in [
+            "paperboy_upstream_requests_total{outcome=\"rate_limited\"} 0",
+            "paperboy_daily_list_lookups_total{result=\"stale\"} 0",
+            "paperboy_refreshes_total{outcome=\"failed\"} 0",
+            "paperboy_newest_data_age_seconds -1",
+        ] {
+            assert!(out.lines().any(|l| l == line), "{line} in\n{out}");
+        }
+    }
+
+    #[test]
+    fn events_move_their_series() {
+        let m = Metrics::new();
+        m.http_request("/feed.rss", 200, 0.003);
+        m.http_request("/feed.rss", 200, 0.2);
+        m.upstream_request(UpstreamOutcome::Transport);
+        m.set_cache_state(Some(42.0), 3);
+        let out = text(&m);
+        for line in [
+            "paperboy_http_requests_total{route=\"/feed.rss\",status=\"200\"} 2",
+            "paperboy_http_request_duration_seconds_count{route=\"/feed.rss\"} 2",
+            "paperboy_http_request_duration_seconds_bucket{route=\"/feed.rss\",le=\"0.005\"} 1",
+            "paperboy_upstream_requests_total{outcome=\"transport\"} 1",
+            "paperboy_newest_data_age_seconds 42",
+            "paperboy_daily_lists_cached 3",
+        ] {
+            assert!(out.lines().any(|l| l == line), "{line} in\n{out}");
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! The real binary, started the way the container image starts it: `paperboy serve` in a
+//! working directory holding only `config/default.toml`, the data directory given by
+//! environment, as an unprivileged user. Then `paperboy healthcheck`, graceful shutdown on
+//! SIGTERM, a warm restart, and the request logs.
+//!
+//! These run on the real clock (the binary has no pinned clock), so the mock upstream serves
+//! the same fixture list for whatever date it is asked.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use serde_json::Value;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::support::{ChildGuard, NOBODY, announced_port, open_to_all, running_as_root};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_paperboy");
+
+/// Page 0 of any date: the six papers of the 2026-08-14 fixture; later pages: `[]`.
+struct AnyDate(Vec<Value>);
+
+impl Respond for AnyDate {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let first_page = request.url.query_pairs().any(|(k, v)| k == "p" && v == "0");
+        let items = if first_page {
+            self.0.clone()
+        } else {
+            Vec::new()
+        };
+        ResponseTemplate::new(200).set_body_json(items)
+    }
+}
+
+fn fixture_items() -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hf-api/daily_papers/2026-08-14.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+async fn any_date_upstream() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/daily_papers"))
+        .respond_with(AnyDate(fixture_items()))
+        .with_priority(10)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A command that runs `args` of the paperboy binary as `nobody` (with no supplementary
+/// groups) when the tests run as root, as the image's `USER nonroot` does.
+fn paperboy_command(args: &[&str]) -> Command {
+    if running_as_root() && Path::new("/usr/bin/setpriv").exists() {
+        let mut command = Command::new("/usr/bin/setpriv");
+        let id = NOBODY.to_string();
+        command
+            .args([
+                "--reuid",
+                &id,
+                "--regid",
+                &id,
+                "--clear-groups",
+                "--",
+                BINARY,
+            ])
+            .args(args);
+        command
+    } else {
+        let mut command = Command::new(BINARY);
+        command.args(args);
+        command
+    }
+}
+
+/// The image's layout: an `app` folder with only `config/default.toml` (the working
+/// directory) and a `data` folder owned by the unprivileged user.
+struct ImageLayout {
+    _root: tempfile::TempDir,
+    app: PathBuf,
+    data: PathBuf,
+}
+
+fn image_layout() -> ImageLayout {
+    let root = tempfile::tempdir().unwrap();
+    let app = root.path().join("app");
+    let data = root.path().join("data");
+    std::fs::create_dir_all(app.join("config")).unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    let config = app.join("config/default.toml");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml"),
+        &config,
+    )
+    .unwrap();
+    for path in [root.path(), &app, &app.join("config"), &config] {
+        open_to_all(path);
+    }
+    if running_as_root() {
+        std::os::unix::fs::chown(&data, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    ImageLayout {
+        _root: root,
+        app,
+        data,
+    }
+}
+
+/// Starts `paperboy serve` in `cwd` with only `env` in its environment, and waits for the
+/// port it announces.
+async fn start(cwd: &Path, env: &[(&str, &str)]) -> (ChildGuard, u16) {
+    let mut command = paperboy_command(&["serve"]);
+    command
+        .current_dir(cwd)
+        .env_clear()
+        .envs(env.iter().copied());
+    let child = ChildGuard::spawn(command);
+    let line = child
+        .wait_for_line("announcing the port", Duration::from_secs(30), |l| {
+            l.contains("paperboy is listening")
+        })
+        .await;
+    let port = announced_port(&line);
+    (child, port)
+}
+
+fn healthcheck(port: u16) -> i32 {
+    let url = format!("http://127.0.0.1:{port}");
+    let status = paperboy_command(&["healthcheck", "--url", &url])
+        .env_clear()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("the healthcheck runs");
+    status.code().expect("the healthcheck exits by itself")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+async fn get(port: u16, path: &str) -> reqwest::Response {
+    client()
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .send()
+        .await
+        .expect("paperboy answers")
+}
+
+async fn wait_ready(child: &ChildGuard, port: u16) {
+    for _ in 0..1500 {
+        if get(port, "/readyz").await.status() == 200 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("never ready; stderr:\n{}", child.lines().join("\n"));
+}
+
+#[tokio::test]
+async fn the_binary_started_as_the_image_starts_it_serves_stops_on_sigterm_and_restarts_warm() {
+    let upstream = any_date_upstream().await;
+    let layout = image_layout();
+    let data = layout.data.to_str().unwrap().to_owned();
+    let uri = upstream.uri();
+    let env = [
+        // The image binds 0.0.0.0; tests stay on loopback.
+        ("PAPERBOY_SERVER__BIND", "127.0.0.1"),
+        ("PAPERBOY_SERVER__PORT", "0"),
+        ("PAPERBOY_STORAGE__DATA_DIR", data.as_str()),
+        ("PAPERBOY_UPSTREAM__BASE_URL", uri.as_str()),
+    ];
+    let (mut paperboy, port) = start(&layout.app, &env).await;
+    assert_eq!(get(port, "/healthz").await.status(), 200);
+    wait_ready(&paperboy, port).await;
+    let feed: Value = get(port, "/feed.json?days=1").await.json().await.unwrap();
+    assert_eq!(feed["items"].as_array().unwrap().len(), 6);
+    assert_eq!(healthcheck(port), 0);
+
+    // Warm-up stored the last three days, written by the unprivileged user.
+    let today = Utc::now().date_naive();
+    let file = layout
+        .data
+        .join(format!("days/{}.json", today.format("%Y-%m-%d")));
+    let mut waited = 0;
+    while !file.exists() && waited < 500 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+    }
+    let meta = std::fs::metadata(&file).expect("today is stored");
+    if running_as_root() {
+        assert_eq!(meta.uid(), NOBODY, "written as the unprivileged user");
+    }
+
+    paperboy.signal(libc::SIGTERM);
+    let status = paperboy.wait_exit(Duration::from_secs(10)).await;
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exits cleanly on SIGTERM: {status:?}"
+    );
+    assert!(
+        paperboy
+            .lines()
+            .iter()
+            .any(|l| l.contains("paperboy stopped"))
+    );
+    assert_eq!(healthcheck(port), 1, "nothing answers any more");
+
+    // Restarted against an upstream that is down: the stored, still fresh, lists are served
+    // and upstream is not asked at all.
+    let down = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&down)
+        .await;
+    let down_uri = down.uri();
+    let env = [
+        ("PAPERBOY_SERVER__BIND", "127.0.0.1"),
+        ("PAPERBOY_SERVER__PORT", "0"),
+        ("PAPERBOY_STORAGE__DATA_DIR", data.as_str()),
+        ("PAPERBOY_UPSTREAM__BASE_URL", down_uri.as_str()),
+    ];
+    let (restarted, port) = start(&layout.app, &env).await;
+    wait_ready(&restarted, port).await;
+    let again: Value = get(port, "/feed.json?days=1").await.json().await.unwrap();
+    assert_eq!(again["items"], feed["items"]);
+    assert_eq!(down.received_requests().await.unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn sigterm_with_a_request_in_flight_completes_it_and_exits_within_the_timeout() {
+    let upstream = any_date_upstream().await;
+    // A date outside warm-up, whose upstream answer takes two seconds.
+    let date: NaiveDate = Utc::now().date_naive() - chrono::Days::new(5);
+    let date = date.format("%Y-%m-%d").to_string();
+    Mock::given(method("GET"))
+        .and(query_param("date", date.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(fixture_items())
+                .set_delay(Duration::from_secs(2)),
+        )
+        .with_priority(1)
+        .mount(&upstream)
+        .await;
+    let uri = upstream.uri();
+    let cwd = tempfile::tempdir().unwrap();
+    open_to_all(cwd.path());
+    let env = [
+        ("PAPERBOY_SERVER__PORT", "0"),
+        ("PAPERBOY_SERVER__SHUTDOWN_TIMEOUT", "10s"),
+        ("PAPERBOY_STORAGE__DATA_DIR", ""),
+        ("PAPERBOY_UPSTREAM__BASE_URL", uri.as_str()),
+    ];
+    let (mut paperboy, port) = start(cwd.path(), &env).await;
+
+    let url = format!("http://127.0.0.1:{port}/feed.json?date={date}&days=1");
+    let in_flight = tokio::spawn(async move { client().get(url).send().await });
+    let mut asked = false;
+    for _ in 0..500 {
+        let requests = upstream.received_requests().await.unwrap();
+        if requests
+            .iter()
+            .any(|r| r.url.query_pairs().any(|(k, v)| k == "date" && v == date))
+        {
+            asked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(asked, "the request reached upstream");
+
+    paperboy.signal(libc::SIGTERM);
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(response.status(), 200);
+    let feed: Value = response.json().await.unwrap();
+    assert_eq!(feed["items"].as_array().unwrap().len(), 6);
+    let status = paperboy.wait_exit(Duration::from_secs(10)).await;
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exits cleanly within server.shutdown_timeout: {status:?}"
+    );
+}
+
+/// The request lines among a paperboy's stderr lines, as JSON objects.
+fn json_request_lines(lines: &[String]) -> Vec<Value> {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "request")
+        .collect()
+}
+
+#[tokio::test]
+async fn each_request_is_one_log_line_with_route_status_and_duration() {
+    let upstream = any_date_upstream().await;
+    let uri = upstream.uri();
+    let cwd = tempfile::tempdir().unwrap();
+    open_to_all(cwd.path());
+    let base = [
+        ("PAPERBOY_SERVER__PORT", "0"),
+        ("PAPERBOY_STORAGE__DATA_DIR", ""),
+        ("PAPERBOY_UPSTREAM__BASE_URL", uri.as_str()),
+    ];
+
+    // log.format = "json": one object per line, for machines.
+    let mut env = base.to_vec();
+    env.push(("PAPERBOY_LOG__FORMAT", "json"));
+    let (json, port) = start(cwd.path(), &env).await;
+    assert_eq!(get(port, "/feed.rss?days=1").await.status(), 200);
+    assert_eq!(get(port, "/no/such/page").await.status(), 404);
+    json.wait_for_line("for the 404", Duration::from_secs(10), |l| {
+        l.contains("\"status\":404")
+    })
+    .await;
+    let lines = json_request_lines(&json.lines());
+    let by_route: HashMap<String, &Value> = lines
+        .iter()
+        .map(|v| (v["fields"]["route"].as_str().unwrap().to_owned(), v))
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per request: {lines:?}");
+    let feed = by_route["/feed.rss"];
+    assert_eq!(feed["fields"]["status"], 200);
+    assert_eq!(feed["fields"]["method"], "GET");
+    assert_eq!(feed["level"], "INFO");
+    assert!(feed["fields"]["duration_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(by_route["unmatched"]["fields"]["path"], "/no/such/page");
+
+    // The default: text for people.
+    let (text, port) = start(cwd.path(), &base).await;
+    assert_eq!(get(port, "/healthz").await.status(), 200);
+    let line = text
+        .wait_for_line("for /healthz", Duration::from_secs(10), |l| {
+            l.contains("route=/healthz")
+        })
+        .await;
+    assert!(line.contains("status=200"), "{line}");
+    assert!(line.contains("duration_ms="), "{line}");
+    assert!(
+        serde_json::from_str::<Value>(&line).is_err(),
+        "not JSON: {line}"
+    );
+
+    // RUST_LOG picks the levels: request lines are at info, so this silences them.
+    let mut env = base.to_vec();
+    env.push(("RUST_LOG", "info,paperboy::telemetry=warn"));
+    let (quiet, port) = start(cwd.path(), &env).await;
+    assert_eq!(get(port, "/healthz").await.status(), 200);
+    assert_eq!(get(port, "/no/such/page").await.status(), 404);
+    // A later line proves the earlier requests had their chance to be logged.
+    quiet.signal(libc::SIGTERM);
+    quiet
+        .wait_for_line("saying it stopped", Duration::from_secs(10), |l| {
+            l.contains("paperboy stopped")
+        })
+        .await;
+    assert!(
+        !quiet.lines().iter().any(|l| l.contains("route=")),
+        "{:?}",
+        quiet.lines()
+    );
+}
