@@ -219,8 +219,8 @@ impl RenderedFeed {
     }
 }
 
-/// How many keys asked for once are remembered.
-const MAX_SEEN: u64 = 50_000;
+/// Slots of the table of keys asked for once (8 bytes each).
+const SEEN_SLOTS: usize = 1 << 16;
 /// How many request URLs the fast path remembers.
 const MAX_RESOLVED: u64 = 10_000;
 
@@ -265,7 +265,10 @@ pub struct RenderCache {
     resolved: moka::sync::Cache<String, Arc<Resolved>>,
     /// Keys asked for once: a feed is kept from its second request on, so that a stream of
     /// one-off queries cannot push out the feeds readers poll.
-    seen: moka::sync::Cache<RenderKey, ()>,
+    /// A fixed table of key hashes (a slot per hash, newer overwriting older): no allocation
+    /// per request, so a stream of one-off queries leaves nothing behind. A collision admits a
+    /// feed one request early, or late, no more.
+    seen: Box<[AtomicU64]>,
     placeholder: String,
     renders: AtomicU64,
 }
@@ -281,7 +284,7 @@ impl RenderCache {
         Self {
             entries,
             resolved: moka::sync::Cache::new(MAX_RESOLVED),
-            seen: moka::sync::Cache::new(MAX_SEEN),
+            seen: (0..SEEN_SLOTS).map(|_| AtomicU64::new(0)).collect(),
             placeholder,
             renders: AtomicU64::new(0),
         }
@@ -334,11 +337,13 @@ impl RenderCache {
     /// Whether a feed for `key` should be kept: true when it was asked for before (or is being
     /// rendered right now for another request); the first sight only marks it.
     pub fn admit(&self, key: &RenderKey) -> bool {
-        if self.seen.contains_key(key) {
-            return true;
-        }
-        self.seen.insert(key.clone(), ());
-        false
+        use std::hash::{Hash, Hasher};
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        key.hash(&mut hasher);
+        // 0 marks an empty slot.
+        let hash = hasher.finish().max(1);
+        let slot = &self.seen[(hash as usize) % SEEN_SLOTS];
+        slot.swap(hash, Ordering::Relaxed) == hash
     }
 
     /// Counts a render done outside [`RenderCache::get_or_render`].

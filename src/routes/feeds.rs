@@ -148,17 +148,16 @@ pub async fn serve_feed(
         ),
         None => None,
     };
-    let encoded = match entry {
-        Some(entry) => renders.variant(&key, &entry, &self_url).await,
+    let Some(entry) = entry else {
         // First sight of this feed: answer it, keep it only if it is asked for again.
-        None => {
-            renders.count_render();
-            render()
-                .await
-                .map_err(|e| render_failed(&e))?
-                .one_off(&self_url)
-        }
+        renders.count_render();
+        let encoded = render()
+            .await
+            .map_err(|e| render_failed(&e))?
+            .one_off(&self_url);
+        return Ok(respond(req, &encoded, format, max_age));
     };
+    let encoded = renders.variant(&key, &entry, &self_url).await;
     if window.missing.is_empty() {
         let fresh_until = window
             .lists
