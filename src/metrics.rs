@@ -99,49 +99,44 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Metrics {
     /// A fresh registry with every series, the labelled ones at zero for each known label value
     /// (so that `rate()` has a starting point before the first event).
-    pub fn new() -> Self {
-        // The definitions below are constant and distinct, so registering cannot fail.
-        const DEFINED: &str = "metric definitions are static and valid";
+    ///
+    /// Fails only if a definition below is invalid or repeated, which the unit tests would
+    /// show at once.
+    pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let counter = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels).expect(DEFINED);
-            registry.register(Box::new(c.clone())).expect(DEFINED);
-            c
+            let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok::<_, prometheus::Error>(c)
         };
         let http_requests = counter(
             "paperboy_http_requests_total",
             "HTTP requests answered, by route pattern and status.",
             &["route", "status"],
-        );
+        )?;
         let upstream_requests = counter(
             "paperboy_upstream_requests_total",
             "HTTP requests sent to Hugging Face, by outcome.",
             &["outcome"],
-        );
+        )?;
         let lookups = counter(
             "paperboy_daily_list_lookups_total",
             "Daily-list lookups by readers: a fresh hit, a miss that waits for upstream, or a stale copy served during a refresh.",
             &["result"],
-        );
+        )?;
         let refreshes = counter(
             "paperboy_refreshes_total",
             "Refreshes of cached daily lists, by outcome.",
             &["outcome"],
-        );
+        )?;
         let storage_writes = counter(
             "paperboy_storage_writes_total",
             "Daily lists written to the data directory, by outcome.",
             &["outcome"],
-        );
+        )?;
         let http_duration = HistogramVec::new(
             HistogramOpts::new(
                 "paperboy_http_request_duration_seconds",
@@ -149,25 +144,16 @@ impl Metrics {
             )
             .buckets(DURATION_BUCKETS.to_vec()),
             &["route"],
-        )
-        .expect(DEFINED);
-        registry
-            .register(Box::new(http_duration.clone()))
-            .expect(DEFINED);
+        )?;
+        registry.register(Box::new(http_duration.clone()))?;
         let newest_data_age = Gauge::new(
             "paperboy_newest_data_age_seconds",
             "Seconds since the most recently fetched daily list in memory was fetched (-1 when none is).",
-        )
-        .expect(DEFINED);
-        registry
-            .register(Box::new(newest_data_age.clone()))
-            .expect(DEFINED);
+        )?;
+        registry.register(Box::new(newest_data_age.clone()))?;
         let lists_cached =
-            IntGauge::new("paperboy_daily_lists_cached", "Daily lists held in memory.")
-                .expect(DEFINED);
-        registry
-            .register(Box::new(lists_cached.clone()))
-            .expect(DEFINED);
+            IntGauge::new("paperboy_daily_lists_cached", "Daily lists held in memory.")?;
+        registry.register(Box::new(lists_cached.clone()))?;
 
         for outcome in UpstreamOutcome::ALL {
             upstream_requests.with_label_values(&[outcome.label()]);
@@ -181,7 +167,7 @@ impl Metrics {
         }
         newest_data_age.set(-1.0);
 
-        Metrics {
+        Ok(Metrics {
             inner: Arc::new(Inner {
                 registry,
                 http_requests,
@@ -193,7 +179,7 @@ impl Metrics {
                 newest_data_age,
                 lists_cached,
             }),
-        }
+        })
     }
 
     /// One answered HTTP request.
@@ -265,7 +251,7 @@ mod tests {
 
     #[test]
     fn every_series_is_there_from_the_start() {
-        let out = text(&Metrics::new());
+        let out = text(&Metrics::new().unwrap());
         for line in [
             "paperboy_upstream_requests_total{outcome=\"rate_limited\"} 0",
             "paperboy_daily_list_lookups_total{result=\"stale\"} 0",
@@ -278,7 +264,7 @@ mod tests {
 
     #[test]
     fn events_move_their_series() {
-        let m = Metrics::new();
+        let m = Metrics::new().unwrap();
         m.http_request("/feed.rss", 200, 0.003);
         m.http_request("/feed.rss", 200, 0.2);
         m.upstream_request(UpstreamOutcome::Transport);

@@ -89,14 +89,20 @@ impl Application {
             .parsed_topics()
             .map_err(|e| anyhow::anyhow!("invalid setting {e}"))?;
 
-        let metrics = Metrics::new();
-        let upstream = Arc::new(
-            UpstreamClient::new(&settings.upstream, clock.clone())?.with_metrics(metrics.clone()),
-        );
+        let metrics = Metrics::new().context("Failed to define the metrics")?;
+        let upstream = Arc::new(UpstreamClient::new(
+            &settings.upstream,
+            clock.clone(),
+            metrics.clone(),
+        )?);
         let store = Arc::new(
-            Store::new(settings.cache.clone(), upstream, clock.clone())
-                .with_storage(storage.clone())
-                .with_metrics(metrics.clone()),
+            Store::new(
+                settings.cache.clone(),
+                upstream,
+                clock.clone(),
+                metrics.clone(),
+            )
+            .with_storage(storage.clone()),
         );
         let readiness = Arc::new(Readiness::new(background == Background::Off));
         let renders = RenderCache::new(settings.cache.render_capacity.as_u64());

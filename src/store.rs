@@ -173,10 +173,12 @@ pub struct Store {
 }
 
 impl Store {
+    /// A store counting lookups and refreshes in `metrics`.
     pub fn new(
         settings: CacheSettings,
         upstream: Arc<UpstreamClient>,
         clock: Arc<dyn Clock>,
+        metrics: Metrics,
     ) -> Self {
         let lists = Cache::builder()
             .max_capacity(settings.max_papers)
@@ -192,19 +194,13 @@ impl Store {
             refresh: Mutex::new(RefreshState::default()),
             generation: AtomicU64::new(0),
             storage: None,
-            metrics: Metrics::new(),
+            metrics,
         }
     }
 
     /// Writes every successfully fetched list to `storage` (from now on).
     pub fn with_storage(mut self, storage: Option<Arc<Storage>>) -> Self {
         self.storage = storage;
-        self
-    }
-
-    /// Counts lookups and refreshes in `metrics`.
-    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = metrics;
         self
     }
 

@@ -97,7 +97,12 @@ pub struct UpstreamClient {
 }
 
 impl UpstreamClient {
-    pub fn new(settings: &UpstreamSettings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    /// A client counting every request it sends, by outcome, in `metrics`.
+    pub fn new(
+        settings: &UpstreamSettings,
+        clock: Arc<dyn Clock>,
+        metrics: Metrics,
+    ) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("paperboy/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(settings.connect_timeout)
@@ -118,14 +123,8 @@ impl UpstreamClient {
             gate: Mutex::new(None),
             status: Mutex::new(UpstreamStatus::default()),
             clock,
-            metrics: Metrics::new(),
+            metrics,
         })
-    }
-
-    /// Counts every request sent, by outcome, in `metrics`.
-    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = metrics;
-        self
     }
 
     /// The moment the rate-limit gate opens again, while it is closed.
