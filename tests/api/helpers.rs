@@ -204,6 +204,17 @@ impl TestApp {
     }
 }
 
+/// A response header as text; fails the test when it is missing.
+pub fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// `https://huggingface.co/papers/2608.00001` -> `2608.00001`.
 pub fn arxiv_id(id: &str) -> String {
     id.rsplit('/').next().unwrap_or(id).to_owned()

@@ -6,16 +6,6 @@ use crate::helpers::*;
 
 const FEED: &str = "/feed.atom?q=model&min_upvotes=1";
 
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name} header"))
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn every_feed_response_carries_validators_and_cache_headers() {
     let app = spawn_app().await;

@@ -12,7 +12,7 @@ fn renders(app: &TestApp) -> u64 {
 }
 
 fn etag(response: &reqwest::Response) -> String {
-    response.headers()["etag"].to_str().unwrap().to_owned()
+    header(response, "etag")
 }
 
 #[tokio::test]

@@ -8,10 +8,6 @@ use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::*;
 
-fn header_of(response: &reqwest::Response, name: &str) -> String {
-    response.headers()[name].to_str().unwrap().to_owned()
-}
-
 /// Mounts an upstream failure that wins over the fixtures.
 async fn fail_upstream(app: &TestApp, template: ResponseTemplate, date: Option<&str>) {
     let mock = Mock::given(method("GET")).and(path("/api/daily_papers"));
@@ -151,10 +147,10 @@ async fn upstream_down_with_nothing_cached_is_a_503_with_retry_after() {
     fail_upstream(&app, ResponseTemplate::new(500), None).await;
     let response = app.get("/feed.atom").await;
     assert_eq!(response.status(), 503);
-    let retry_after: u64 = header_of(&response, "retry-after").parse().unwrap();
+    let retry_after: u64 = header(&response, "retry-after").parse().unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     assert_eq!(
-        header_of(&response, "content-type"),
+        header(&response, "content-type"),
         "application/problem+json"
     );
     let problem: Value = response.json().await.unwrap();
@@ -204,7 +200,7 @@ async fn a_429_is_honoured_for_its_whole_retry_after_for_every_date() {
         .await;
     let response = app.get("/feed.rss?date=2026-08-13&days=1").await;
     assert_eq!(response.status(), 503);
-    assert_eq!(header_of(&response, "retry-after"), "120");
+    assert_eq!(header(&response, "retry-after"), "120");
     let after_429 = app.upstream_request_count().await;
 
     // Other dates are not asked for while the gate is closed; cached data is served.
@@ -217,7 +213,7 @@ async fn a_429_is_honoured_for_its_whole_retry_after_for_every_date() {
     app.clock.advance(Duration::from_secs(59));
     let response = app.get("/feed.rss?date=2026-08-11&days=1").await;
     assert_eq!(response.status(), 503);
-    assert_eq!(header_of(&response, "retry-after"), "1");
+    assert_eq!(header(&response, "retry-after"), "1");
     assert_eq!(
         app.upstream_request_count().await,
         after_429,
@@ -241,14 +237,14 @@ async fn a_retry_after_given_as_an_http_date_is_honoured() {
     .await;
     let response = app.get("/feed.rss?days=1").await;
     assert_eq!(response.status(), 503);
-    assert_eq!(header_of(&response, "retry-after"), "300");
+    assert_eq!(header(&response, "retry-after"), "300");
 }
 
 #[tokio::test]
 async fn a_failing_refresh_keeps_the_old_list_in_service() {
     let app = spawn_app().await;
     let first = app.get("/feed.json?days=1").await;
-    let etag = header_of(&first, "etag");
+    let etag = header(&first, "etag");
     let body = first.bytes().await.unwrap();
 
     fail_upstream(&app, ResponseTemplate::new(503), None).await;
@@ -256,7 +252,7 @@ async fn a_failing_refresh_keeps_the_old_list_in_service() {
     let before = app.upstream_request_count().await;
     let stale = app.get("/feed.json?days=1").await;
     assert_eq!(stale.status(), 200, "a stale list is served at once");
-    assert_eq!(header_of(&stale, "etag"), etag);
+    assert_eq!(header(&stale, "etag"), etag);
 
     // The background refresh tries (with its retries) and fails.
     eventually("the refresh has failed", || async {
@@ -280,8 +276,8 @@ async fn a_changed_list_shows_up_after_its_ttl_and_moves_last_modified() {
     let app = spawn_app().await;
     let path = "/feed.json?days=1";
     let first = app.get(path).await;
-    let last_modified = header_of(&first, "last-modified");
-    let etag = header_of(&first, "etag");
+    let last_modified = header(&first, "last-modified");
+    let etag = header(&first, "etag");
 
     let mut items = app.days.get("2026-08-14");
     bump_upvotes(&mut items);
@@ -290,23 +286,23 @@ async fn a_changed_list_shows_up_after_its_ttl_and_moves_last_modified() {
     // Still fresh: nothing changes, upstream is not asked.
     app.clock.advance(Duration::from_secs(9 * 60));
     let fresh = app.get(path).await;
-    assert_eq!(header_of(&fresh, "etag"), etag);
+    assert_eq!(header(&fresh, "etag"), etag);
     assert_eq!(app.upstream_requests_for("2026-08-14").await, 1);
 
     // Past the 10-minute TTL: served stale once, refreshed in the background.
     app.clock.advance(Duration::from_secs(2 * 60));
     let stale = app.get(path).await;
-    assert_eq!(header_of(&stale, "etag"), etag);
+    assert_eq!(header(&stale, "etag"), etag);
     eventually("the new list is served", || async {
-        header_of(&app.get(path).await, "etag") != etag
+        header(&app.get(path).await, "etag") != etag
     })
     .await;
     let changed = app.get(path).await;
     assert_eq!(
-        header_of(&changed, "last-modified"),
+        header(&changed, "last-modified"),
         "Fri, 14 Aug 2026 12:11:00 GMT"
     );
-    assert_ne!(header_of(&changed, "last-modified"), last_modified);
+    assert_ne!(header(&changed, "last-modified"), last_modified);
     let feed: Value = changed.json().await.unwrap();
     assert_eq!(feed["items"][0]["_paperboy"]["upvotes"], 194);
 }
@@ -316,8 +312,8 @@ async fn an_unchanged_list_keeps_its_last_modified_after_a_refresh() {
     let app = spawn_app().await;
     let path = "/feed.rss?days=1";
     let first = app.get(path).await;
-    let last_modified = header_of(&first, "last-modified");
-    let etag = header_of(&first, "etag");
+    let last_modified = header(&first, "last-modified");
+    let etag = header(&first, "etag");
 
     app.clock.advance(Duration::from_secs(11 * 60));
     app.get(path).await;
@@ -328,8 +324,8 @@ async fn an_unchanged_list_keeps_its_last_modified_after_a_refresh() {
     // Let the refreshed copy land in the cache, then look again.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let again = app.get(path).await;
-    assert_eq!(header_of(&again, "last-modified"), last_modified);
-    assert_eq!(header_of(&again, "etag"), etag);
+    assert_eq!(header(&again, "last-modified"), last_modified);
+    assert_eq!(header(&again, "etag"), etag);
     // And it is fresh again: no further upstream request.
     app.get(path).await;
     assert_eq!(app.upstream_requests_for("2026-08-14").await, 2);
