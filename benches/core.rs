@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use paperboy::config::FeedSettings;
+use paperboy::feed_settings::FeedSettings;
 use paperboy::feed::{self, FeedMeta, Format};
 use paperboy::paper::Paper;
 use paperboy::query::params::{FeedQuery, ParseContext};
 use paperboy::query::select::select;
-use paperboy::store::DailyList;
+use paperboy::daily_list::DailyList;
 use paperboy::upstream::model::RawItem;
 use serde_json::Value;
 

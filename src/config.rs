@@ -7,9 +7,11 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use crate::feed_settings::FeedSettings;
 use crate::topics::{TopicError, TopicSettings, Topics, starter_topics};
 
 /// The file looked up in the working directory when no `--config` is given.
@@ -57,6 +59,16 @@ pub struct ServerSettings {
     /// How long in-flight requests get on SIGTERM.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// The longest query string accepted, in bytes; longer ones are a 414.
+    pub max_query: usize,
+    /// A client that has not sent its request head by then is dropped (slowloris).
+    #[serde(with = "humantime_serde")]
+    pub client_timeout: Duration,
+    /// Feeds built (selected, rendered, compressed) at once, off the HTTP workers; 0 means
+    /// twice the CPUs.
+    pub max_builds: usize,
+    /// Open connections at most, over all workers; more wait in the listen queue.
+    pub max_connections: usize,
 }
 
 impl Default for ServerSettings {
@@ -67,7 +79,21 @@ impl Default for ServerSettings {
             public_url: String::new(),
             max_age: Duration::from_secs(600),
             shutdown_timeout: Duration::from_secs(5),
+            max_query: 4096,
+            client_timeout: Duration::from_secs(5),
+            max_builds: 0,
+            max_connections: 4096,
         }
+    }
+}
+
+impl ServerSettings {
+    /// `max_builds`, with 0 read as twice the CPUs.
+    pub fn builds(&self) -> usize {
+        if self.max_builds > 0 {
+            return self.max_builds;
+        }
+        std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
     }
 }
 
@@ -75,8 +101,9 @@ impl Default for ServerSettings {
 #[serde(default)]
 pub struct UpstreamSettings {
     pub base_url: String,
-    /// Optional Hugging Face token, sent as `Authorization: Bearer`.
-    pub token: String,
+    /// Optional Hugging Face token, sent as `Authorization: Bearer`. A secret: its `Debug`
+    /// prints `[REDACTED]`, and it is read only where the header is built.
+    pub token: SecretString,
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
     /// The whole request, body included.
@@ -86,17 +113,23 @@ pub struct UpstreamSettings {
     pub retries: u32,
     /// Upstream requests in flight at most.
     pub max_concurrency: usize,
+    /// Upstream requests in any 5 minutes at most (refreshes of today and yesterday always go).
+    pub budget: u32,
+    /// The largest page accepted, after decompression (`16MiB`).
+    pub max_body: bytesize::ByteSize,
 }
 
 impl Default for UpstreamSettings {
     fn default() -> Self {
         Self {
             base_url: "https://huggingface.co".into(),
-            token: String::new(),
+            token: SecretString::from(""),
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(20),
             retries: 2,
             max_concurrency: 4,
+            budget: 120,
+            max_body: bytesize::ByteSize::mib(16),
         }
     }
 }
@@ -115,8 +148,9 @@ pub struct CacheSettings {
     pub old_ttl: Duration,
     /// How many papers the in-memory daily-list cache holds at most.
     pub max_papers: u64,
-    /// Bytes the rendered-feed cache holds at most (`64MB`, `512KiB`).
-    pub render_capacity: bytesize::ByteSize,
+    /// Bytes the rendered-feed cache holds at most, every encoding of every body counted
+    /// (`32MiB`, `512KiB`).
+    pub max_memory: bytesize::ByteSize,
 }
 
 impl Default for CacheSettings {
@@ -126,7 +160,7 @@ impl Default for CacheSettings {
             week_ttl: Duration::from_secs(3600),
             old_ttl: Duration::from_secs(86_400),
             max_papers: 20_000,
-            render_capacity: bytesize::ByteSize::mb(64),
+            max_memory: bytesize::ByteSize::mib(32),
         }
     }
 }
@@ -142,26 +176,6 @@ impl Default for StorageSettings {
     fn default() -> Self {
         Self {
             data_dir: "data".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct FeedSettings {
-    pub default_days: u32,
-    pub max_days: u32,
-    pub default_limit: u32,
-    pub max_limit: u32,
-}
-
-impl Default for FeedSettings {
-    fn default() -> Self {
-        Self {
-            default_days: 3,
-            max_days: 30,
-            default_limit: 50,
-            max_limit: 200,
         }
     }
 }
@@ -279,13 +293,14 @@ impl Settings {
             self.server.public_url = String::new();
         }
         self.upstream.base_url = web_base_url("upstream.base_url", &self.upstream.base_url)?;
-        self.upstream.token = self.upstream.token.trim().to_owned();
-        if self.upstream.token.chars().any(|c| !c.is_ascii_graphic()) {
+        let token = self.upstream.token.expose_secret().trim().to_owned();
+        if token.chars().any(|c| !c.is_ascii_graphic()) {
             return Err(invalid(
                 "upstream.token",
                 "must be printable ASCII without spaces",
             ));
         }
+        self.upstream.token = SecretString::from(token);
         for (key, value) in [
             ("upstream.connect_timeout", self.upstream.connect_timeout),
             ("upstream.timeout", self.upstream.timeout),
@@ -304,6 +319,47 @@ impl Settings {
             return Err(invalid(
                 "upstream.max_concurrency",
                 "must be between 1 and 64",
+            ));
+        }
+        if !(256..=65_536).contains(&self.server.max_query) {
+            return Err(invalid("server.max_query", "must be between 256 and 65536 bytes"));
+        }
+        if self.server.client_timeout.is_zero() {
+            return Err(invalid(
+                "server.client_timeout",
+                "must be longer than zero (e.g. 5s)",
+            ));
+        }
+        if self.server.max_builds > 1024 {
+            return Err(invalid(
+                "server.max_builds",
+                "must be between 0 (twice the CPUs) and 1024",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.server.max_connections) {
+            return Err(invalid(
+                "server.max_connections",
+                "must be between 1 and 1000000",
+            ));
+        }
+        if !(1..=100_000).contains(&self.upstream.budget) {
+            return Err(invalid(
+                "upstream.budget",
+                "must be between 1 and 100000 requests per 5 minutes",
+            ));
+        }
+        let max_body = self.upstream.max_body.as_u64();
+        if !(64 * 1024..=1024 * 1024 * 1024).contains(&max_body) {
+            return Err(invalid(
+                "upstream.max_body",
+                "must be between 64KiB and 1GiB",
+            ));
+        }
+        let max_memory = self.cache.max_memory.as_u64();
+        if !(1024 * 1024..=64 * 1024 * 1024 * 1024).contains(&max_memory) {
+            return Err(invalid(
+                "cache.max_memory",
+                "must be between 1MiB and 64GiB",
             ));
         }
         if !(100..=10_000_000).contains(&self.cache.max_papers) {
@@ -411,7 +467,16 @@ mod tests {
         assert_eq!(s.upstream.max_concurrency, 4);
         assert_eq!(s.cache.week_ttl, Duration::from_secs(3600));
         assert_eq!(s.data_dir(), Some(PathBuf::from("data")));
-        assert_eq!(s.cache.render_capacity.as_u64(), 64_000_000);
+        assert_eq!(s.cache.max_memory.as_u64(), 32 * 1024 * 1024);
+        assert_eq!(s.server.max_query, 4096);
+        assert_eq!(s.server.client_timeout, Duration::from_secs(5));
+        assert!(s.server.builds() >= 2);
+        assert_eq!(s.upstream.budget, 120);
+        assert_eq!(s.upstream.max_body.as_u64(), 16 * 1024 * 1024);
+        assert_eq!(
+            s.feeds.earliest_date,
+            chrono::NaiveDate::from_ymd_opt(2023, 5, 1).unwrap()
+        );
         assert_eq!((s.feeds.default_days, s.feeds.max_days), (3, 30));
         assert_eq!((s.feeds.default_limit, s.feeds.max_limit), (50, 200));
     }
@@ -423,15 +488,21 @@ mod tests {
             ("PAPERBOY_CACHE__RECENT_TTL", "1s"),
             ("PAPERBOY_STORAGE__DATA_DIR", ""),
             ("PAPERBOY_UPSTREAM__TOKEN", "12345"),
-            ("PAPERBOY_CACHE__RENDER_CAPACITY", "2MiB"),
+            ("PAPERBOY_CACHE__MAX_MEMORY", "2MiB"),
+            ("PAPERBOY_FEEDS__EARLIEST_DATE", "2024-01-01"),
             ("PAPERBOY_UPSTREAM__BASE_URL", "http://127.0.0.1:9999/"),
         ])
         .unwrap();
         assert_eq!(s.server.port, 9000);
         assert_eq!(s.cache.recent_ttl, Duration::from_secs(1));
         assert_eq!(s.data_dir(), None);
-        assert_eq!(s.upstream.token, "12345");
-        assert_eq!(s.cache.render_capacity.as_u64(), 2 * 1024 * 1024);
+        assert_eq!(s.upstream.token.expose_secret(), "12345");
+        assert!(!format!("{s:?}").contains("12345"), "the token is redacted");
+        assert_eq!(s.cache.max_memory.as_u64(), 2 * 1024 * 1024);
+        assert_eq!(
+            s.feeds.earliest_date,
+            chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
+        );
         assert_eq!(s.upstream.base_url, "http://127.0.0.1:9999");
         assert_eq!(s.public_url(9000), "http://127.0.0.1:9000");
 
@@ -464,11 +535,13 @@ mod tests {
             ),
             ("PAPERBOY_FEEDS__DEFAULT_DAYS", "31", "feeds.default_days"),
             ("PAPERBOY_LOG__FORMAT", "xml", "log.format"),
-            (
-                "PAPERBOY_CACHE__RENDER_CAPACITY",
-                "lots",
-                "cache.render_capacity",
-            ),
+            ("PAPERBOY_CACHE__MAX_MEMORY", "lots", "cache.max_memory"),
+            ("PAPERBOY_CACHE__MAX_MEMORY", "10KiB", "cache.max_memory"),
+            ("PAPERBOY_SERVER__MAX_QUERY", "10", "server.max_query"),
+            ("PAPERBOY_SERVER__CLIENT_TIMEOUT", "0s", "server.client_timeout"),
+            ("PAPERBOY_UPSTREAM__BUDGET", "0", "upstream.budget"),
+            ("PAPERBOY_UPSTREAM__MAX_BODY", "1KiB", "upstream.max_body"),
+            ("PAPERBOY_FEEDS__EARLIEST_DATE", "May 2023", "feeds.earliest_date"),
         ] {
             let err = load(&[(key, value)]).unwrap_err().to_string();
             assert!(err.contains(expected), "{key}={value}: {err}");

@@ -1,7 +1,9 @@
 pub mod background;
 pub mod clock;
 pub mod config;
+pub mod daily_list;
 pub mod feed;
+pub mod feed_settings;
 pub mod http;
 pub mod metrics;
 pub mod opml;
@@ -11,6 +13,7 @@ pub mod query;
 pub mod render_cache;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod storage;
 pub mod store;
 pub mod telemetry;

@@ -30,17 +30,23 @@ pub enum UpstreamOutcome {
     Transport,
     /// A 429.
     RateLimited,
-    /// A 2xx whose body is not the expected JSON.
+    /// A 2xx whose body is not the expected JSON, or too large.
     Unreadable,
+    /// A 3xx: never followed.
+    Redirect,
+    /// Not sent: the budget of requests per 5 minutes was spent.
+    OverBudget,
 }
 
 impl UpstreamOutcome {
-    const ALL: [UpstreamOutcome; 5] = [
+    const ALL: [UpstreamOutcome; 7] = [
         UpstreamOutcome::Ok,
         UpstreamOutcome::ErrorStatus,
         UpstreamOutcome::Transport,
         UpstreamOutcome::RateLimited,
         UpstreamOutcome::Unreadable,
+        UpstreamOutcome::Redirect,
+        UpstreamOutcome::OverBudget,
     ];
 
     fn label(self) -> &'static str {
@@ -50,6 +56,8 @@ impl UpstreamOutcome {
             UpstreamOutcome::Transport => "transport",
             UpstreamOutcome::RateLimited => "rate_limited",
             UpstreamOutcome::Unreadable => "unreadable",
+            UpstreamOutcome::Redirect => "redirect",
+            UpstreamOutcome::OverBudget => "over_budget",
         }
     }
 }

@@ -5,7 +5,7 @@
 use askama::Template;
 use chrono::NaiveDate;
 
-use crate::config::FeedSettings;
+use crate::feed_settings::FeedSettings;
 use crate::feed::Format;
 use crate::paper::Paper;
 

@@ -9,6 +9,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
 use crate::background::{self, Background, BackgroundContext, BackgroundTask, Readiness};
+use crate::state::AppState;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::metrics::Metrics;
@@ -16,24 +17,7 @@ use crate::render_cache::RenderCache;
 use crate::routes;
 use crate::storage::Storage;
 use crate::store::Store;
-use crate::topics::Topics;
 use crate::upstream::client::UpstreamClient;
-
-/// What every request handler shares. Built once, outside the server closure, so that every
-/// worker sees the same caches.
-#[derive(Debug)]
-pub struct AppState {
-    pub settings: Settings,
-    pub store: Arc<Store>,
-    pub clock: Arc<dyn Clock>,
-    /// The topics of the settings, parsed once.
-    pub topics: Topics,
-    /// Rendered feeds, by canonical query and data version.
-    pub renders: RenderCache,
-    pub metrics: Metrics,
-    /// Whether start-up warm-up has finished (`/readyz`).
-    pub readiness: Arc<Readiness>,
-}
 
 /// A bound, not yet running, paperboy.
 pub struct Application {
@@ -92,6 +76,7 @@ impl Application {
         let metrics = Metrics::new().context("Failed to define the metrics")?;
         let upstream = Arc::new(UpstreamClient::new(
             &settings.upstream,
+            settings.feeds.earliest_date,
             clock.clone(),
             metrics.clone(),
         )?);
@@ -105,7 +90,7 @@ impl Application {
             .with_storage(storage.clone()),
         );
         let readiness = Arc::new(Readiness::new(background == Background::Off));
-        let renders = RenderCache::new(settings.cache.render_capacity.as_u64());
+        let renders = RenderCache::new(settings.cache.max_memory.as_u64());
         let state = web::Data::new(AppState {
             settings,
             store,

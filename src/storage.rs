@@ -14,14 +14,14 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::store::DailyList;
+use crate::daily_list::DailyList;
 use crate::upstream::client::FetchedDay;
 use crate::upstream::model::RawItem;
 
@@ -34,6 +34,8 @@ const TEMP_MARKER: &str = ".tmp-";
 /// A temporary file older than this is left over from a crash and is removed at start-up.
 /// Younger ones may belong to another instance writing to a shared volume right now.
 const STALE_TEMP_AGE: Duration = Duration::from_secs(600);
+/// Dates whose last write time is remembered (to skip a write overtaken by a newer fetch).
+const MAX_WRITTEN_REMEMBERED: usize = 1024;
 
 /// A stored day, as written.
 #[derive(Serialize)]
@@ -70,6 +72,9 @@ pub struct Storage {
     /// serialized and one that was overtaken by a newer fetch is skipped: the background
     /// writes of two fetches of a date can run in either order.
     written: Mutex<HashMap<NaiveDate, DateTime<Utc>>>,
+    /// False after a write failed (read-only or full), until one succeeds: one warning per
+    /// spell, not one per write.
+    writable: AtomicBool,
 }
 
 impl Storage {
@@ -77,12 +82,16 @@ impl Storage {
     /// crash left behind.
     pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
         let days = data_dir.join(DAYS_DIR);
-        fs::create_dir_all(&days)
-            .with_context(|| format!("Failed to create the data directory {}", days.display()))?;
         let storage = Storage {
             days,
             written: Mutex::new(HashMap::new()),
+            writable: AtomicBool::new(true),
         };
+        if let Err(e) = fs::create_dir_all(&storage.days) {
+            // Serving goes on from memory; writes are tried again, and counted as failed.
+            storage.writable.store(false, Ordering::Relaxed);
+            tracing::warn!(dir = %storage.days.display(), error = %e, "the data directory cannot be created; serving from memory, and trying again on every write");
+        }
         storage.remove_stale_temp_files();
         Ok(storage)
     }
@@ -95,12 +104,40 @@ impl Storage {
     /// Writes one fetched list, atomically, unless a newer fetch of its date was written
     /// already. Blocking: call it off the async threads.
     pub fn save(&self, fetched: &FetchedDay, list: &DailyList) -> io::Result<()> {
+        let result = self.save_unlogged(fetched, list);
+        match &result {
+            Ok(()) => {
+                if !self.writable.swap(true, Ordering::Relaxed) {
+                    tracing::info!(dir = %self.days.display(), "the data directory is writable again");
+                }
+            }
+            Err(e) => {
+                if self.writable.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(dir = %self.days.display(), date = %list.date, error = %e, "cannot write to the data directory (read-only or full?); serving from memory, and trying again on every write");
+                } else {
+                    tracing::debug!(date = %list.date, error = %e, "still cannot write to the data directory");
+                }
+            }
+        }
+        result
+    }
+
+    fn save_unlogged(&self, fetched: &FetchedDay, list: &DailyList) -> io::Result<()> {
         let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
         if written
             .get(&list.date)
             .is_some_and(|at| *at > list.fetched_at)
         {
             return Ok(());
+        }
+        // Only writes that may still race matter here: forget the old ones, so that the map
+        // stays small however many dates are fetched.
+        if written.len() >= MAX_WRITTEN_REMEMBERED {
+            let horizon = list.fetched_at - chrono::TimeDelta::hours(1);
+            written.retain(|_, at| *at > horizon);
+            if written.len() >= MAX_WRITTEN_REMEMBERED {
+                written.clear();
+            }
         }
         let stored = StoredDayOut {
             date: list.date,
@@ -109,9 +146,33 @@ impl Storage {
             items: &fetched.raw,
         };
         let bytes = serde_json::to_vec(&stored).map_err(io::Error::other)?;
+        fs::create_dir_all(&self.days)?;
         write_atomic(&self.path_of(list.date), &bytes)?;
         written.insert(list.date, list.fetched_at);
         Ok(())
+    }
+
+    /// The stored list of `date`, if there is a usable one: `None` when there is no file (or
+    /// it is not a plain file); an unreadable file is set aside. Blocking: call it off the
+    /// async threads.
+    pub fn read(&self, date: NaiveDate, now: DateTime<Utc>) -> Option<DailyList> {
+        let path = self.path_of(date);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_file() => {}
+            Ok(_) => {
+                tracing::warn!(file = %path.display(), "not a plain file; ignoring it (paperboy follows no links out of its data directory)");
+                return None;
+            }
+            Err(_) => return None,
+        }
+        match read_day(&path, date, now) {
+            Ok(list) => Some(list),
+            Err(ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                set_aside(&path, &e);
+                None
+            }
+        }
     }
 
     /// Reads the stored lists, newest first, until they hold `max_papers` papers (the memory
@@ -152,6 +213,8 @@ impl Storage {
         };
         entries
             .filter_map(Result::ok)
+            // Plain files only: a link may point out of the data directory.
+            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
             .filter_map(|entry| {
                 let name = entry.file_name();
                 let stem = name.to_str()?.strip_suffix(".json")?;

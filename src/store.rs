@@ -12,93 +12,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::join_all;
 use moka::future::Cache;
 
 use crate::clock::Clock;
 use crate::config::CacheSettings;
 use crate::metrics::{Lookup, Metrics};
-use crate::paper::Paper;
+use crate::daily_list::DailyList;
 use crate::storage::Storage;
 use crate::upstream::client::{FetchedDay, UpstreamClient, UpstreamError};
 
 /// How long a date is left alone after a failed fetch, unless upstream said how long.
 const FAILURE_COOLDOWN: Duration = Duration::from_secs(30);
-
-/// One date's list of papers, as last fetched.
-#[derive(Debug, Clone)]
-pub struct DailyList {
-    pub date: NaiveDate,
-    /// In upstream order (most upvoted first).
-    pub papers: Vec<Paper>,
-    /// When this copy was fetched.
-    pub fetched_at: DateTime<Utc>,
-    /// When the content last changed, as far as paperboy can tell (see [`initial_changed_at`]).
-    pub changed_at: DateTime<Utc>,
-    /// A hash of the normalized papers: equal hashes, equal feeds.
-    pub content_hash: u64,
-}
-
-impl DailyList {
-    /// Builds a list from a fetch; `previous` is the copy it replaces, if any.
-    pub fn from_fetch(
-        fetched: &FetchedDay,
-        fetched_at: DateTime<Utc>,
-        previous: Option<&DailyList>,
-    ) -> DailyList {
-        let papers: Vec<Paper> = fetched
-            .items
-            .iter()
-            .filter_map(|item| match Paper::from_raw(item, fetched.date) {
-                Ok(paper) => Some(paper),
-                Err(e) => {
-                    tracing::warn!(date = %fetched.date, error = %e, "skipped an unusable paper");
-                    None
-                }
-            })
-            .collect();
-        let content_hash = content_hash(&papers);
-        let changed_at = match previous {
-            Some(prev) if prev.content_hash == content_hash => prev.changed_at,
-            Some(_) => fetched_at,
-            None => initial_changed_at(fetched.date, &papers, fetched_at),
-        };
-        DailyList {
-            date: fetched.date,
-            papers,
-            fetched_at,
-            changed_at,
-            content_hash,
-        }
-    }
-}
-
-/// The "changed" time of a list seen for the first time: the latest moment a paper entered it
-/// that is not after the fetch (or the list's day at 00:00 UTC). Instances that fetch the same
-/// list agree on it, it is never simply "now", and it moves later only when a refresh brings
-/// different content.
-pub fn initial_changed_at(
-    date: NaiveDate,
-    papers: &[Paper],
-    fetched_at: DateTime<Utc>,
-) -> DateTime<Utc> {
-    let midnight = date.and_time(NaiveTime::MIN).and_utc();
-    papers
-        .iter()
-        .map(|p| p.date)
-        .filter(|d| *d <= fetched_at)
-        .fold(midnight, DateTime::max)
-        .min(fetched_at)
-}
-
-fn content_hash(papers: &[Paper]) -> u64 {
-    match serde_json::to_vec(papers) {
-        Ok(bytes) => xxhash_rust::xxh3::xxh3_64(&bytes),
-        // Not expected for plain data; a fresh hash then just counts as "changed".
-        Err(_) => rand::random(),
-    }
-}
+/// Dates cooling down at most: past that, a failed date is not remembered (the upstream
+/// budget and the 429 gate still hold every date back).
+const MAX_COOLDOWNS: usize = 1024;
 
 /// Why a date has no list to serve.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -248,8 +177,15 @@ impl Store {
     }
 
     /// The `days` lists ending at `newest`, fetched concurrently, newest first.
+    /// No date before `earliest_date` is asked for: a window reaching back past it stops there.
     pub async fn window(self: &Arc<Self>, newest: NaiveDate, days: u32) -> Window {
-        let dates: Vec<NaiveDate> = newest.iter_days().rev().take(days as usize).collect();
+        let earliest = self.upstream.earliest();
+        let dates: Vec<NaiveDate> = newest
+            .iter_days()
+            .rev()
+            .take(days as usize)
+            .take_while(|d| *d >= earliest)
+            .collect();
         let results = join_all(dates.iter().map(|d| self.get(*d))).await;
         let mut window = Window::default();
         for (date, result) in dates.into_iter().zip(results) {
@@ -277,21 +213,27 @@ impl Store {
         self.load(date).await
     }
 
-    /// Fetches a date that is not cached, sharing the fetch with every concurrent caller.
+    /// Loads a date that is not cached, from the data directory if it is there (fresh or
+    /// not: a stale copy is served and refreshed in the background), else from upstream, sharing
+    /// the load with every concurrent caller.
     async fn load(self: &Arc<Self>, date: NaiveDate) -> Result<Arc<DailyList>, StoreError> {
+        if let Some(stored) = self.read_stored(date).await {
+            let list = self.lists.entry(date).or_insert(stored).await.into_value();
+            self.bump_generation();
+            if !self.is_fresh(&list) {
+                self.spawn_refresh(list.clone());
+            }
+            return Ok(list);
+        }
         if let Some(until) = self.cooling_down(date) {
             return Err(StoreError::CoolingDown { until });
         }
         let this = self.clone();
         self.lists
             .try_get_with(date, async move {
-                match this.upstream.fetch_day(date).await {
-                    Ok(fetched) => {
-                        let list =
-                            Arc::new(DailyList::from_fetch(&fetched, this.clock.now(), None));
-                        this.persist(fetched, list.clone());
-                        Ok(list)
-                    }
+                let fetched = this.upstream.fetch_day(date).await;
+                match fetched.and_then(|f| this.list_from(f, None)) {
+                    Ok(list) => Ok(list),
                     Err(e) => {
                         this.cool_down(date, &e);
                         Err(e)
@@ -301,6 +243,37 @@ impl Store {
             .await
             .inspect(|_| self.bump_generation())
             .map_err(|e| StoreError::Upstream((*e).clone()))
+    }
+
+    /// The stored copy of `date`, read off the async threads; `None` without storage.
+    async fn read_stored(&self, date: NaiveDate) -> Option<Arc<DailyList>> {
+        let storage = self.storage.clone()?;
+        let now = self.clock.now();
+        tokio::task::spawn_blocking(move || storage.read(date, now))
+            .await
+            .ok()
+            .flatten()
+            .map(Arc::new)
+    }
+
+    /// A fetched day as a list, stored in the background; an error when upstream sent items
+    /// but not one of them is a usable paper (a schema change must not empty a good day).
+    fn list_from(
+        &self,
+        fetched: FetchedDay,
+        previous: Option<&DailyList>,
+    ) -> Result<Arc<DailyList>, UpstreamError> {
+        let list = DailyList::from_fetch(&fetched, self.clock.now(), previous);
+        if list.papers.is_empty() && (!fetched.items.is_empty() || fetched.skipped > 0) {
+            return Err(UpstreamError::Body(format!(
+                "none of the {} items of {} is a usable paper",
+                fetched.items.len() + fetched.skipped,
+                fetched.date
+            )));
+        }
+        let list = Arc::new(list);
+        self.persist(fetched, list.clone());
+        Ok(list)
     }
 
     /// Puts a list in the cache directly (start-up from storage, tests).
@@ -334,11 +307,12 @@ impl Store {
                 let _ = self.load(date).await;
             }
             Some(list) if !self.is_fresh(&list) => {
-                if self.cooling_down(date).is_some() || !self.begin_refresh(date) {
+                if self.cooling_down(date).is_some() {
                     return;
                 }
-                self.refresh(list).await;
-                self.end_refresh(date);
+                if let Some(_running) = self.begin_refresh(date) {
+                    self.refresh(list).await;
+                }
             }
             Some(_) => {}
         }
@@ -355,31 +329,38 @@ impl Store {
         self.lists.iter().count() as u64
     }
 
-    /// Writes a fetched list to storage in the background; a failure is logged and counted,
-    /// and the list is served from memory all the same.
+    /// Writes a fetched list to storage in the background; a failure is counted (and logged
+    /// once by the storage), and the list is served from memory all the same.
     fn persist(&self, fetched: FetchedDay, list: Arc<DailyList>) {
         let Some(storage) = self.storage.clone() else {
             return;
         };
         let metrics = self.metrics.clone();
-        tokio::task::spawn_blocking(move || match storage.save(&fetched, &list) {
-            Ok(()) => metrics.storage_write(true),
-            Err(e) => {
-                metrics.storage_write(false);
-                tracing::warn!(date = %list.date, error = %e, "failed to store a daily list");
-            }
+        tokio::task::spawn_blocking(move || {
+            metrics.storage_write(storage.save(&fetched, &list).is_ok());
         });
     }
 
-    /// Marks a refresh of `date` as running; false when one already is.
-    fn begin_refresh(&self, date: NaiveDate) -> bool {
+    /// Marks a refresh of `date` as running, until the returned guard is dropped (also when
+    /// the refresh is cancelled); `None` when one already runs.
+    fn begin_refresh(&self, date: NaiveDate) -> Option<RefreshGuard<'_>> {
         let mut state = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
-        state.in_flight.insert(date)
+        state
+            .in_flight
+            .insert(date)
+            .then_some(RefreshGuard { store: self, date })
     }
 
-    fn end_refresh(&self, date: NaiveDate) {
-        let mut state = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
-        state.in_flight.remove(&date);
+    /// Dates being refreshed right now.
+    pub fn refreshes_in_flight(&self) -> usize {
+        let state = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
+        state.in_flight.len()
+    }
+
+    /// Dates cooling down after a failure (expired ones included until they are met).
+    pub fn cooldowns(&self) -> usize {
+        let state = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
+        state.cooldown.len()
     }
 
     fn cooling_down(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
@@ -396,15 +377,24 @@ impl Store {
     }
 
     fn cool_down(&self, date: NaiveDate, error: &UpstreamError) {
+        // Refusals that hold for every date are no reason to remember this one.
+        if matches!(
+            error,
+            UpstreamError::OverBudget { .. } | UpstreamError::OutOfRange(_)
+        ) {
+            return;
+        }
         let fallback =
             chrono::Duration::from_std(FAILURE_COOLDOWN).unwrap_or(chrono::Duration::zero());
         let until = error.retry_at().unwrap_or(self.clock.now() + fallback);
         let mut state = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
-        state.cooldown.insert(date, until);
         // Old entries are dropped as they are met; this keeps the map bounded all the same.
-        if state.cooldown.len() > 1024 {
+        if state.cooldown.len() >= MAX_COOLDOWNS {
             let now = self.clock.now();
             state.cooldown.retain(|_, until| *until > now);
+        }
+        if state.cooldown.len() < MAX_COOLDOWNS || state.cooldown.contains_key(&date) {
+            state.cooldown.insert(date, until);
         }
     }
 
@@ -412,27 +402,31 @@ impl Store {
     /// cooling down after a failure. The stale copy stays in service until a fetch succeeds.
     fn spawn_refresh(self: &Arc<Self>, stale: Arc<DailyList>) {
         let date = stale.date;
-        if self.cooling_down(date).is_some() || !self.begin_refresh(date) {
+        if self.cooling_down(date).is_some() || self.refresh_running(date) {
             return;
         }
         let this = self.clone();
         tokio::spawn(async move {
-            this.refresh(stale).await;
-            this.end_refresh(date);
+            if let Some(_running) = this.begin_refresh(date) {
+                this.refresh(stale).await;
+            }
         });
+    }
+
+    fn refresh_running(&self, date: NaiveDate) -> bool {
+        let state = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
+        state.in_flight.contains(&date)
     }
 
     /// Fetches `stale`'s date again and replaces it on success; keeps it on failure.
     pub async fn refresh(&self, stale: Arc<DailyList>) {
-        match self.upstream.fetch_day(stale.date).await {
-            Ok(fetched) => {
-                let list = DailyList::from_fetch(&fetched, self.clock.now(), Some(&stale));
+        let fetched = self.upstream.fetch_day(stale.date).await;
+        match fetched.and_then(|f| self.list_from(f, Some(&stale))) {
+            Ok(list) => {
                 if list.changed_at != stale.changed_at {
                     tracing::info!(date = %list.date, "daily list changed");
                 }
-                let list = Arc::new(list);
                 self.metrics.refresh(true);
-                self.persist(fetched, list.clone());
                 self.lists.insert(list.date, list).await;
                 self.bump_generation();
             }
@@ -442,5 +436,18 @@ impl Store {
                 self.cool_down(stale.date, &e);
             }
         }
+    }
+}
+
+/// A refresh marked as running; unmarks it when dropped, however the refresh ended.
+struct RefreshGuard<'a> {
+    store: &'a Store,
+    date: NaiveDate,
+}
+
+impl Drop for RefreshGuard<'_> {
+    fn drop(&mut self) {
+        let mut state = self.store.refresh.lock().unwrap_or_else(|e| e.into_inner());
+        state.in_flight.remove(&self.date);
     }
 }

@@ -31,7 +31,7 @@ pub async fn log_request(
     let method = req.method().clone();
     let path = req.path().to_owned();
     let state = req
-        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .cloned();
     let response = next.call(req).await?;
     let route = response

@@ -9,7 +9,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::config::FeedSettings;
+use crate::feed_settings::FeedSettings;
 use crate::feed::{self, Format};
 use crate::query::params::{FeedQuery, ParseContext, canonical_query_string};
 use crate::text::clean_inline;

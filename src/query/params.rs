@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 
-use crate::config::FeedSettings;
+use crate::feed_settings::FeedSettings;
 use crate::feed::Format;
 use crate::query::search::{Phrase, SearchExpr};
 use crate::text::clean_inline;

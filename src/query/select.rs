@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::paper::{Field, Paper};
 use crate::query::params::{FeedQuery, NameGroup, Sort};
-use crate::store::DailyList;
+use crate::daily_list::DailyList;
 
 /// Whether `paper` passes every filter of `query` (not `top`, which looks at a whole day).
 pub fn matches(query: &FeedQuery, paper: &Paper) -> bool {
@@ -78,7 +78,7 @@ pub fn select<'a>(query: &FeedQuery, lists: &'a [Arc<DailyList>], limit: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::FeedSettings;
+    use crate::feed_settings::FeedSettings;
     use crate::query::params::ParseContext;
     use crate::upstream::model::RawItem;
     use chrono::NaiveDate;

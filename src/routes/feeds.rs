@@ -16,7 +16,7 @@ use crate::query::params::{FeedQuery, ParamError, ParseContext};
 use crate::query::select::select;
 use crate::render_cache::{Encoded, RenderKey, RenderedFeed, Resolved};
 use crate::routes::get_or_head;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::Window;
 use crate::topics::Topic;
 

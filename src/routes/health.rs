@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::http::problem::Problem;
 use crate::routes::get_or_head;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use crate::http::problem::Problem;
 use crate::metrics::CONTENT_TYPE;
 use crate::routes::get_or_head;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(

@@ -13,7 +13,7 @@ use crate::query::params::{FeedQuery, ParseContext, canonical_query_string};
 use crate::query::select::select;
 use crate::routes::feeds::unavailable;
 use crate::routes::get_or_head;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Scripts are never needed: forbid them, and everything else but inline style and the form.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \

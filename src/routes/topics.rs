@@ -9,7 +9,7 @@ use crate::http::problem::Problem;
 use crate::opml::{self, Outline};
 use crate::routes::feeds::serve_feed;
 use crate::routes::get_or_head;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::text::clean_inline;
 use crate::topics::Topic;
 

@@ -1,28 +1,38 @@
 //! The Hugging Face daily-papers client: paging, bounded retries with backoff and jitter, a
-//! rate-limit gate that a 429 closes for every date until its `Retry-After` passes, and a
-//! concurrency limit. Items that cannot be read are skipped and logged, never the whole day.
+//! rate-limit gate that a 429 closes for every date until its `Retry-After` passes, a budget
+//! of requests per 5 minutes, and a concurrency limit. Items that cannot be read are skipped
+//! and logged, never the whole day; a page with nothing readable fails the day. Redirects are
+//! never followed: only the settings name the upstream.
+//!
+//! Errors say what happened without the upstream URL, since `/readyz` and error bodies show
+//! them to anyone; the log lines name the URL.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rand::Rng;
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, HeaderMap, LOCATION, RETRY_AFTER};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::value::RawValue;
 use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
 use crate::config::UpstreamSettings;
 use crate::metrics::{Metrics, UpstreamOutcome};
+use crate::upstream::budget::Budget;
 use crate::upstream::model::RawItem;
+use crate::upstream::page::{Page, read_page};
 
 /// Items asked for per page; a shorter page is the last.
 pub const PAGE_SIZE: usize = 100;
-/// Pages fetched for one date at most.
+/// Pages fetched for one date at most: a longer day is served with its first
+/// `MAX_PAGES * PAGE_SIZE` papers.
 pub const MAX_PAGES: usize = 10;
-/// The largest page body accepted.
-const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
+/// Papers kept for one date at most.
+pub const MAX_ITEMS: usize = MAX_PAGES * PAGE_SIZE;
 /// First retry delay; doubled for each further retry, with jitter.
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
 /// How long the gate stays closed after a 429 without a usable `Retry-After`.
@@ -52,8 +62,12 @@ pub enum UpstreamError {
     Transport(String),
     #[error("upstream sent an unreadable page: {0}")]
     Body(String),
-    #[error("upstream listed more than {} pages", MAX_PAGES)]
-    TooManyPages,
+    #[error("upstream answered with a redirect, which paperboy does not follow")]
+    Redirect,
+    #[error("the upstream request budget is spent until {until}")]
+    OverBudget { until: DateTime<Utc> },
+    #[error("{0} is outside the days paperboy asks upstream for")]
+    OutOfRange(NaiveDate),
 }
 
 impl UpstreamError {
@@ -68,7 +82,9 @@ impl UpstreamError {
     /// When a caller may usefully ask again, if upstream said so.
     pub fn retry_at(&self) -> Option<DateTime<Utc>> {
         match self {
-            UpstreamError::RateLimited { until } => Some(*until),
+            UpstreamError::RateLimited { until } | UpstreamError::OverBudget { until } => {
+                Some(*until)
+            }
             _ => None,
         }
     }
@@ -86,8 +102,13 @@ pub struct UpstreamStatus {
 pub struct UpstreamClient {
     http: reqwest::Client,
     endpoint: String,
-    token: Option<String>,
+    token: Option<SecretString>,
     retries: u32,
+    /// The largest page body accepted, after decompression.
+    max_body: usize,
+    /// No date before this is asked for.
+    earliest: NaiveDate,
+    budget: Budget,
     permits: Semaphore,
     /// Closed (`Some`) until the moment a 429's `Retry-After` passes.
     gate: Mutex<Option<DateTime<Utc>>>,
@@ -98,13 +119,16 @@ pub struct UpstreamClient {
 
 impl UpstreamClient {
     /// A client counting every request it sends, by outcome, in `metrics`.
+    /// A client for `settings` that never asks for a date before `earliest`.
     pub fn new(
         settings: &UpstreamSettings,
+        earliest: NaiveDate,
         clock: Arc<dyn Clock>,
         metrics: Metrics,
     ) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("paperboy/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .pool_idle_timeout(Duration::from_secs(60));
@@ -117,8 +141,11 @@ impl UpstreamClient {
         Ok(Self {
             http,
             endpoint: format!("{}/api/daily_papers", settings.base_url),
-            token: (!settings.token.is_empty()).then(|| settings.token.clone()),
+            token: (!settings.token.expose_secret().is_empty()).then(|| settings.token.clone()),
             retries: settings.retries,
+            max_body: usize::try_from(settings.max_body.as_u64()).unwrap_or(usize::MAX),
+            earliest,
+            budget: Budget::new(settings.budget),
             permits: Semaphore::new(settings.max_concurrency),
             gate: Mutex::new(None),
             status: Mutex::new(UpstreamStatus::default()),
@@ -140,8 +167,21 @@ impl UpstreamClient {
             .clone()
     }
 
+    /// The first date ever asked for.
+    pub fn earliest(&self) -> NaiveDate {
+        self.earliest
+    }
+
+    /// Requests counted against the budget in the last 5 minutes.
+    pub fn budget_used(&self) -> usize {
+        self.budget.used(self.clock.now())
+    }
+
     /// Fetches every page of `date`'s list.
     pub async fn fetch_day(&self, date: NaiveDate) -> Result<FetchedDay, UpstreamError> {
+        if date < self.earliest || date > self.clock.today() {
+            return Err(UpstreamError::OutOfRange(date));
+        }
         let result = self.fetch_pages(date).await;
         let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
         match &result {
@@ -151,7 +191,7 @@ impl UpstreamClient {
             }
             Err(e) => {
                 status.last_error = Some((self.clock.now(), e.to_string()));
-                tracing::warn!(%date, error = %e, "failed to fetch daily list");
+                tracing::warn!(%date, error = %e, endpoint = %self.endpoint, "failed to fetch daily list");
             }
         }
         result
@@ -164,36 +204,45 @@ impl UpstreamClient {
             raw: Vec::new(),
             skipped: 0,
         };
+        let mut seen: HashSet<String> = HashSet::new();
         for page in 0..MAX_PAGES {
-            let values = self.fetch_page_with_retries(date, page).await?;
-            let count = values.len();
-            for value in values {
-                match serde_json::from_str::<RawItem>(value.get()) {
-                    Ok(item) => {
-                        let duplicate = day.items.iter().any(|i| i.paper.id == item.paper.id);
-                        if !duplicate {
-                            day.items.push(item);
-                            day.raw.push(value);
-                        }
-                    }
-                    Err(e) => {
-                        day.skipped += 1;
-                        tracing::warn!(%date, page, error = %e, "skipped an unreadable upstream item");
-                    }
+            let body = self.fetch_page_with_retries(date, page).await?;
+            // Reading a large page takes milliseconds: not on an HTTP worker.
+            let read: Page = tokio::task::spawn_blocking(move || read_page(&body))
+                .await
+                .map_err(|e| UpstreamError::Body(format!("reading the page failed: {e}")))?
+                .map_err(|e| UpstreamError::Body(e.to_string()))?;
+            let count = read.len();
+            if read.unreadable > 0 {
+                tracing::warn!(%date, page, skipped = read.unreadable, "skipped unreadable upstream items");
+            }
+            day.skipped += read.unreadable;
+            for (item, raw) in read.items {
+                if day.items.len() >= MAX_ITEMS {
+                    break;
                 }
+                if seen.insert(item.paper.id.clone()) {
+                    day.items.push(item);
+                    day.raw.push(raw);
+                }
+            }
+            if count > PAGE_SIZE {
+                tracing::warn!(%date, page, count, "upstream ignored limit={PAGE_SIZE}; paging stops here");
+                return Ok(day);
             }
             if count < PAGE_SIZE {
                 return Ok(day);
             }
         }
-        Err(UpstreamError::TooManyPages)
+        tracing::warn!(%date, kept = day.items.len(), "the daily list has more than {MAX_PAGES} pages; serving its first {MAX_ITEMS} papers");
+        Ok(day)
     }
 
     async fn fetch_page_with_retries(
         &self,
         date: NaiveDate,
         page: usize,
-    ) -> Result<Vec<Box<RawValue>>, UpstreamError> {
+    ) -> Result<Vec<u8>, UpstreamError> {
         let mut attempt = 0;
         loop {
             match self.fetch_page(date, page).await {
@@ -208,13 +257,15 @@ impl UpstreamClient {
         }
     }
 
-    async fn fetch_page(
-        &self,
-        date: NaiveDate,
-        page: usize,
-    ) -> Result<Vec<Box<RawValue>>, UpstreamError> {
+    async fn fetch_page(&self, date: NaiveDate, page: usize) -> Result<Vec<u8>, UpstreamError> {
         if let Some(until) = self.gate_closed_until() {
             return Err(UpstreamError::RateLimited { until });
+        }
+        // Today's and yesterday's lists are what every reader gets: their refreshes always go.
+        let always = date >= self.clock.today().pred_opt().unwrap_or(date);
+        if let Err(until) = self.budget.take(self.clock.now(), always) {
+            self.metrics.upstream_request(UpstreamOutcome::OverBudget);
+            return Err(UpstreamError::OverBudget { until });
         }
         let _permit = self
             .permits
@@ -231,31 +282,34 @@ impl UpstreamClient {
             Err(UpstreamError::RateLimited { .. }) => UpstreamOutcome::RateLimited,
             Err(UpstreamError::Status(_)) => UpstreamOutcome::ErrorStatus,
             Err(UpstreamError::Body(_)) => UpstreamOutcome::Unreadable,
-            Err(UpstreamError::Transport(_) | UpstreamError::TooManyPages) => {
-                UpstreamOutcome::Transport
-            }
+            Err(UpstreamError::Redirect) => UpstreamOutcome::Redirect,
+            Err(
+                UpstreamError::Transport(_)
+                | UpstreamError::OverBudget { .. }
+                | UpstreamError::OutOfRange(_),
+            ) => UpstreamOutcome::Transport,
         });
         result
     }
 
     /// Sends one page request and reads its answer.
-    async fn request_page(
-        &self,
-        date: NaiveDate,
-        page: usize,
-    ) -> Result<Vec<Box<RawValue>>, UpstreamError> {
+    async fn request_page(&self, date: NaiveDate, page: usize) -> Result<Vec<u8>, UpstreamError> {
         let mut request = self.http.get(&self.endpoint).query(&[
             ("date", date.format("%Y-%m-%d").to_string()),
             ("limit", PAGE_SIZE.to_string()),
             ("p", page.to_string()),
         ]);
         if let Some(token) = &self.token {
-            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+            let mut value =
+                reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+                    .map_err(|_| UpstreamError::Transport("the token is not a valid header".into()))?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
         }
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| UpstreamError::Transport(error_chain(&e)))?;
+        let mut response = request.send().await.map_err(|e| {
+            tracing::debug!(error = %error_chain(&e), "upstream request failed");
+            UpstreamError::Transport(error_chain(&e.without_url()))
+        })?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
             let until = self.clock.now() + retry_after(response.headers(), self.clock.now());
@@ -264,23 +318,39 @@ impl UpstreamClient {
             tracing::warn!(%until, "upstream rate limit: pausing all upstream requests");
             return Err(UpstreamError::RateLimited { until });
         }
+        if status.is_redirection() {
+            let target = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect::<String>();
+            tracing::warn!(%date, status = status.as_u16(), %target, endpoint = %self.endpoint, "upstream answered with a redirect; not following it");
+            return Err(UpstreamError::Redirect);
+        }
         if !status.is_success() {
             return Err(UpstreamError::Status(status.as_u16()));
         }
+        // Counted after decompression, chunk by chunk, so that a gzip bomb or an endless body
+        // costs at most `max_body` bytes.
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| UpstreamError::Transport(error_chain(&e)))?
+            .map_err(|e| UpstreamError::Transport(error_chain(&e.without_url())))?
         {
-            if body.len() + chunk.len() > MAX_PAGE_BYTES {
+            if body.len() + chunk.len() > self.max_body {
+                tracing::warn!(%date, page, max_body = self.max_body, endpoint = %self.endpoint, "upstream page larger than upstream.max_body");
                 return Err(UpstreamError::Body(format!(
-                    "page larger than {MAX_PAGE_BYTES} bytes"
+                    "the page is larger than upstream.max_body ({} bytes)",
+                    self.max_body
                 )));
             }
             body.extend_from_slice(&chunk);
         }
-        serde_json::from_slice(&body).map_err(|e| UpstreamError::Body(e.to_string()))
+        Ok(body)
     }
 }
 

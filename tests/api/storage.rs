@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use paperboy::background::Background;
 use paperboy::storage::Storage;
-use paperboy::store::DailyList;
+use paperboy::daily_list::DailyList;
 use paperboy::upstream::client::FetchedDay;
 use paperboy::upstream::model::RawItem;
 use serde_json::Value;

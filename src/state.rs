@@ -1,0 +1,29 @@
+//! What every request handler shares, built once by [`crate::startup`] and handed to the
+//! routes as `web::Data<AppState>`.
+
+use std::sync::Arc;
+
+use crate::background::Readiness;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::render_cache::RenderCache;
+use crate::store::Store;
+use crate::topics::Topics;
+
+/// What every request handler shares. Built once, outside the server closure, so that every
+/// worker sees the same caches.
+#[derive(Debug)]
+pub struct AppState {
+    pub settings: Settings,
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    /// The topics of the settings, parsed once.
+    pub topics: Topics,
+    /// Rendered feeds, by canonical query and data version.
+    pub renders: RenderCache,
+    pub metrics: Metrics,
+    /// Whether start-up warm-up has finished (`/readyz`).
+    pub readiness: Arc<Readiness>,
+}
+
