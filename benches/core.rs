@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use paperboy::feed_settings::FeedSettings;
+use paperboy::daily_list::DailyList;
 use paperboy::feed::{self, FeedMeta, Format};
+use paperboy::feed_settings::FeedSettings;
 use paperboy::paper::Paper;
 use paperboy::query::params::{FeedQuery, ParseContext};
 use paperboy::query::select::select;
-use paperboy::daily_list::DailyList;
 use paperboy::upstream::model::RawItem;
 use serde_json::Value;
 

@@ -322,7 +322,10 @@ impl Settings {
             ));
         }
         if !(256..=65_536).contains(&self.server.max_query) {
-            return Err(invalid("server.max_query", "must be between 256 and 65536 bytes"));
+            return Err(invalid(
+                "server.max_query",
+                "must be between 256 and 65536 bytes",
+            ));
         }
         if self.server.client_timeout.is_zero() {
             return Err(invalid(
@@ -538,10 +541,18 @@ mod tests {
             ("PAPERBOY_CACHE__MAX_MEMORY", "lots", "cache.max_memory"),
             ("PAPERBOY_CACHE__MAX_MEMORY", "10KiB", "cache.max_memory"),
             ("PAPERBOY_SERVER__MAX_QUERY", "10", "server.max_query"),
-            ("PAPERBOY_SERVER__CLIENT_TIMEOUT", "0s", "server.client_timeout"),
+            (
+                "PAPERBOY_SERVER__CLIENT_TIMEOUT",
+                "0s",
+                "server.client_timeout",
+            ),
             ("PAPERBOY_UPSTREAM__BUDGET", "0", "upstream.budget"),
             ("PAPERBOY_UPSTREAM__MAX_BODY", "1KiB", "upstream.max_body"),
-            ("PAPERBOY_FEEDS__EARLIEST_DATE", "May 2023", "feeds.earliest_date"),
+            (
+                "PAPERBOY_FEEDS__EARLIEST_DATE",
+                "May 2023",
+                "feeds.earliest_date",
+            ),
         ] {
             let err = load(&[(key, value)]).unwrap_err().to_string();
             assert!(err.contains(expected), "{key}={value}: {err}");

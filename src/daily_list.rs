@@ -80,4 +80,3 @@ fn content_hash(papers: &[Paper]) -> u64 {
         Err(_) => rand::random(),
     }
 }
-

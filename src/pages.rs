@@ -5,9 +5,10 @@
 use askama::Template;
 use chrono::NaiveDate;
 
-use crate::feed_settings::FeedSettings;
 use crate::feed::Format;
+use crate::feed_settings::FeedSettings;
 use crate::paper::Paper;
+use crate::query::decode::Pair;
 
 /// The version shown in the footer.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -100,8 +101,9 @@ pub struct FormView {
 }
 
 impl FormView {
-    /// The form filled from a raw query string; unknown parameters are left out.
-    pub fn from_query(raw: &str, today: NaiveDate, feeds: &FeedSettings) -> FormView {
+    /// The form filled from a decoded query string ([`crate::query::decode::decode_pairs`]);
+    /// unknown parameters are left out.
+    pub fn from_pairs(pairs: &[Pair], today: NaiveDate, feeds: &FeedSettings) -> FormView {
         let mut form = FormView {
             today: today.to_string(),
             default_days: feeds.default_days,
@@ -110,14 +112,14 @@ impl FormView {
             max_limit: feeds.max_limit,
             ..FormView::default()
         };
-        for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
-            let value = crate::text::clean_inline(&value);
+        for (key, value) in pairs {
+            let value = crate::text::clean_inline(value);
             let first = |slot: &mut String| {
                 if slot.is_empty() {
                     *slot = value.clone();
                 }
             };
-            match key.as_ref() {
+            match key.as_str() {
                 "q" => first(&mut form.q),
                 "author" if !value.is_empty() => form.authors.push(value.clone()),
                 "org" if !value.is_empty() => form.orgs.push(value.clone()),
@@ -286,10 +288,11 @@ impl PreviewPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::decode::decode_pairs;
 
     fn form(raw: &str) -> FormView {
-        FormView::from_query(
-            raw,
+        FormView::from_pairs(
+            &decode_pairs(raw).unwrap(),
             NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
             &FeedSettings::default(),
         )

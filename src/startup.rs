@@ -9,12 +9,12 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
 use crate::background::{self, Background, BackgroundContext, BackgroundTask, Readiness};
-use crate::state::AppState;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::render_cache::RenderCache;
 use crate::routes;
+use crate::state::AppState;
 use crate::storage::Storage;
 use crate::store::Store;
 use crate::upstream::client::UpstreamClient;

@@ -26,4 +26,3 @@ pub struct AppState {
     /// Whether start-up warm-up has finished (`/readyz`).
     pub readiness: Arc<Readiness>,
 }
-

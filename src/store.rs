@@ -18,8 +18,8 @@ use moka::future::Cache;
 
 use crate::clock::Clock;
 use crate::config::CacheSettings;
-use crate::metrics::{Lookup, Metrics};
 use crate::daily_list::DailyList;
+use crate::metrics::{Lookup, Metrics};
 use crate::storage::Storage;
 use crate::upstream::client::{FetchedDay, UpstreamClient, UpstreamError};
 

@@ -16,12 +16,20 @@ pub fn is_xml_char(c: char) -> bool {
         | '\u{10000}'..='\u{10FFFF}')
 }
 
-/// Cleans one line of upstream text: drops characters XML 1.0 forbids and collapses every run
-/// of whitespace (including arXiv hard line-wraps such as `"\n  "`) into one space.
+/// Cleans one line of upstream text: composes it (Unicode NFC, so that `u` + U+0308 is
+/// written `ü`), drops characters XML 1.0 forbids and collapses every run of whitespace
+/// (including arXiv hard line-wraps such as `"\n  "`) into one space.
 pub fn clean_inline(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
+    if raw.is_ascii() {
+        return clean_chars(raw.chars(), raw.len());
+    }
+    clean_chars(raw.nfc(), raw.len())
+}
+
+fn clean_chars(chars: impl Iterator<Item = char>, len: usize) -> String {
+    let mut out = String::with_capacity(len);
     let mut pending_space = false;
-    for c in raw.chars() {
+    for c in chars {
         if c.is_whitespace() {
             pending_space = !out.is_empty();
             continue;
@@ -40,11 +48,24 @@ pub fn clean_inline(raw: &str) -> String {
 
 /// Splits `text` into folded words: a word is a maximal run of letters and digits; case and
 /// accents are folded (`Müller` -> `muller`, `Łukasz` -> `lukasz`).
+///
+/// The text is decomposed first (Unicode NFKD) and combining marks are dropped inside words,
+/// so a composed `ü`, a decomposed `u` + U+0308 and a plain `u` fold alike, and a combining
+/// mark never splits a word.
 pub fn fold_words(text: &str) -> Vec<Box<str>> {
+    if text.is_ascii() {
+        return fold_chars(text.chars());
+    }
+    fold_chars(text.nfkd())
+}
+
+fn fold_chars(chars: impl Iterator<Item = char>) -> Vec<Box<str>> {
     let mut words = Vec::new();
     let mut current = String::new();
-    for c in text.chars() {
-        if c.is_alphanumeric() {
+    for c in chars {
+        if is_combining_mark(c) {
+            continue;
+        } else if c.is_alphanumeric() {
             fold_char_into(c, &mut current);
         } else if !current.is_empty() {
             words.push(std::mem::take(&mut current).into_boxed_str());
@@ -56,32 +77,27 @@ pub fn fold_words(text: &str) -> Vec<Box<str>> {
     words
 }
 
-/// Folds one letter or digit into `out`: compatibility decomposition, combining marks
-/// removed, lower-cased, and the few Latin letters that do not decompose spelled out.
+/// Folds one decomposed letter or digit into `out`: lower-cased, and the few Latin letters
+/// that do not decompose spelled out.
 fn fold_char_into(c: char, out: &mut String) {
     if c.is_ascii() {
         out.push(c.to_ascii_lowercase());
         return;
     }
-    for d in std::iter::once(c).nfkd() {
-        if is_combining_mark(d) {
-            continue;
-        }
-        for l in d.to_lowercase() {
-            match l {
-                'ø' => out.push('o'),
-                'ł' => out.push('l'),
-                'đ' | 'ð' => out.push('d'),
-                'ı' => out.push('i'),
-                'ħ' => out.push('h'),
-                'ŧ' => out.push('t'),
-                'ß' => out.push_str("ss"),
-                'æ' => out.push_str("ae"),
-                'œ' => out.push_str("oe"),
-                'þ' => out.push_str("th"),
-                other if other.is_alphanumeric() => out.push(other),
-                _ => {}
-            }
+    for l in c.to_lowercase() {
+        match l {
+            'ø' => out.push('o'),
+            'ł' => out.push('l'),
+            'đ' | 'ð' => out.push('d'),
+            'ı' => out.push('i'),
+            'ħ' => out.push('h'),
+            'ŧ' => out.push('t'),
+            'ß' => out.push_str("ss"),
+            'æ' => out.push_str("ae"),
+            'œ' => out.push_str("oe"),
+            'þ' => out.push_str("th"),
+            other if other.is_alphanumeric() => out.push(other),
+            _ => {}
         }
     }
 }
@@ -100,6 +116,18 @@ mod tests {
             words("Müller Yılmaz Søgaard Łukasz Straße"),
             ["muller", "yilmaz", "sogaard", "lukasz", "strasse"]
         );
+    }
+
+    #[test]
+    fn composed_decomposed_and_plain_letters_fold_alike() {
+        assert_eq!(words("Mu\u{308}ller"), ["muller"]);
+        assert_eq!(words("Müller"), ["muller"]);
+        assert_eq!(
+            words("ﬁne Ｍüller"),
+            ["fine", "muller"],
+            "compatibility forms"
+        );
+        assert_eq!(clean_inline("Mu\u{308}ller"), "Müller", "NFC for output");
     }
 
     #[test]

@@ -9,9 +9,9 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::feed_settings::FeedSettings;
 use crate::feed::{self, Format};
-use crate::query::params::{FeedQuery, ParseContext, canonical_query_string};
+use crate::feed_settings::FeedSettings;
+use crate::query::params::{FeedQuery, ParseContext};
 use crate::text::clean_inline;
 
 /// The longest topic name, in characters.
@@ -162,9 +162,9 @@ impl Topics {
                 name: name.to_owned(),
                 title,
                 description,
+                query_string: query.to_query_string(),
                 query,
                 query_text: clean_inline(raw.query.trim()),
-                query_string: canonical_query_string(raw.query.trim()),
             });
         }
         Ok(Topics(parsed))

@@ -1,6 +1,7 @@
 //! From a raw query string to the papers it selects: parameters, the search expression, and
 //! selection.
 
+pub mod decode;
 pub mod params;
 pub mod search;
 pub mod select;

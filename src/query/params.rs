@@ -2,17 +2,17 @@
 //! or a [`ParamError`] that names the parameter and says what is accepted.
 //!
 //! `web::Query` cannot collect repeated keys and its errors name nothing, so the string is
-//! parsed here with `form_urlencoded`. A topic's saved query goes through the same parser.
+//! decoded by [`crate::query::decode`] (strictly) and parsed here. A topic's saved query goes
+//! through the same parser.
 
 use chrono::NaiveDate;
 
-use crate::feed_settings::FeedSettings;
 use crate::feed::Format;
+use crate::feed_settings::FeedSettings;
+use crate::query::decode::{DecodeError, Pair, decode_pairs, encode_pairs};
 use crate::query::search::{Phrase, SearchExpr};
 use crate::text::clean_inline;
 
-/// The longest query string accepted, in bytes.
-pub const MAX_QUERY_BYTES: usize = 4096;
 /// The longest `author` or `org` value, in bytes.
 pub const MAX_NAME_BYTES: usize = 200;
 /// How many `author` (or `org`) values one query may give.
@@ -39,7 +39,8 @@ impl Sort {
     }
 }
 
-/// An `author=` or `org=` value: as given (for titles) and as a phrase of folded words.
+/// An `author=` or `org=` value: as given (trimmed; cleaned where shown) and as a phrase of
+/// folded words.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NameFilter {
     pub text: String,
@@ -56,7 +57,7 @@ pub type NameGroup = Vec<NameFilter>;
 /// request's, and a paper must match every one of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FeedQuery {
-    /// Search expressions, parsed, with their text as given; all must match.
+    /// Search expressions, parsed, with their text as given (trimmed); all must match.
     pub q: Vec<(String, SearchExpr)>,
     /// Author groups; every group must match (within a group, any name).
     pub authors: Vec<NameGroup>,
@@ -83,6 +84,15 @@ pub struct ParamError {
     pub detail: String,
 }
 
+impl From<DecodeError> for ParamError {
+    fn from(e: DecodeError) -> Self {
+        Self {
+            parameter: e.parameter,
+            detail: e.detail,
+        }
+    }
+}
+
 impl ParamError {
     fn new(parameter: &str, detail: impl Into<String>) -> Self {
         Self {
@@ -106,30 +116,27 @@ const PARAMETERS: &str =
     "q, author, org, min_upvotes, min_comments, has_code, date, days, top, sort, limit";
 
 impl FeedQuery {
-    /// Parses a raw (still percent-encoded) query string.
+    /// Parses a raw (still percent-encoded) query string. Its length is bounded by the
+    /// server (`server.max_query`), and parsing is linear in it.
     pub fn parse(raw: &str, ctx: &ParseContext<'_>) -> Result<FeedQuery, ParamError> {
-        if raw.len() > MAX_QUERY_BYTES {
-            return Err(ParamError::new(
-                "query",
-                format!(
-                    "The query string is {} bytes long; shorten it to at most {MAX_QUERY_BYTES} bytes.",
-                    raw.len()
-                ),
-            ));
-        }
+        Self::from_pairs(&decode_pairs(raw)?, ctx)
+    }
+
+    /// Parses decoded pairs (see [`decode_pairs`]).
+    pub fn from_pairs(pairs: &[Pair], ctx: &ParseContext<'_>) -> Result<FeedQuery, ParamError> {
         let mut query = FeedQuery::default();
-        let mut seen: Vec<String> = Vec::new();
-        for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
-            let key = key.as_ref();
+        let mut seen: Vec<&str> = Vec::new();
+        for (key, value) in pairs {
+            let key = key.as_str();
             let value = value.trim();
             let repeatable = matches!(key, "author" | "org");
-            if !repeatable && seen.iter().any(|k| k == key) {
+            if !repeatable && seen.contains(&key) {
                 return Err(ParamError::new(
                     key,
                     format!("The parameter {key} is given more than once; give it once."),
                 ));
             }
-            seen.push(key.to_owned());
+            seen.push(key);
             query.set(key, value, ctx)?;
         }
         Ok(query)
@@ -171,7 +178,7 @@ impl FeedQuery {
                     ParamError::new("q", format!("The search expression q is invalid: {e}."))
                 })?;
                 if !expr.is_empty() {
-                    self.q = vec![(clean_inline(value), expr)];
+                    self.q = vec![(value.to_owned(), expr)];
                 }
             }
             "author" => push_name(&mut self.authors, "author", value)?,
@@ -203,6 +210,15 @@ impl FeedQuery {
                         ),
                     )
                 })?;
+                if date < ctx.feeds.earliest_date {
+                    return Err(ParamError::new(
+                        "date",
+                        format!(
+                            "date {date} is before the first Daily Papers ({}); give that day or a later one.",
+                            ctx.feeds.earliest_date
+                        ),
+                    ));
+                }
                 if date > ctx.today {
                     return Err(ParamError::new(
                         "date",
@@ -285,11 +301,11 @@ impl FeedQuery {
     pub fn filter_summary(&self) -> Option<String> {
         let mut parts: Vec<String> = Vec::new();
         for (text, _) in &self.q {
-            parts.push(format!("q: {text}"));
+            parts.push(format!("q: {}", clean_inline(text)));
         }
         for (name, groups) in [("author", &self.authors), ("org", &self.orgs)] {
             for group in groups.iter().filter(|g| !g.is_empty()) {
-                let names: Vec<&str> = group.iter().map(|f| f.text.as_str()).collect();
+                let names: Vec<String> = group.iter().map(|f| clean_inline(&f.text)).collect();
                 parts.push(format!("{name}: {}", names.join(" or ")));
             }
         }
@@ -335,18 +351,39 @@ impl FeedQuery {
     }
 }
 
-/// `raw` re-encoded the same way every time, without the pairs whose value is empty (they mean
-/// "not given"): what a form submits, or a topic's query as written in the settings, becomes a
-/// short URL query that selects exactly the same papers.
-pub fn canonical_query_string(raw: &str) -> String {
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
-        let value = value.trim();
-        if !value.is_empty() {
-            out.append_pair(&key, value);
+impl FeedQuery {
+    /// This query as a query string, the same way every time: parameters in a fixed order,
+    /// values as parsed (`has_code=1` becomes `has_code=true`), nothing that was not given.
+    /// Parsing it gives this query back. Several search expressions (a narrowed topic) are
+    /// joined into one, which means the same (terms are ANDed); several author or org groups
+    /// cannot be written in one query string and are listed as one group.
+    pub fn to_query_string(&self) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if !self.q.is_empty() {
+            let texts: Vec<&str> = self.q.iter().map(|(text, _)| text.as_str()).collect();
+            pairs.push(("q", texts.join(" ")));
         }
+        for (key, groups) in [("author", &self.authors), ("org", &self.orgs)] {
+            for name in groups.iter().flatten() {
+                pairs.push((key, name.text.clone()));
+            }
+        }
+        let mut number = |key: &'static str, value: Option<String>| {
+            if let Some(value) = value {
+                pairs.push((key, value));
+            }
+        };
+        number("min_upvotes", self.min_upvotes.map(|n| n.to_string()));
+        number("min_comments", self.min_comments.map(|n| n.to_string()));
+        number("has_code", self.has_code.map(|b| b.to_string()));
+        number("date", self.date.map(|d| d.to_string()));
+        number("days", self.days.map(|n| n.to_string()));
+        number("top", self.top.map(|n| n.to_string()));
+        number("sort", self.sort.map(|s| s.name().to_owned()));
+        number("limit", self.limit.map(|n| n.to_string()));
+        number("format", self.format.map(|f| f.name().to_owned()));
+        encode_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
     }
-    out.finish()
 }
 
 /// A value quoted for an error message, cleaned and cut short.
@@ -601,10 +638,28 @@ mod tests {
     }
 
     #[test]
-    fn the_canonical_query_string_drops_empty_values_and_keeps_the_selection() {
-        let raw = "q=agent memory&author=&author=Li&min_upvotes=&sort=upvotes";
-        let canonical = canonical_query_string(raw);
-        assert_eq!(canonical, "q=agent+memory&author=Li&sort=upvotes");
-        assert_eq!(parse(&canonical).unwrap(), parse(raw).unwrap());
+    fn the_query_string_drops_empty_values_and_keeps_the_selection() {
+        let raw = "sort=upvotes&q=agent memory&author=&author=Li&min_upvotes=&has_code=1";
+        let written = parse(raw).unwrap().to_query_string();
+        assert_eq!(
+            written,
+            "q=agent+memory&author=Li&has_code=true&sort=upvotes"
+        );
+        assert_eq!(parse(&written).unwrap(), parse(raw).unwrap());
+    }
+
+    #[test]
+    fn bad_escapes_and_early_dates_are_refused() {
+        for (raw, parameter) in [
+            ("q=%zz", "q"),
+            ("q=abc%", "q"),
+            ("author=%FF", "author"),
+            ("date=0000-01-01", "date"),
+            ("date=2023-04-30", "date"),
+        ] {
+            let err = parse(raw).unwrap_err();
+            assert_eq!(err.parameter, parameter, "{raw}: {err}");
+        }
+        assert!(parse("date=2023-05-01").is_ok());
     }
 }

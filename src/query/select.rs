@@ -6,9 +6,9 @@ use std::cmp::Reverse;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::daily_list::DailyList;
 use crate::paper::{Field, Paper};
 use crate::query::params::{FeedQuery, NameGroup, Sort};
-use crate::daily_list::DailyList;
 
 /// Whether `paper` passes every filter of `query` (not `top`, which looks at a whole day).
 pub fn matches(query: &FeedQuery, paper: &Paper) -> bool {

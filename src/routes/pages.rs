@@ -9,7 +9,8 @@ use askama::Template;
 use crate::feed;
 use crate::http::problem::Problem;
 use crate::pages::{ErrorView, FeedLinks, FormView, HomePage, PaperView, PreviewPage, TopicView};
-use crate::query::params::{FeedQuery, ParseContext, canonical_query_string};
+use crate::query::decode::decode_pairs;
+use crate::query::params::{FeedQuery, ParamError, ParseContext};
 use crate::query::select::select;
 use crate::routes::feeds::unavailable;
 use crate::routes::get_or_head;
@@ -67,7 +68,7 @@ async fn home(state: &AppState) -> Result<HttpResponse, Problem> {
             preview: preview_path(&topic.query_string),
         })
         .collect();
-    let form = FormView::from_query("", today, &settings.feeds);
+    let form = FormView::from_pairs(&[], today, &settings.feeds);
     let page = HomePage::new(public_url, topics, days, form);
     html(StatusCode::OK, &page, state)
 }
@@ -75,14 +76,22 @@ async fn home(state: &AppState) -> Result<HttpResponse, Problem> {
 async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Problem> {
     let settings = &state.settings;
     let today = state.clock.today();
-    let raw = req.query_string();
-    let form = FormView::from_query(raw, today, &settings.feeds);
     let ctx = ParseContext {
         today,
         feeds: &settings.feeds,
         allow_format: false,
     };
-    let query = match FeedQuery::parse(raw, &ctx) {
+    let (form, parsed) = match decode_pairs(req.query_string()) {
+        Ok(pairs) => (
+            FormView::from_pairs(&pairs, today, &settings.feeds),
+            FeedQuery::from_pairs(&pairs, &ctx),
+        ),
+        Err(e) => (
+            FormView::from_pairs(&[], today, &settings.feeds),
+            Err(ParamError::from(e)),
+        ),
+    };
+    let query = match parsed {
         Ok(query) => query,
         Err(e) => {
             let error = ErrorView {
@@ -132,7 +141,7 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
     let feeds = FeedLinks::new(
         &settings.server.public_url,
         "/feed",
-        &canonical_query_string(raw),
+        &query.to_query_string(),
     );
     let window_text = match days {
         1 => format!("From the daily list of {newest}; at most {limit} papers."),

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::feed::Format;
 use crate::http::problem::Problem;
 use crate::opml::{self, Outline};
+use crate::query::decode::decode_pairs;
 use crate::routes::feeds::serve_feed;
 use crate::routes::get_or_head;
 use crate::state::AppState;
@@ -98,7 +99,8 @@ async fn topics_opml(
 fn opml_format(raw: &str) -> Result<Format, Problem> {
     let mut format: Option<Format> = None;
     let mut seen = false;
-    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+    let pairs = decode_pairs(raw).map_err(|e| Problem::bad_parameter(e.parameter, e.detail))?;
+    for (key, value) in pairs {
         if key != "format" {
             let shown: String = clean_inline(&key).chars().take(40).collect();
             return Err(Problem::bad_parameter(
@@ -137,7 +139,12 @@ mod tests {
         assert_eq!(opml_format("").unwrap(), Format::Rss);
         assert_eq!(opml_format("format=").unwrap(), Format::Rss);
         assert_eq!(opml_format("format=json").unwrap(), Format::Json);
-        for bad in ["format=xml", "format=rss&format=atom", "q=agent"] {
+        for bad in [
+            "format=xml",
+            "format=rss&format=atom",
+            "q=agent",
+            "format=%zz",
+        ] {
             let problem = opml_format(bad).unwrap_err();
             assert_eq!(problem.status, 400, "{bad}");
             assert!(problem.parameter.is_some(), "{bad}");

@@ -300,9 +300,11 @@ impl UpstreamClient {
             ("p", page.to_string()),
         ]);
         if let Some(token) = &self.token {
-            let mut value =
-                reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-                    .map_err(|_| UpstreamError::Transport("the token is not a valid header".into()))?;
+            let mut value = reqwest::header::HeaderValue::from_str(&format!(
+                "Bearer {}",
+                token.expose_secret()
+            ))
+            .map_err(|_| UpstreamError::Transport("the token is not a valid header".into()))?;
             value.set_sensitive(true);
             request = request.header(AUTHORIZATION, value);
         }

@@ -6,8 +6,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use paperboy::background::Background;
-use paperboy::storage::Storage;
 use paperboy::daily_list::DailyList;
+use paperboy::storage::Storage;
 use paperboy::upstream::client::FetchedDay;
 use paperboy::upstream::model::RawItem;
 use serde_json::Value;
