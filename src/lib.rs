@@ -1,4 +1,5 @@
 pub mod background;
+pub mod builds;
 pub mod clock;
 pub mod config;
 pub mod daily_list;

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 /// The `Content-Type` of the text exposition format.
@@ -99,6 +99,8 @@ struct Inner {
     storage_writes: IntCounterVec,
     newest_data_age: Gauge,
     lists_cached: IntGauge,
+    builds_shed: IntCounter,
+    render_cache_bytes: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -162,6 +164,16 @@ impl Metrics {
         let lists_cached =
             IntGauge::new("paperboy_daily_lists_cached", "Daily lists held in memory.")?;
         registry.register(Box::new(lists_cached.clone()))?;
+        let builds_shed = IntCounter::new(
+            "paperboy_builds_shed_total",
+            "Feed builds refused with a 503 because every build slot stayed busy for 2 s.",
+        )?;
+        registry.register(Box::new(builds_shed.clone()))?;
+        let render_cache_bytes = IntGauge::new(
+            "paperboy_render_cache_bytes",
+            "Bytes held by the rendered-feed cache, every encoding counted (cache.max_memory bounds it).",
+        )?;
+        registry.register(Box::new(render_cache_bytes.clone()))?;
 
         for outcome in UpstreamOutcome::ALL {
             upstream_requests.with_label_values(&[outcome.label()]);
@@ -186,6 +198,8 @@ impl Metrics {
                 storage_writes,
                 newest_data_age,
                 lists_cached,
+                builds_shed,
+                render_cache_bytes,
             }),
         })
     }
@@ -231,8 +245,21 @@ impl Metrics {
             .inc();
     }
 
-    /// Sets the gauges that describe the cache as it is now (called before each scrape).
-    pub fn set_cache_state(&self, newest_data_age_seconds: Option<f64>, lists_cached: u64) {
+    /// A feed build refused because the build pool stayed full.
+    pub fn build_shed(&self) {
+        self.inner.builds_shed.inc();
+    }
+
+    /// Sets the gauges that describe the caches as they are now (called before each scrape).
+    pub fn set_cache_state(
+        &self,
+        newest_data_age_seconds: Option<f64>,
+        lists_cached: u64,
+        render_cache_bytes: u64,
+    ) {
+        self.inner
+            .render_cache_bytes
+            .set(i64::try_from(render_cache_bytes).unwrap_or(i64::MAX));
         self.inner
             .newest_data_age
             .set(newest_data_age_seconds.unwrap_or(-1.0));
@@ -276,7 +303,7 @@ mod tests {
         m.http_request("/feed.rss", 200, 0.003);
         m.http_request("/feed.rss", 200, 0.2);
         m.upstream_request(UpstreamOutcome::Transport);
-        m.set_cache_state(Some(42.0), 3);
+        m.set_cache_state(Some(42.0), 3, 1024);
         let out = text(&m);
         for line in [
             "paperboy_http_requests_total{route=\"/feed.rss\",status=\"200\"} 2",

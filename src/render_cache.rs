@@ -7,9 +7,15 @@
 //!
 //! The contract puts the query *as received* into each feed's self link, so two
 //! canonical-equal URLs (`?a=1&b=2`, `?b=2&a=1`) need bodies that differ in that link alone.
-//! An entry therefore holds the feed rendered once with a placeholder for the self link, and
-//! one [`Encoded`] variant per self link seen, spliced from that template without rendering
-//! again.
+//! The cache therefore holds templates (a feed rendered once with a placeholder for the self
+//! link) and bodies (one per key and self link, spliced from the template without rendering
+//! again, in every encoding). Both are weighed in bytes against one budget, and concurrent
+//! misses of one template or one body build it once.
+//!
+//! Admission: a template is kept from its key's second request on, a body from its URL's
+//! second request on, so that a stream of one-off queries (or one query written in ever new
+//! parameter orders) cannot push out the feeds readers poll; what is not kept is answered
+//! once, gzipped fast, and dropped.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -23,9 +29,6 @@ use crate::feed::Format;
 use crate::http::conditional::Validators;
 use crate::query::params::FeedQuery;
 
-/// How many self-link variants one entry keeps; more are rare (the same query written in
-/// several orders) and are spliced again when asked for.
-const MAX_VARIANTS: usize = 4;
 /// brotli quality for bodies compressed once per data version: fast enough for a miss, much
 /// smaller than gzip.
 const BROTLI_QUALITY: u32 = 5;
@@ -52,32 +55,74 @@ pub struct Encoded {
     /// gzip level: fast for a body answered once, thorough for one kept and sent many times.
     level: flate2::Compression,
     gzip: OnceLock<Bytes>,
-    brotli: OnceLock<Bytes>,
+    /// Offered only for bodies that are kept (requested again): brotli costs more CPU than
+    /// a body answered once is worth.
+    brotli: Option<OnceLock<Bytes>>,
     pub validators: Validators,
 }
 
 impl Encoded {
-    fn new(identity: Vec<u8>, last_modified: DateTime<Utc>, level: flate2::Compression) -> Self {
-        let validators = Validators::for_body(&identity, last_modified);
-        Self {
+    /// A body kept in the cache: gzip and brotli are made now, so that the cache weighs what
+    /// it holds and no request waits for them.
+    fn kept(identity: Vec<u8>, last_modified: DateTime<Utc>) -> Self {
+        let encoded = Self {
+            validators: Validators::for_body(&identity, last_modified),
             identity: Bytes::from(identity),
-            level,
+            level: flate2::Compression::default(),
             gzip: OnceLock::new(),
-            brotli: OnceLock::new(),
-            validators,
+            brotli: Some(OnceLock::new()),
+        };
+        encoded.body(ContentEncoding::Gzip);
+        encoded.body(ContentEncoding::Brotli);
+        encoded
+    }
+
+    /// A body answered once: gzip at level 1 when asked for, no brotli.
+    fn one_off(identity: Vec<u8>, last_modified: DateTime<Utc>) -> Self {
+        Self {
+            validators: Validators::for_body(&identity, last_modified),
+            identity: Bytes::from(identity),
+            level: flate2::Compression::fast(),
+            gzip: OnceLock::new(),
+            brotli: None,
         }
     }
 
-    /// The body in `encoding` (identity, gzip or brotli), compressed on first use.
-    pub fn body(&self, encoding: ContentEncoding) -> Bytes {
+    /// Whether brotli is offered for this body.
+    pub fn offers_brotli(&self) -> bool {
+        self.brotli.is_some()
+    }
+
+    /// Whether the body in `encoding` is made already (sending it costs no CPU).
+    pub fn ready(&self, encoding: ContentEncoding) -> bool {
         match encoding {
-            ContentEncoding::Gzip => self
+            ContentEncoding::Gzip => self.gzip.get().is_some(),
+            ContentEncoding::Brotli => self.brotli.as_ref().is_none_or(|b| b.get().is_some()),
+            _ => true,
+        }
+    }
+
+    /// The body in `encoding` (identity, gzip or brotli), compressed on first use; identity
+    /// when brotli is asked for but not offered.
+    pub fn body(&self, encoding: ContentEncoding) -> Bytes {
+        match (encoding, &self.brotli) {
+            (ContentEncoding::Gzip, _) => self
                 .gzip
                 .get_or_init(|| gzip(&self.identity, self.level))
                 .clone(),
-            ContentEncoding::Brotli => self.brotli.get_or_init(|| brotli(&self.identity)).clone(),
+            (ContentEncoding::Brotli, Some(brotli_body)) => {
+                brotli_body.get_or_init(|| brotli(&self.identity)).clone()
+            }
             _ => self.identity.clone(),
         }
+    }
+
+    /// Bytes held: the body in every encoding made so far.
+    pub fn weight(&self) -> usize {
+        let made = |b: Option<&Bytes>| b.map_or(0, Bytes::len);
+        self.identity.len()
+            + made(self.gzip.get())
+            + made(self.brotli.as_ref().and_then(OnceLock::get))
     }
 }
 
@@ -100,14 +145,13 @@ fn brotli(body: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
-/// A feed rendered once with a placeholder self link, and its spliced variants.
+/// A feed rendered once with a placeholder self link.
 #[derive(Debug)]
 pub struct RenderedFeed {
     /// The body split at each occurrence of the placeholder.
     parts: Vec<Bytes>,
     format: Format,
     last_modified: DateTime<Utc>,
-    variants: Vec<(Box<str>, Arc<Encoded>)>,
 }
 
 impl RenderedFeed {
@@ -137,26 +181,13 @@ impl RenderedFeed {
             parts,
             format,
             last_modified,
-            variants: Vec::new(),
         }
-    }
-
-    /// The body for `self_url`, if it was spliced before.
-    pub fn variant(&self, self_url: &str) -> Option<Arc<Encoded>> {
-        self.variants
-            .iter()
-            .find(|(url, _)| &**url == self_url)
-            .map(|(_, encoded)| encoded.clone())
     }
 
     /// The body for `self_url`, for a feed answered once and not kept: spliced and hashed, and
     /// compressed fast if at all.
     pub fn one_off(&self, self_url: &str) -> Arc<Encoded> {
-        Arc::new(Encoded::new(
-            self.splice(self_url),
-            self.last_modified,
-            flate2::Compression::fast(),
-        ))
+        Arc::new(Encoded::one_off(self.splice(self_url), self.last_modified))
     }
 
     /// The template with `self_url`, escaped for the format, in each slot.
@@ -182,47 +213,28 @@ impl RenderedFeed {
         body
     }
 
-    /// A copy of this entry with the variant for `self_url` added (the oldest dropped beyond
-    /// [`MAX_VARIANTS`]), and that variant.
-    pub fn with_variant(&self, self_url: &str) -> (RenderedFeed, Arc<Encoded>) {
-        let encoded = Arc::new(Encoded::new(
-            self.splice(self_url),
-            self.last_modified,
-            flate2::Compression::default(),
-        ));
-        let mut variants: Vec<(Box<str>, Arc<Encoded>)> = self
-            .variants
-            .iter()
-            .skip((self.variants.len() + 1).saturating_sub(MAX_VARIANTS))
-            .cloned()
-            .collect();
-        variants.push((self_url.into(), encoded.clone()));
-        let entry = RenderedFeed {
-            parts: self.parts.clone(),
-            format: self.format,
-            last_modified: self.last_modified,
-            variants,
-        };
-        (entry, encoded)
+    /// The body for `self_url`, to be kept: spliced, hashed, and compressed in every
+    /// encoding. CPU work: run it as a build.
+    pub fn kept(&self, self_url: &str) -> Arc<Encoded> {
+        Arc::new(Encoded::kept(self.splice(self_url), self.last_modified))
     }
 
-    /// Bytes this entry holds, counting each variant with room for its compressed forms
-    /// (about half the identity size between gzip and brotli).
+    /// Bytes the template holds.
     fn weight(&self) -> u32 {
         let template: usize = self.parts.iter().map(Bytes::len).sum();
-        let variants: usize = self
-            .variants
-            .iter()
-            .map(|(url, e)| url.len() + e.identity.len() * 3 / 2)
-            .sum();
-        u32::try_from(template + variants + 256).unwrap_or(u32::MAX)
+        u32::try_from(template + 256).unwrap_or(u32::MAX)
     }
 }
 
+/// What a kept body is filed under: its feed's key and its self link.
+type BodyKey = (RenderKey, Box<str>);
+
 /// Slots of the table of keys asked for once (8 bytes each).
 const SEEN_SLOTS: usize = 1 << 16;
-/// How many request URLs the fast path remembers.
-const MAX_RESOLVED: u64 = 10_000;
+/// The share of the memory budget that the fast path's URLs may take (1/8).
+const RESOLVED_SHARE: u64 = 8;
+/// The share of the memory budget for templates (1/4); bodies take the rest.
+const TEMPLATE_SHARE: u64 = 4;
 
 /// What a request URL resolved to last time, and until when that answer holds: the fast path
 /// for readers polling the same URL, which skips parsing, the store and the key.
@@ -260,7 +272,8 @@ impl Resolved {
 /// The cache of rendered feeds, bounded by bytes.
 #[derive(Debug)]
 pub struct RenderCache {
-    entries: Cache<RenderKey, Arc<RenderedFeed>>,
+    templates: Cache<RenderKey, Arc<RenderedFeed>>,
+    bodies: Cache<BodyKey, Arc<Encoded>>,
     /// Request URL (path and query as received) to what it resolved to.
     resolved: moka::sync::Cache<String, Arc<Resolved>>,
     /// Keys asked for once: a feed is kept from its second request on, so that a stream of
@@ -274,16 +287,38 @@ pub struct RenderCache {
 }
 
 impl RenderCache {
+    /// A cache holding at most `capacity_bytes`: an eighth for the request URLs of the fast
+    /// path, a quarter for templates, the rest for bodies in every encoding.
     pub fn new(capacity_bytes: u64) -> Self {
-        let entries = Cache::builder()
-            .max_capacity(capacity_bytes)
-            .weigher(|_: &RenderKey, feed: &Arc<RenderedFeed>| feed.weight())
+        let resolved_bytes = capacity_bytes / RESOLVED_SHARE;
+        let template_bytes = capacity_bytes / TEMPLATE_SHARE;
+        let templates = Cache::builder()
+            .max_capacity(template_bytes)
+            .weigher(|key: &RenderKey, feed: &Arc<RenderedFeed>| {
+                feed.weight().saturating_add(key_weight(key))
+            })
+            .build();
+        let bodies = Cache::builder()
+            .max_capacity(capacity_bytes - resolved_bytes - template_bytes)
+            .weigher(|(key, url): &BodyKey, body: &Arc<Encoded>| {
+                let bytes = body.weight() + url.len();
+                u32::try_from(bytes)
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(key_weight(key))
+            })
+            .build();
+        let resolved = moka::sync::Cache::builder()
+            .max_capacity(resolved_bytes)
+            .weigher(|url: &String, _: &Arc<Resolved>| {
+                u32::try_from(url.len() + 128).unwrap_or(u32::MAX)
+            })
             .build();
         // Unguessable, so that no upstream or query text can stand in for the self link.
         let placeholder = format!("urn:paperboy:self:{:032x}", rand::random::<u128>());
         Self {
-            entries,
-            resolved: moka::sync::Cache::new(MAX_RESOLVED),
+            templates,
+            bodies,
+            resolved,
             seen: (0..SEEN_SLOTS).map(|_| AtomicU64::new(0)).collect(),
             placeholder,
             renders: AtomicU64::new(0),
@@ -316,8 +351,8 @@ impl RenderCache {
         &self.placeholder
     }
 
-    /// The entry for `key`, rendered by `render` when missing (concurrent misses of one key
-    /// render once).
+    /// The template for `key`, rendered by `render` when missing (concurrent misses of one
+    /// key render once).
     pub async fn get_or_render<E>(
         &self,
         key: &RenderKey,
@@ -326,7 +361,7 @@ impl RenderCache {
     where
         E: Send + Sync + 'static,
     {
-        self.entries
+        self.templates
             .try_get_with_by_ref(key, async {
                 self.renders.fetch_add(1, Ordering::Relaxed);
                 render.await.map(Arc::new)
@@ -334,12 +369,43 @@ impl RenderCache {
             .await
     }
 
-    /// Whether a feed for `key` should be kept: true when it was asked for before (or is being
-    /// rendered right now for another request); the first sight only marks it.
+    /// The kept body of `key` for `self_url`, made by `splice` when missing (concurrent
+    /// misses of one body make it once).
+    pub async fn get_or_splice<E>(
+        &self,
+        key: &RenderKey,
+        self_url: &str,
+        splice: impl Future<Output = Result<Arc<Encoded>, E>>,
+    ) -> Result<Arc<Encoded>, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+    {
+        self.bodies
+            .try_get_with((key.clone(), self_url.into()), splice)
+            .await
+    }
+
+    /// The kept body of `key` for `self_url`, if there is one.
+    pub async fn body(&self, key: &RenderKey, self_url: &str) -> Option<Arc<Encoded>> {
+        self.bodies.get(&(key.clone(), self_url.into())).await
+    }
+
+    /// Whether the template of `key` should be kept: true when it was asked for before (or
+    /// is being rendered right now for another request); the first sight only marks it.
     pub fn admit(&self, key: &RenderKey) -> bool {
-        use std::hash::{Hash, Hasher};
+        self.seen_before(key)
+    }
+
+    /// Whether the body of `key` for `self_url` should be kept: true from the URL's second
+    /// request on.
+    pub fn admit_body(&self, key: &RenderKey, self_url: &str) -> bool {
+        self.seen_before(&(key, self_url))
+    }
+
+    fn seen_before(&self, what: &impl std::hash::Hash) -> bool {
+        use std::hash::Hasher;
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-        key.hash(&mut hasher);
+        what.hash(&mut hasher);
         // 0 marks an empty slot.
         let hash = hasher.finish().max(1);
         let slot = &self.seen[(hash as usize) % SEEN_SLOTS];
@@ -356,35 +422,43 @@ impl RenderCache {
         self.renders.load(Ordering::Relaxed)
     }
 
-    /// The entry for `key`, if cached.
+    /// The template for `key`, if cached.
     pub async fn get(&self, key: &RenderKey) -> Option<Arc<RenderedFeed>> {
-        self.entries.get(key).await
+        self.templates.get(key).await
     }
 
-    /// The body for `self_url` from `entry`, splicing (and storing) it when new.
-    pub async fn variant(
-        &self,
-        key: &RenderKey,
-        entry: &RenderedFeed,
-        self_url: &str,
-    ) -> Arc<Encoded> {
-        if let Some(encoded) = entry.variant(self_url) {
-            return encoded;
-        }
-        let (updated, encoded) = entry.with_variant(self_url);
-        self.entries.insert(key.clone(), Arc::new(updated)).await;
-        encoded
+    /// Bytes held by templates, bodies and the fast path's URLs (eventually consistent).
+    pub fn weighted_size(&self) -> u64 {
+        self.templates.weighted_size() + self.bodies.weighted_size() + self.resolved.weighted_size()
     }
 
-    /// Entries held (eventually consistent).
+    /// Templates held (eventually consistent).
     pub fn entry_count(&self) -> u64 {
-        self.entries.entry_count()
+        self.templates.entry_count()
+    }
+
+    /// Bodies held (eventually consistent).
+    pub fn body_count(&self) -> u64 {
+        self.bodies.entry_count()
     }
 
     /// Applies pending inserts and evictions (for exact counts in tests).
     pub async fn sync(&self) {
-        self.entries.run_pending_tasks().await;
+        self.templates.run_pending_tasks().await;
+        self.bodies.run_pending_tasks().await;
+        self.resolved.run_pending_tasks();
     }
+}
+
+/// Bytes a key holds beyond its struct: the texts of its query and title.
+fn key_weight(key: &RenderKey) -> u32 {
+    let q: usize = key.query.q.iter().map(|(text, _)| text.len() * 2).sum();
+    let names: usize = [&key.query.authors, &key.query.orgs]
+        .iter()
+        .flat_map(|groups| groups.iter().flatten())
+        .map(|name| name.text.len() * 2)
+        .sum();
+    u32::try_from(key.route.len() + key.title.len() + q + names + 256).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -396,16 +470,19 @@ mod tests {
     }
 
     #[test]
-    fn variants_splice_the_self_link_escaped_for_the_format() {
+    fn bodies_splice_the_self_link_escaped_for_the_format() {
         let template = b"<a href=\"P\">x</a><id>P</id>".to_vec();
         let feed = RenderedFeed::from_template(template, "P", Format::Atom, date());
-        let (feed, encoded) = feed.with_variant("http://h/feed.atom?a=1&b=2");
+        let encoded = feed.kept("http://h/feed.atom?a=1&b=2");
         assert_eq!(
             &encoded.identity[..],
             b"<a href=\"http://h/feed.atom?a=1&amp;b=2\">x</a><id>http://h/feed.atom?a=1&amp;b=2</id>"
         );
-        assert!(feed.variant("http://h/feed.atom?a=1&b=2").is_some());
-        assert!(feed.variant("http://h/feed.atom?b=2&a=1").is_none());
+        assert_eq!(
+            feed.one_off("http://h/feed.atom?a=1&b=2").identity,
+            encoded.identity,
+            "kept and one-off bodies are the same bytes"
+        );
 
         let json = RenderedFeed::from_template(
             b"{\"feed_url\":\"P\"}".to_vec(),
@@ -413,7 +490,7 @@ mod tests {
             Format::Json,
             date(),
         );
-        let (_, encoded) = json.with_variant("http://h/feed.json?q=\"x\"");
+        let encoded = json.kept("http://h/feed.json?q=\"x\"");
         assert_eq!(
             &encoded.identity[..],
             b"{\"feed_url\":\"http://h/feed.json?q=\\\"x\\\"\"}"
@@ -421,21 +498,12 @@ mod tests {
     }
 
     #[test]
-    fn variants_are_bounded_and_keep_the_newest() {
-        let mut feed = RenderedFeed::from_template(b"P".to_vec(), "P", Format::Rss, date());
-        for i in 0..10 {
-            feed = feed.with_variant(&format!("u{i}")).0;
-        }
-        assert_eq!(feed.variants.len(), MAX_VARIANTS);
-        assert!(feed.variant("u9").is_some());
-        assert!(feed.variant("u0").is_none());
-    }
-
-    #[test]
     fn compressed_bodies_decode_to_the_identity_body() {
         use std::io::Read;
         let body: Vec<u8> = b"<feed>hello hello hello</feed>".repeat(50);
-        let encoded = Encoded::new(body.clone(), date(), flate2::Compression::default());
+        let encoded = Encoded::kept(body.clone(), date());
+        assert!(encoded.ready(ContentEncoding::Brotli) && encoded.ready(ContentEncoding::Gzip));
+        assert!(encoded.weight() > body.len());
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&encoded.body(ContentEncoding::Gzip)[..])
             .read_to_end(&mut out)
@@ -447,5 +515,16 @@ mod tests {
             .unwrap();
         assert_eq!(out, body);
         assert_eq!(encoded.body(ContentEncoding::Identity), body);
+    }
+
+    #[test]
+    fn one_off_bodies_are_gzipped_on_demand_and_never_brotli() {
+        let body: Vec<u8> = b"<feed>hello</feed>".repeat(20);
+        let encoded = Encoded::one_off(body.clone(), date());
+        assert!(!encoded.offers_brotli());
+        assert!(!encoded.ready(ContentEncoding::Gzip));
+        assert_eq!(encoded.body(ContentEncoding::Brotli), body);
+        assert!(encoded.body(ContentEncoding::Gzip).len() < body.len());
+        assert!(encoded.ready(ContentEncoding::Gzip));
     }
 }

@@ -9,6 +9,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
 use crate::background::{self, Background, BackgroundContext, BackgroundTask, Readiness};
+use crate::builds::Builds;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::metrics::Metrics;
@@ -90,6 +91,7 @@ impl Application {
             .with_storage(storage.clone()),
         );
         let readiness = Arc::new(Readiness::new(background == Background::Off));
+        let settings_builds = settings.server.builds();
         let renders = RenderCache::new(settings.cache.max_memory.as_u64());
         let state = web::Data::new(AppState {
             settings,
@@ -97,22 +99,29 @@ impl Application {
             clock,
             topics,
             renders,
+            builds: Builds::new(settings_builds),
             metrics,
             readiness,
         });
 
-        let shutdown_timeout = state.settings.server.shutdown_timeout.as_secs();
+        let server_settings = &state.settings.server;
+        let shutdown_timeout = server_settings.shutdown_timeout.as_secs();
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // actix counts connections per worker.
+        let connections_per_worker = server_settings.max_connections.div_ceil(workers).max(1);
+        let client_timeout = server_settings.client_timeout;
         let server_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(server_state.clone())
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
-                .wrap(actix_web::middleware::from_fn(
-                    crate::telemetry::log_request,
-                ))
+                .wrap(actix_web::middleware::from_fn(crate::http::edge::handle))
                 .configure(routes::config)
                 .default_service(web::to(routes::not_found))
         })
+        .workers(workers)
+        .max_connections(connections_per_worker)
+        .client_request_timeout(client_timeout)
         .listen(listener)
         .context("Failed to start the HTTP server")?
         .shutdown_timeout(shutdown_timeout)

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::background::Readiness;
+use crate::builds::Builds;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::metrics::Metrics;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub topics: Topics,
     /// Rendered feeds, by canonical query and data version.
     pub renders: RenderCache,
+    /// Where feeds that are not cached are built, a bounded number at once.
+    pub builds: Builds,
     pub metrics: Metrics,
     /// Whether start-up warm-up has finished (`/readyz`).
     pub readiness: Arc<Readiness>,

@@ -1,4 +1,6 @@
-//! HTTP building blocks shared by the routes: problem+json errors and conditional GET.
+//! HTTP building blocks shared by the routes: problem+json errors, conditional GET, and the
+//! edge every request passes (request id, head limits, common headers, request log).
 
 pub mod conditional;
+pub mod edge;
 pub mod problem;

@@ -71,6 +71,16 @@ impl Problem {
         }
     }
 
+    /// 414: the query string is longer than `server.max_query`.
+    pub fn uri_too_long(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::URI_TOO_LONG, detail)
+    }
+
+    /// 431: the request headers are too large.
+    pub fn headers_too_large(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, detail)
+    }
+
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, detail)
     }

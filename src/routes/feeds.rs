@@ -1,8 +1,8 @@
 //! The feed routes: `/feed.rss`, `/feed.atom`, `/feed.json` and `/feed?format=`.
 //!
-//! One path for a request, [`serve_feed`], which the topic feeds share: parse the query,
-//! take the window's daily lists from the store, select, render, then answer with validators
-//! (or 304).
+//! One path for a request, [`serve_feed`], which the topic feeds share: a cache lookup, then
+//! on a miss parse the query, take the window's daily lists from the store, and select, render
+//! and compress in the build pool, then answer with validators (or 304).
 
 use actix_web::http::header::{
     self, AcceptEncoding, CacheControl, CacheDirective, ContentEncoding, Encoding, Header,
@@ -10,6 +10,13 @@ use actix_web::http::header::{
 };
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::builds::BuildError;
+use crate::daily_list::DailyList;
 use crate::feed::{self, FeedMeta, Format};
 use crate::http::problem::Problem;
 use crate::query::params::{FeedQuery, ParamError, ParseContext};
@@ -53,26 +60,104 @@ impl From<ParamError> for Problem {
 /// Answers one feed request: `path_format` is the format the path names (`None` for
 /// `/feed`, where `format=` may say it), `topic` the topic the request narrows, if any.
 ///
-/// The feed is rendered once per canonical query and data version (see
-/// [`crate::render_cache`]); a request whose validators match a cached feed is answered 304
-/// without rendering.
+/// Three steps: a cache lookup (a URL polled before, or a feed rendered before for a
+/// canonical-equal query), then, only on a miss, a build in the bounded build pool
+/// ([`crate::builds`]), then the answer with validators (or 304) in the negotiated encoding.
 pub async fn serve_feed(
     req: &HttpRequest,
     state: &AppState,
     path_format: Option<Format>,
     topic: Option<&Topic>,
 ) -> Result<HttpResponse, Problem> {
-    let settings = &state.settings;
-    let max_age = settings.server.max_age.as_secs();
     let now = state.clock.now();
     let today = now.date_naive();
     // Read before the lists: a fast-path answer is current while it has not moved.
     let generation = state.store.generation();
     let url = request_url(req);
     if let Some((format, encoded)) = state.renders.resolved(&url, generation, today, now) {
-        return Ok(respond(req, &encoded, format, max_age));
+        return answer(req, state, &encoded, format).await;
     }
 
+    let (key_without_data, window) = plan(req, state, path_format, topic, today).await?;
+    let Some(last_changed) = window.last_changed() else {
+        return Err(unavailable(&window, state));
+    };
+    let key = RenderKey {
+        data_version: window.data_version(),
+        ..key_without_data
+    };
+    let format = key.format;
+    let self_url = self_url(&state.settings.server.public_url, req);
+    let job = RenderJob {
+        query: key.query.clone(),
+        title: key.title.clone(),
+        format,
+        lists: window.lists.clone(),
+        limit: key.query.limit_or(&state.settings.feeds) as usize,
+        placeholder: state.renders.placeholder().to_owned(),
+        updated: last_changed,
+        max_age: state.settings.server.max_age,
+    };
+    let renders = &state.renders;
+    let gzip = negotiate(req, false) == ContentEncoding::Gzip;
+    let template = match renders.get(&key).await {
+        Some(template) => template,
+        None if renders.admit(&key) => renders
+            .get_or_render(
+                &key,
+                async move { build(state, move || job.render()).await },
+            )
+            .await
+            .map_err(|e| (*e).clone())?,
+        None => {
+            // First sight of this feed: answer it, keep it only if it is asked for again.
+            renders.count_render();
+            let encoded =
+                build(state, move || Ok(one_off(&job.render()?, &self_url, gzip))).await?;
+            return answer(req, state, &encoded, format).await;
+        }
+    };
+    let encoded = match renders.body(&key, &self_url).await {
+        Some(encoded) => encoded,
+        None if renders.admit_body(&key, &self_url) => {
+            let splice = {
+                let (template, self_url) = (template.clone(), self_url.clone());
+                async move { build(state, move || Ok(template.kept(&self_url))).await }
+            };
+            renders
+                .get_or_splice(&key, &self_url, splice)
+                .await
+                .map_err(|e| (*e).clone())?
+        }
+        None => {
+            // A new way of writing a feed that is kept: spliced, answered once.
+            let encoded = build(state, move || Ok(one_off(&template, &self_url, gzip))).await?;
+            return answer(req, state, &encoded, format).await;
+        }
+    };
+    if window.missing.is_empty() {
+        let fresh_until = window
+            .lists
+            .iter()
+            .map(|list| state.store.fresh_until(list))
+            .min()
+            .unwrap_or(now);
+        let resolved = Resolved::new(format, &encoded, generation, today, fresh_until);
+        renders.remember(url, resolved);
+    }
+    answer(req, state, &encoded, format).await
+}
+
+/// What a request asks for: its render key (without the data version, known once the lists
+/// are read) and the window of daily lists it covers.
+async fn plan(
+    req: &HttpRequest,
+    state: &AppState,
+    path_format: Option<Format>,
+    topic: Option<&Topic>,
+    today: chrono::NaiveDate,
+) -> Result<(RenderKey, Window), Problem> {
+    let settings = &state.settings;
     let ctx = ParseContext {
         today,
         feeds: &settings.feeds,
@@ -97,78 +182,111 @@ pub async fn serve_feed(
         }
     };
     let query = query.canonical(today, &settings.feeds);
-
     let window = state
         .store
         .window(query.date_or(today), query.days_or(&settings.feeds))
         .await;
-    let Some(last_changed) = window.last_changed() else {
-        return Err(unavailable(&window, state));
-    };
     let key = RenderKey {
         route,
         title,
         query,
         format,
-        data_version: window.data_version(),
+        data_version: 0,
     };
-    let renders = &state.renders;
-    let render = || async {
-        let papers = select(
-            &key.query,
-            &window.lists,
-            key.query.limit_or(&settings.feeds) as usize,
-        );
+    Ok((key, window))
+}
+
+/// Everything rendering a feed needs, owned, so that it can run on a build thread.
+struct RenderJob {
+    query: FeedQuery,
+    title: String,
+    format: Format,
+    lists: Vec<Arc<DailyList>>,
+    limit: usize,
+    placeholder: String,
+    updated: DateTime<Utc>,
+    max_age: Duration,
+}
+
+impl RenderJob {
+    /// Selects and renders, with the placeholder as the self link.
+    fn render(self) -> Result<RenderedFeed, Problem> {
+        let papers = select(&self.query, &self.lists, self.limit);
         let meta = FeedMeta {
-            title: key.title.clone(),
-            self_url: renders.placeholder().to_owned(),
-            updated: last_changed,
-            max_age: settings.server.max_age,
+            title: self.title,
+            self_url: self.placeholder.clone(),
+            updated: self.updated,
+            max_age: self.max_age,
         };
-        let body = feed::render(format, &meta, &papers)?;
-        Ok::<_, feed::RenderError>(RenderedFeed::from_template(
+        let body = feed::render(self.format, &meta, &papers).map_err(|e| {
+            tracing::error!(error = %e, "failed to render a feed");
+            Problem::internal("The feed could not be written; this is a bug in paperboy.")
+        })?;
+        Ok(RenderedFeed::from_template(
             body,
-            renders.placeholder(),
-            format,
-            last_changed,
+            &self.placeholder,
+            self.format,
+            self.updated,
         ))
-    };
-    let render_failed = |e: &dyn std::fmt::Display| {
-        tracing::error!(error = %e, "failed to render a feed");
-        Problem::internal("The feed could not be written; this is a bug in paperboy.")
-    };
-    let self_url = self_url(&settings.server.public_url, req);
-    let entry = match renders.get(&key).await {
-        Some(entry) => Some(entry),
-        None if renders.admit(&key) => Some(
-            renders
-                .get_or_render(&key, render())
-                .await
-                .map_err(|e| render_failed(&e))?,
-        ),
-        None => None,
-    };
-    let Some(entry) = entry else {
-        // First sight of this feed: answer it, keep it only if it is asked for again.
-        renders.count_render();
-        let encoded = render()
-            .await
-            .map_err(|e| render_failed(&e))?
-            .one_off(&self_url);
-        return Ok(respond(req, &encoded, format, max_age));
-    };
-    let encoded = renders.variant(&key, &entry, &self_url).await;
-    if window.missing.is_empty() {
-        let fresh_until = window
-            .lists
-            .iter()
-            .map(|list| state.store.fresh_until(list))
-            .min()
-            .unwrap_or(now);
-        let resolved = Resolved::new(format, &encoded, generation, today, fresh_until);
-        renders.remember(url, resolved);
     }
-    Ok(respond(req, &encoded, format, max_age))
+}
+
+/// The body of `template` for `self_url`, answered once: gzipped fast when the client takes
+/// gzip, never brotli.
+fn one_off(template: &RenderedFeed, self_url: &str, gzip: bool) -> Arc<Encoded> {
+    let encoded = template.one_off(self_url);
+    if gzip {
+        encoded.body(ContentEncoding::Gzip);
+    }
+    encoded
+}
+
+/// Runs `job` in the build pool; a build that cannot start in time is a 503 with
+/// `Retry-After: 1`.
+async fn build<T: Send + 'static>(
+    state: &AppState,
+    job: impl FnOnce() -> Result<T, Problem> + Send + 'static,
+) -> Result<T, Problem> {
+    match state.builds.run(job).await {
+        Ok(result) => result,
+        Err(BuildError::Overloaded) => {
+            state.metrics.build_shed();
+            Err(Problem::unavailable(
+                "paperboy is busy building other feeds; try again in a second.",
+                1,
+            ))
+        }
+        Err(BuildError::Failed(e)) => {
+            tracing::error!(error = %e, "a feed build failed");
+            Err(Problem::internal(
+                "The feed could not be built; this is a bug in paperboy.",
+            ))
+        }
+    }
+}
+
+/// Answers with `encoded`: a 304 when the client's copy is current, else the body in the
+/// encoding the client prefers, compressed in the build pool first if it is not yet.
+async fn answer(
+    req: &HttpRequest,
+    state: &AppState,
+    encoded: &Arc<Encoded>,
+    format: Format,
+) -> Result<HttpResponse, Problem> {
+    let max_age = state.settings.server.max_age.as_secs();
+    if encoded.validators.not_modified(req) {
+        return Ok(respond(encoded, None, format, max_age));
+    }
+    let encoding = negotiate(req, encoded.offers_brotli());
+    if !encoded.ready(encoding) {
+        let body = encoded.clone();
+        build(state, move || {
+            body.body(encoding);
+            Ok(())
+        })
+        .await?;
+    }
+    Ok(respond(encoded, Some(encoding), format, max_age))
 }
 
 /// The request's path and query as received: the fast path's key.
@@ -209,15 +327,18 @@ pub fn unavailable(window: &Window, state: &AppState) -> Problem {
     )
 }
 
-/// A 200 with the body in the best encoding the client accepts, or a 304, with the headers
-/// every feed response carries.
-fn respond(req: &HttpRequest, encoded: &Encoded, format: Format, max_age: u64) -> HttpResponse {
+/// A 200 with the body in `encoding`, or a 304 when there is none, with the headers every
+/// feed response carries.
+fn respond(
+    encoded: &Encoded,
+    encoding: Option<ContentEncoding>,
+    format: Format,
+    max_age: u64,
+) -> HttpResponse {
     let validators = &encoded.validators;
-    let not_modified = validators.not_modified(req);
-    let mut response = if not_modified {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
+    let mut response = match encoding {
+        None => HttpResponse::NotModified(),
+        Some(_) => HttpResponse::Ok(),
     };
     response
         .insert_header(header::ETag(validators.etag.clone()))
@@ -228,10 +349,9 @@ fn respond(req: &HttpRequest, encoded: &Encoded, format: Format, max_age: u64) -
         ]))
         .insert_header((header::VARY, "Accept-Encoding"))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
-    if not_modified {
+    let Some(encoding) = encoding else {
         return response.finish();
-    }
-    let encoding = negotiate(req);
+    };
     if encoding != ContentEncoding::Identity {
         response.insert_header((header::CONTENT_ENCODING, encoding.as_str()));
     }
@@ -240,12 +360,18 @@ fn respond(req: &HttpRequest, encoded: &Encoded, format: Format, max_age: u64) -
         .body(encoded.body(encoding))
 }
 
-/// The encoding to send: brotli or gzip when the client accepts it (by its q-values), else
-/// identity.
-fn negotiate(req: &HttpRequest) -> ContentEncoding {
-    const SUPPORTED: [Encoding; 3] = [Encoding::brotli(), Encoding::gzip(), Encoding::identity()];
+/// The encoding to send: brotli (when offered) or gzip when the client accepts it (by its
+/// q-values), else identity.
+fn negotiate(req: &HttpRequest, brotli: bool) -> ContentEncoding {
+    const WITH_BROTLI: [Encoding; 3] = [Encoding::brotli(), Encoding::gzip(), Encoding::identity()];
+    const WITHOUT_BROTLI: [Encoding; 2] = [Encoding::gzip(), Encoding::identity()];
+    let supported: &[Encoding] = if brotli {
+        &WITH_BROTLI
+    } else {
+        &WITHOUT_BROTLI
+    };
     match AcceptEncoding::parse(req) {
-        Ok(accept) => match accept.negotiate(SUPPORTED.iter()) {
+        Ok(accept) => match accept.negotiate(supported.iter()) {
             Some(Encoding::Known(encoding)) => encoding,
             _ => ContentEncoding::Identity,
         },

@@ -24,9 +24,11 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
         .store
         .newest_fetched_at()
         .map(|at| (now - at).num_milliseconds().max(0) as f64 / 1000.0);
-    state
-        .metrics
-        .set_cache_state(age, state.store.lists_cached());
+    state.metrics.set_cache_state(
+        age,
+        state.store.lists_cached(),
+        state.renders.weighted_size(),
+    );
     let body = state.metrics.render().map_err(|e| {
         tracing::error!(error = %e, "failed to render the metrics");
         Problem::internal("The metrics could not be written; this is a bug in paperboy.")

@@ -183,6 +183,6 @@ fn html(
         .content_type("text/html; charset=utf-8")
         .insert_header(cache)
         .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .body(body))
 }

@@ -208,10 +208,15 @@ impl UpstreamClient {
         for page in 0..MAX_PAGES {
             let body = self.fetch_page_with_retries(date, page).await?;
             // Reading a large page takes milliseconds: not on an HTTP worker.
-            let read: Page = tokio::task::spawn_blocking(move || read_page(&body))
+            let read = tokio::task::spawn_blocking(move || read_page(&body))
                 .await
-                .map_err(|e| UpstreamError::Body(format!("reading the page failed: {e}")))?
-                .map_err(|e| UpstreamError::Body(e.to_string()))?;
+                .map_err(|e| UpstreamError::Body(format!("reading the page failed: {e}")))
+                .and_then(|read| read.map_err(|e| UpstreamError::Body(e.to_string())));
+            self.metrics.upstream_request(match &read {
+                Ok(_) => UpstreamOutcome::Ok,
+                Err(_) => UpstreamOutcome::Unreadable,
+            });
+            let read: Page = read?;
             let count = read.len();
             if read.unreadable > 0 {
                 tracing::warn!(%date, page, skipped = read.unreadable, "skipped unreadable upstream items");
@@ -277,17 +282,18 @@ impl UpstreamClient {
             return Err(UpstreamError::RateLimited { until });
         }
         let result = self.request_page(date, page).await;
-        self.metrics.upstream_request(match &result {
-            Ok(_) => UpstreamOutcome::Ok,
-            Err(UpstreamError::RateLimited { .. }) => UpstreamOutcome::RateLimited,
-            Err(UpstreamError::Status(_)) => UpstreamOutcome::ErrorStatus,
-            Err(UpstreamError::Body(_)) => UpstreamOutcome::Unreadable,
-            Err(UpstreamError::Redirect) => UpstreamOutcome::Redirect,
-            Err(
-                UpstreamError::Transport(_)
-                | UpstreamError::OverBudget { .. }
-                | UpstreamError::OutOfRange(_),
-            ) => UpstreamOutcome::Transport,
+        let Err(error) = &result else {
+            // Counted once the page is read.
+            return result;
+        };
+        self.metrics.upstream_request(match error {
+            UpstreamError::RateLimited { .. } => UpstreamOutcome::RateLimited,
+            UpstreamError::Status(_) => UpstreamOutcome::ErrorStatus,
+            UpstreamError::Body(_) => UpstreamOutcome::Unreadable,
+            UpstreamError::Redirect => UpstreamOutcome::Redirect,
+            UpstreamError::Transport(_)
+            | UpstreamError::OverBudget { .. }
+            | UpstreamError::OutOfRange(_) => UpstreamOutcome::Transport,
         });
         result
     }

@@ -196,7 +196,6 @@ async fn bad_inputs_get_a_400_problem_naming_the_parameter() {
     let many_terms = format!("q={}", vec!["x"; 33].join("+"));
     let long_author = format!("author={}", "b".repeat(201));
     let many_authors = vec!["author=x"; 21].join("&");
-    let huge = format!("q=a&x={}", "c".repeat(5000));
     let cases: Vec<(&str, String, &str)> = vec![
         ("/feed.rss", "min_upvotes=-1".into(), "min_upvotes"),
         ("/feed.rss", "min_upvotes=ten".into(), "min_upvotes"),
@@ -242,7 +241,6 @@ async fn bad_inputs_get_a_400_problem_naming_the_parameter() {
         ("/feed.rss", long_author, "author"),
         ("/feed.rss", many_authors, "author"),
         ("/feed.rss", "org=%2C%2C".into(), "org"),
-        ("/feed.atom", huge, "query"),
         ("/feed.json", "min_upvotes=%00".into(), "min_upvotes"),
         ("/feed.json", "days=1e1".into(), "days"),
     ];

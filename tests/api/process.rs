@@ -351,7 +351,7 @@ async fn each_request_is_one_log_line_with_route_status_and_duration() {
 
     // RUST_LOG picks the levels: request lines are at info, so this silences them.
     let mut env = base.to_vec();
-    env.push(("RUST_LOG", "info,paperboy::telemetry=warn"));
+    env.push(("RUST_LOG", "info,paperboy::http::edge=warn"));
     let (quiet, port) = start(cwd.path(), &env).await;
     assert_eq!(get(port, "/healthz").await.status(), 200);
     assert_eq!(get(port, "/no/such/page").await.status(), 404);

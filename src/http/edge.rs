@@ -1,0 +1,124 @@
+//! What every request goes through before and after its route: a request id (taken from
+//! `X-Request-Id` when it is a sane token, else made up) on the response and on every log line
+//! of the request; the limits on the request head (414 for a query string longer than
+//! `server.max_query`, 431 for oversized headers), answered as problem+json before any route
+//! parses anything; `X-Content-Type-Options: nosniff` on every response; one log line and the
+//! HTTP metrics per request.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue, X_CONTENT_TYPE_OPTIONS};
+use actix_web::middleware::Next;
+use actix_web::{ResponseError, web};
+use tracing::Instrument;
+
+use crate::http::problem::Problem;
+use crate::state::AppState;
+
+/// The request id header, read and written.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The longest request id taken from a client.
+const MAX_REQUEST_ID: usize = 64;
+/// Header bytes (names and values) a request may carry; the HTTP parser itself refuses heads
+/// over 128 KiB or with more than 96 headers (431, without a body).
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// The middleware: wrap the whole app with `middleware::from_fn(edge::handle)`.
+pub async fn handle(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let request_id = request_id(&req);
+    let span = tracing::info_span!("request", request_id = %request_id);
+    async move {
+        let started = std::time::Instant::now();
+        let method = req.method().clone();
+        let path = req.path().to_owned();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let max_query = state.as_ref().map_or(4096, |s| s.settings.server.max_query);
+        let mut response = match refused(&req, max_query) {
+            Some(problem) => req.into_response(problem.error_response()),
+            None => next.call(req).await?.map_into_boxed_body(),
+        };
+        let headers = response.headers_mut();
+        headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            headers.insert(REQUEST_ID, value);
+        }
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        let status = response.status().as_u16();
+        if let Some(state) = state {
+            state
+                .metrics
+                .http_request(&route, status, started.elapsed().as_secs_f64());
+        }
+        tracing::info!(
+            %method,
+            %route,
+            path = %crate::text::clean_inline(&path).chars().take(200).collect::<String>(),
+            status,
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+        Ok(response)
+    }
+    .instrument(span)
+    .await
+}
+
+/// The request's own id when it is a sane token (1 to 64 of `A-Z a-z 0-9 . _ : -`), else a
+/// new random one.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| is_sane_id(id))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()))
+}
+
+fn is_sane_id(id: &str) -> bool {
+    (1..=MAX_REQUEST_ID).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// The problem for a request head over the limits, if it is.
+fn refused(req: &ServiceRequest, max_query: usize) -> Option<Problem> {
+    let query = req.query_string().len();
+    if query > max_query {
+        return Some(Problem::uri_too_long(format!(
+            "The query string is {query} bytes long; shorten it to at most {max_query} bytes."
+        )));
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return Some(Problem::headers_too_large(format!(
+            "The request headers are {header_bytes} bytes long; send at most {MAX_HEADER_BYTES} bytes of headers."
+        )));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sane_tokens_are_taken_as_request_ids() {
+        for id in ["abc", "0f3a-12_b.c:d", &"a".repeat(64)] {
+            assert!(is_sane_id(id), "{id}");
+        }
+        for id in ["", "a b", "a\nb", "<script>", &"a".repeat(65), "ü"] {
+            assert!(!is_sane_id(id), "{id:?}");
+        }
+    }
+}
