@@ -154,6 +154,23 @@ MEM_PEAK_KB="$(hwm_kb "$PB_PID")"
 sleep 2
 MEM_SETTLED_KB="$(rss_kb "$PB_PID")"
 
+# --- miss flood: 64 connections of one-off searches; a second client measures /healthz -------
+# Builds are bounded (server.max_builds) and shed after 2 s with a 503, so the flood's own
+# latency is not the point: /healthz must keep answering fast, and memory must come back.
+wrk -t2 -c64 -d"${DURATION}s" --latency -H 'Accept-Encoding: gzip' -s bench/miss.lua \
+    "$PB/feed.atom?days=30" >"$WORK/flood.out" 2>&1 &
+FLOOD_PID=$!
+sleep 1
+wrk -t1 -c1 -d"$((DURATION > 2 ? DURATION - 2 : 1))s" --latency "$PB/healthz" >"$WORK/health.out" 2>&1
+wait "$FLOOD_PID"
+FLOOD_RPS="$(awk '/^Requests\/sec/ {print $2}' "$WORK/flood.out")"
+FLOOD_SHED="$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$WORK/flood.out")"
+HEALTH_P99="$(python3 bench/ms.py "$(awk '$1=="99%" {print $2}' "$WORK/health.out")")"
+HEALTH_RPS="$(awk '/^Requests\/sec/ {print $2}' "$WORK/health.out")"
+FLOOD_PEAK_KB="$(hwm_kb "$PB_PID")"
+sleep 5
+FLOOD_SETTLED_KB="$(rss_kb "$PB_PID")"
+
 # --- start-up with a warm data dir -------------------------------------------------------
 stop_paperboy
 STARTUP_MS="$(python3 bench/startup.py "$PB/healthz" -- env PAPERBOY_UPSTREAM__BASE_URL="http://127.0.0.1:$UP_PORT" RUST_LOG=warn \
@@ -172,6 +189,8 @@ cat <<EOF
 | miss, new q every request, 30 days, gzip (req/s) | $(fmt "$MISS_RPS") (p99 $MISS_P99 ms) | | | | $(ratio "$MISS_RPS" "${RPS[hot_gzip/nginx]}") of nginx hot gzip |
 | cold: 200 clients, 30-day feed, fresh instance | $COLD; upstream requests: $COLD_UPSTREAM | | | | |
 | memory with 90 days loaded (RSS) | peak $((MEM_PEAK_KB / 1024)) MB, settled $((MEM_SETTLED_KB / 1024)) MB | | | | |
+| miss flood: 64 connections of new searches | $(fmt "${FLOOD_RPS:-0}") req/s, ${FLOOD_SHED:-0} shed (503); /healthz from a second client: p99 $HEALTH_P99 ms, $(fmt "${HEALTH_RPS:-0}") req/s | | | | |
+| memory after the flood (RSS, 5 s later) | peak $((FLOOD_PEAK_KB / 1024)) MB, settled $((FLOOD_SETTLED_KB / 1024)) MB | | | | |
 | start-up to /healthz 200, $STORED_DAYS days in the data dir | $STARTUP_MS ms | | | | |
 
 Feed: \`/feed.atom?$FEED_QUERY\`, $BODY_BYTES bytes identity; wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, best of two alternating runs; $WORKERS workers each; $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(date -u +%F).

@@ -1,8 +1,8 @@
 //! What every request goes through before and after its route: a request id (taken from
 //! `X-Request-Id` when it is a sane token, else made up) on the response and on every log line
 //! of the request; the limits on the request head (414 for a query string longer than
-//! `server.max_query`, 431 for oversized headers), answered as problem+json before any route
-//! parses anything; `X-Content-Type-Options: nosniff` on every response; one log line and the
+//! `server.max_query`, 431 for oversized headers, 400 for a query string that does not decode
+//! strictly), answered as problem+json before any route parses anything; `X-Content-Type-Options: nosniff` on every response; one log line and the
 //! HTTP metrics per request.
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -13,6 +13,7 @@ use actix_web::{ResponseError, web};
 use tracing::Instrument;
 
 use crate::http::problem::Problem;
+use crate::query::decode::decode_pairs;
 use crate::state::AppState;
 
 /// The request id header, read and written.
@@ -104,6 +105,10 @@ fn refused(req: &ServiceRequest, max_query: usize) -> Option<Problem> {
         return Some(Problem::headers_too_large(format!(
             "The request headers are {header_bytes} bytes long; send at most {MAX_HEADER_BYTES} bytes of headers."
         )));
+    }
+    // Every route decodes strictly, those that read no parameter too.
+    if let Err(e) = decode_pairs(req.query_string()) {
+        return Some(Problem::bad_parameter(e.parameter, e.detail));
     }
     None
 }

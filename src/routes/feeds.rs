@@ -110,7 +110,9 @@ pub async fn serve_feed(
             .await
             .map_err(|e| (*e).clone())?,
         None => {
-            // First sight of this feed: answer it, keep it only if it is asked for again.
+            // First sight of this feed: answer it, keep it only if it is asked for again
+            // (template and body both: mark this URL's body as seen too).
+            renders.admit_body(&key, &self_url);
             renders.count_render();
             let encoded =
                 build(state, move || Ok(one_off(&job.render()?, &self_url, gzip))).await?;

@@ -4,6 +4,7 @@ mod support;
 mod browser;
 mod feeds;
 mod http;
+mod limits;
 mod metrics;
 mod nginx;
 mod pages;
