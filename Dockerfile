@@ -1,4 +1,5 @@
-# syntax=docker/dockerfile:1
+# No `# syntax=` line: it makes BuildKit pull a front end from a registry, so offline and
+# air-gapped builds would fail.
 #
 # paperboy's container image: built with cargo-chef so that dependencies are compiled in a
 # layer of their own (rebuilt only when Cargo.toml or Cargo.lock change), shipped on
@@ -42,7 +43,8 @@ ENV PAPERBOY_SERVER__BIND=0.0.0.0 \
     PAPERBOY_STORAGE__DATA_DIR=/data
 VOLUME /data
 EXPOSE 8080
-USER nonroot
+# Numeric, so that Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+USER 65532:65532
 # The check's own HTTP timeout is 5 s; the interval also paces how soon compose's nginx,
 # waiting for "healthy", starts.
 HEALTHCHECK --interval=10s --timeout=10s --start-period=5s --retries=3 \

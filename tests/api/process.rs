@@ -54,7 +54,7 @@ async fn any_date_upstream() -> MockServer {
 }
 
 /// A command that runs `args` of the paperboy binary as `nobody` (with no supplementary
-/// groups) when the tests run as root, as the image's `USER nonroot` does.
+/// groups) when the tests run as root, as the image's `USER 65532:65532` does.
 fn paperboy_command(args: &[&str]) -> Command {
     if running_as_root() && Path::new("/usr/bin/setpriv").exists() {
         let mut command = Command::new("/usr/bin/setpriv");
@@ -367,4 +367,23 @@ async fn each_request_is_one_log_line_with_route_status_and_duration() {
         "{:?}",
         quiet.lines()
     );
+}
+
+#[test]
+fn the_image_builds_offline_and_runs_as_a_numeric_non_root_user() {
+    let dockerfile = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile"),
+    )
+    .unwrap();
+    assert!(
+        !dockerfile
+            .lines()
+            .any(|l| l.trim_start().to_ascii_lowercase().starts_with("# syntax=")),
+        "a syntax line makes BuildKit pull a front end from a registry"
+    );
+    let users: Vec<&str> = dockerfile
+        .lines()
+        .filter(|l| l.starts_with("USER "))
+        .collect();
+    assert_eq!(users, ["USER 65532:65532"]);
 }
