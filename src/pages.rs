@@ -2,6 +2,7 @@
 //! HTML-escaped) and the views they show. No JavaScript and no external assets, so the pages
 //! work in any browser, behind any proxy, with scripts off.
 
+use actix_web::web::Bytes;
 use askama::Template;
 use chrono::NaiveDate;
 
@@ -147,6 +148,32 @@ impl FormView {
             form.orgs.push(String::new());
         }
         form
+    }
+}
+
+/// The home page as last rendered, with the store generation and the day it was rendered
+/// for: a crawler hammering `/` costs one render per data change, not one per request.
+#[derive(Debug, Default)]
+pub struct HomeCache {
+    last: std::sync::Mutex<Option<(u64, NaiveDate, Bytes)>>,
+}
+
+impl HomeCache {
+    /// The page rendered for `generation` and `today`, if it is the last one.
+    pub fn get(&self, generation: u64, today: NaiveDate) -> Option<Bytes> {
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        match &*last {
+            Some((g, d, body)) if *g == generation && *d == today => Some(body.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps `body` as the page for `generation` and `today`, and returns it.
+    pub fn put(&self, generation: u64, today: NaiveDate, body: String) -> Bytes {
+        let body = Bytes::from(body);
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        *last = Some((generation, today, body.clone()));
+        body
     }
 }
 

@@ -13,6 +13,7 @@ use crate::builds::Builds;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::metrics::Metrics;
+use crate::pages::HomeCache;
 use crate::render_cache::RenderCache;
 use crate::routes;
 use crate::state::AppState;
@@ -100,6 +101,7 @@ impl Application {
             topics,
             renders,
             builds: Builds::new(settings_builds),
+            home_page: HomeCache::default(),
             metrics,
             readiness,
         });

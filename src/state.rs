@@ -8,6 +8,7 @@ use crate::builds::Builds;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::metrics::Metrics;
+use crate::pages::HomeCache;
 use crate::render_cache::RenderCache;
 use crate::store::Store;
 use crate::topics::Topics;
@@ -23,8 +24,10 @@ pub struct AppState {
     pub topics: Topics,
     /// Rendered feeds, by canonical query and data version.
     pub renders: RenderCache,
-    /// Where feeds that are not cached are built, a bounded number at once.
+    /// Where feeds and pages that are not cached are built, a bounded number at once.
     pub builds: Builds,
+    /// The home page, rendered once per data generation and day.
+    pub home_page: HomeCache,
     pub metrics: Metrics,
     /// Whether start-up warm-up has finished (`/readyz`).
     pub readiness: Arc<Readiness>,

@@ -539,4 +539,67 @@ mod tests {
             .collect();
         assert_eq!(names, ["x.json"]);
     }
+
+    #[test]
+    fn a_folder_that_cannot_be_written_fails_each_write_and_later_writes_try_again() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("days"),
+            b"a file where the folder should be",
+        )
+        .unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        assert!(!storage.writable.load(Ordering::Relaxed));
+        let day = fetched(date("2026-08-14"), &["2608.00006"]);
+        let list = DailyList::from_fetch(&day, now(), None);
+        assert!(storage.save(&day, &list).is_err());
+        assert!(storage.save(&day, &list).is_err());
+        fs::remove_file(dir.path().join("days")).unwrap();
+        storage.save(&day, &list).unwrap();
+        assert!(storage.writable.load(Ordering::Relaxed));
+        assert!(storage.read(date("2026-08-14"), now()).is_some());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_never_read_as_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let day = fetched(date("2026-08-13"), &["2608.00007"]);
+        storage
+            .save(&day, &DailyList::from_fetch(&day, now(), None))
+            .unwrap();
+        let days = dir.path().join("days");
+        std::os::unix::fs::symlink(days.join("2026-08-13.json"), days.join("2026-08-12.json"))
+            .unwrap();
+        assert!(storage.read(date("2026-08-12"), now()).is_none());
+        let dates: Vec<NaiveDate> = storage
+            .load(20_000, now())
+            .lists
+            .iter()
+            .map(|l| l.date)
+            .collect();
+        assert_eq!(dates, [date("2026-08-13")]);
+        assert!(days.join("2026-08-12.json").is_symlink(), "left alone");
+    }
+
+    #[test]
+    fn the_write_bookkeeping_stays_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let start = date("2020-01-01");
+        for (i, d) in start
+            .iter_days()
+            .take(MAX_WRITTEN_REMEMBERED + 50)
+            .enumerate()
+        {
+            let day = fetched(d, &["2608.00008"]);
+            let at = now() + chrono::TimeDelta::hours(i as i64 * 2);
+            storage
+                .save(&day, &DailyList::from_fetch(&day, at, None))
+                .unwrap();
+        }
+        let written = storage.written.lock().unwrap().len();
+        assert!(written <= MAX_WRITTEN_REMEMBERED, "{written}");
+    }
 }

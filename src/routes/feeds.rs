@@ -15,14 +15,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::builds::BuildError;
 use crate::daily_list::DailyList;
 use crate::feed::{self, FeedMeta, Format};
 use crate::http::problem::Problem;
 use crate::query::params::{FeedQuery, ParamError, ParseContext};
 use crate::query::select::select;
 use crate::render_cache::{Encoded, RenderKey, RenderedFeed, Resolved};
-use crate::routes::get_or_head;
+use crate::routes::{build, get_or_head};
 use crate::state::AppState;
 use crate::store::Window;
 use crate::topics::Topic;
@@ -241,30 +240,6 @@ fn one_off(template: &RenderedFeed, self_url: &str, gzip: bool) -> Arc<Encoded> 
         encoded.body(ContentEncoding::Gzip);
     }
     encoded
-}
-
-/// Runs `job` in the build pool; a build that cannot start in time is a 503 with
-/// `Retry-After: 1`.
-async fn build<T: Send + 'static>(
-    state: &AppState,
-    job: impl FnOnce() -> Result<T, Problem> + Send + 'static,
-) -> Result<T, Problem> {
-    match state.builds.run(job).await {
-        Ok(result) => result,
-        Err(BuildError::Overloaded) => {
-            state.metrics.build_shed();
-            Err(Problem::unavailable(
-                "paperboy is busy building other feeds; try again in a second.",
-                1,
-            ))
-        }
-        Err(BuildError::Failed(e)) => {
-            tracing::error!(error = %e, "a feed build failed");
-            Err(Problem::internal(
-                "The feed could not be built; this is a bug in paperboy.",
-            ))
-        }
-    }
 }
 
 /// Answers with `encoded`: a 304 when the client's copy is current, else the body in the

@@ -2,7 +2,9 @@
 
 use actix_web::{HttpRequest, web};
 
+use crate::builds::BuildError;
 use crate::http::problem::Problem;
+use crate::state::AppState;
 
 pub mod feeds;
 pub mod health;
@@ -33,4 +35,28 @@ pub async fn not_found(req: HttpRequest) -> Problem {
 /// A route guard for GET and HEAD.
 pub fn get_or_head() -> impl actix_web::guard::Guard {
     actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head())
+}
+
+/// Runs `job` in the build pool; a build that cannot start in time is a 503 with
+/// `Retry-After: 1`.
+pub async fn build<T: Send + 'static>(
+    state: &AppState,
+    job: impl FnOnce() -> Result<T, Problem> + Send + 'static,
+) -> Result<T, Problem> {
+    match state.builds.run(job).await {
+        Ok(result) => result,
+        Err(BuildError::Overloaded) => {
+            state.metrics.build_shed();
+            Err(Problem::unavailable(
+                "paperboy is busy building other feeds; try again in a second.",
+                1,
+            ))
+        }
+        Err(BuildError::Failed(e)) => {
+            tracing::error!(error = %e, "a feed build failed");
+            Err(Problem::internal(
+                "The feed could not be built; this is a bug in paperboy.",
+            ))
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
@@ -13,7 +14,7 @@ use crate::query::decode::decode_pairs;
 use crate::query::params::{FeedQuery, ParamError, ParseContext};
 use crate::query::select::select;
 use crate::routes::feeds::unavailable;
-use crate::routes::get_or_head;
+use crate::routes::{build, get_or_head};
 use crate::state::AppState;
 
 /// Scripts are never needed: forbid them, and everything else but inline style and the form.
@@ -47,30 +48,44 @@ enum Page {
     Preview,
 }
 
+/// The home page: rendered once per data generation and day (its topic counts change with
+/// the lists), in the build pool.
 async fn home(state: &AppState) -> Result<HttpResponse, Problem> {
     let settings = &state.settings;
-    let public_url = &settings.server.public_url;
     let today = state.clock.today();
+    // Read before the lists: a page rendered from them is current while it has not moved.
+    let generation = state.store.generation();
+    if let Some(body) = state.home_page.get(generation, today) {
+        return Ok(html_response(StatusCode::OK, body, state));
+    }
     let days = settings.feeds.default_days;
     let window = state.store.window(today, days).await;
-    let loaded = !window.lists.is_empty();
-    let topics: Vec<TopicView> = state
-        .topics
-        .iter()
-        .map(|topic| TopicView {
-            name: topic.name.clone(),
-            title: topic.title.clone(),
-            description: topic.description.clone(),
-            query: topic.query_text.clone(),
-            // The topic's own days and limit are left out, so that counts compare.
-            count: loaded.then(|| select(&topic.query, &window.lists, usize::MAX).len()),
-            feeds: FeedLinks::new(public_url, &format!("/topics/{}", topic.name), ""),
-            preview: preview_path(&topic.query_string),
-        })
-        .collect();
-    let form = FormView::from_pairs(&[], today, &settings.feeds);
-    let page = HomePage::new(public_url, topics, days, form);
-    html(StatusCode::OK, &page, state)
+    let (public_url, topics, feeds) = (
+        settings.server.public_url.clone(),
+        state.topics.clone(),
+        settings.feeds.clone(),
+    );
+    let body = build(state, move || {
+        let loaded = !window.lists.is_empty();
+        let views: Vec<TopicView> = topics
+            .iter()
+            .map(|topic| TopicView {
+                name: topic.name.clone(),
+                title: topic.title.clone(),
+                description: topic.description.clone(),
+                query: topic.query_text.clone(),
+                // The topic's own days and limit are left out, so that counts compare.
+                count: loaded.then(|| select(&topic.query, &window.lists, usize::MAX).len()),
+                feeds: FeedLinks::new(&public_url, &format!("/topics/{}", topic.name), ""),
+                preview: preview_path(&topic.query_string),
+            })
+            .collect();
+        let form = FormView::from_pairs(&[], today, &feeds);
+        render_page(&HomePage::new(&public_url, views, days, form))
+    })
+    .await?;
+    let body = state.home_page.put(generation, today, body);
+    Ok(html_response(StatusCode::OK, body, state))
 }
 
 async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Problem> {
@@ -99,11 +114,8 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
                 detail: e.detail,
                 parameter: Some(e.parameter),
             };
-            return html(
-                StatusCode::BAD_REQUEST,
-                &PreviewPage::failed(form, error),
-                state,
-            );
+            let body = render_page(&PreviewPage::failed(form, error))?;
+            return Ok(html_response(StatusCode::BAD_REQUEST, body.into(), state));
         }
     };
 
@@ -117,11 +129,8 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
             detail: problem.detail.clone(),
             parameter: None,
         };
-        let mut response = html(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &PreviewPage::failed(form, error),
-            state,
-        )?;
+        let body = render_page(&PreviewPage::failed(form, error))?;
+        let mut response = html_response(StatusCode::SERVICE_UNAVAILABLE, body.into(), state);
         if let Some(secs) = problem.retry_after
             && let Ok(value) = header::HeaderValue::from_str(&secs.to_string())
         {
@@ -130,10 +139,6 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
         return Ok(response);
     }
     let limit = query.limit_or(&settings.feeds) as usize;
-    let papers: Vec<PaperView> = select(&query, &window.lists, limit)
-        .into_iter()
-        .map(PaperView::from)
-        .collect();
     let feed_title = match query.filter_summary() {
         Some(summary) => format!("{} — {summary}", feed::BASE_TITLE),
         None => feed::BASE_TITLE.to_owned(),
@@ -147,8 +152,22 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
         1 => format!("From the daily list of {newest}; at most {limit} papers."),
         _ => format!("From the {days} daily lists ending {newest}; at most {limit} papers."),
     };
-    let page = PreviewPage::selected(form, feeds, feed_title, papers, window_text);
-    html(StatusCode::OK, &page, state)
+    // Selecting and rendering cost CPU: in the build pool, like a feed.
+    let body = build(state, move || {
+        let papers: Vec<PaperView> = select(&query, &window.lists, limit)
+            .into_iter()
+            .map(PaperView::from)
+            .collect();
+        render_page(&PreviewPage::selected(
+            form,
+            feeds,
+            feed_title,
+            papers,
+            window_text,
+        ))
+    })
+    .await?;
+    Ok(html_response(StatusCode::OK, body.into(), state))
 }
 
 /// `/preview?<query>`, or `/preview` for none.
@@ -160,16 +179,16 @@ fn preview_path(query: &str) -> String {
     }
 }
 
-/// A rendered page; successful ones may be cached like feeds, errors not at all.
-fn html(
-    status: StatusCode,
-    page: &impl Template,
-    state: &AppState,
-) -> Result<HttpResponse, Problem> {
-    let body = page.render().map_err(|e| {
+/// A page's HTML.
+fn render_page(page: &impl Template) -> Result<String, Problem> {
+    page.render().map_err(|e| {
         tracing::error!(error = %e, "failed to render a page");
         Problem::internal("The page could not be written; this is a bug in paperboy.")
-    })?;
+    })
+}
+
+/// A page's response; successful ones may be cached like feeds, errors not at all.
+fn html_response(status: StatusCode, body: Bytes, state: &AppState) -> HttpResponse {
     let cache = if status.is_success() {
         let max_age = u32::try_from(state.settings.server.max_age.as_secs()).unwrap_or(u32::MAX);
         CacheControl(vec![
@@ -179,10 +198,10 @@ fn html(
     } else {
         CacheControl(vec![CacheDirective::NoStore])
     };
-    Ok(HttpResponse::build(status)
+    HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(cache)
         .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .body(body))
+        .body(body)
 }

@@ -102,6 +102,39 @@ async fn a_date_sweep_sends_at_most_the_budget_upstream_and_stored_days_still_an
     assert_eq!(app.upstream_requests_for("2026-08-14").await, 1);
     let s = scrape(&app.client, &app.address).await;
     assert_eq!(s.get(UPSTREAM, &[("outcome", "over_budget")]), 15.0);
+    assert_eq!(
+        app.state.store.cooldowns(),
+        0,
+        "refusals leave nothing behind"
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_refresh_unmarks_itself() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.get("/feed.json?date=2026-08-13&days=1").await.status(),
+        200
+    );
+    Mock::given(method("GET"))
+        .and(query_param("date", "2026-08-13"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .with_priority(1)
+        .mount(&app.upstream)
+        .await;
+    app.clock.advance(Duration::from_secs(11 * 60));
+    let store = app.state.store.clone();
+    let date = "2026-08-13".parse().unwrap();
+    let refresh = tokio::spawn(async move { store.ensure_fresh(date).await });
+    eventually("the refresh runs", || async {
+        app.state.store.refreshes_in_flight() == 1
+    })
+    .await;
+    refresh.abort();
+    eventually("the cancelled refresh is unmarked", || async {
+        app.state.store.refreshes_in_flight() == 0
+    })
+    .await;
 }
 
 #[tokio::test]
