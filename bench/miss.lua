@@ -1,9 +1,21 @@
 -- wrk script: a different search on every request, so no two requests share a render.
--- Terms are common words of paper titles; a counter makes every query string unique.
+-- Terms are common words of paper titles; a counter makes every query string unique, and
+-- each wrk thread counts in its own range (threads do not share Lua state, so without it
+-- every thread would send the same sequence and each query would be asked twice).
 local words = {"model", "learning", "diffusion", "language", "attention", "neural", "training",
   "efficient", "graph", "vision", "transformer", "reasoning", "agent", "memory", "data",
   "image", "video", "tensor", "network", "quantization", "benchmark", "inference"}
 local counter = 0
+local threads = 0
+
+setup = function(thread)
+  threads = threads + 1
+  thread:set("offset", threads * 100000000)
+end
+
+init = function(args)
+  counter = offset or 0
+end
 
 request = function()
   counter = counter + 1

@@ -1,15 +1,19 @@
 //! Where feeds are built: selecting, rendering and compressing a feed that is not in the render
-//! cache runs on blocking threads, at most `server.max_builds` at once, so that the HTTP
-//! workers stay free for cached feeds, 304s and health checks whatever a flood of one-off
-//! searches asks for. A build that cannot start within [`BUILD_WAIT`] is shed: the caller
-//! answers 503 with `Retry-After: 1`.
+//! cache runs on a pool of `server.max_builds` threads of its own, so that the HTTP workers
+//! stay free for cached feeds, 304s and health checks whatever a flood of one-off searches
+//! asks for. A build that cannot start within [`BUILD_WAIT`] is shed: the caller answers 503
+//! with `Retry-After: 1`.
+//!
+//! A fixed set of threads rather than tokio's blocking pool: that pool starts a new thread
+//! whenever none is idle at the very moment a job arrives, and every new thread may get a
+//! malloc arena of its own that keeps the high-water mark of the renders it ran. A fixed pool
+//! keeps the threads, and so the memory, as few as the builds allowed at once.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
-use tracing::Instrument;
 
 /// How long a build may wait for a free slot before it is shed.
 pub const BUILD_WAIT: Duration = Duration::from_secs(2);
@@ -23,13 +27,19 @@ pub enum BuildError {
     Failed(String),
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
 /// The bounded pool of feed builds.
 #[derive(Debug)]
 pub struct Builds {
+    /// One permit per thread: a job holds one from before it is queued until it has run, so
+    /// that the queue never holds more jobs than there are threads.
     slots: Arc<Semaphore>,
     size: usize,
     wait: Duration,
     shed: AtomicU64,
+    /// Where jobs go; the threads end when this is dropped.
+    jobs: Mutex<mpsc::Sender<Job>>,
 }
 
 impl Builds {
@@ -41,11 +51,34 @@ impl Builds {
     /// Like [`Builds::new`], shedding after `wait` (tests shorten it).
     pub fn with_wait(slots: usize, wait: Duration) -> Self {
         let size = slots.max(1);
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for i in 0..size {
+            let receiver = receiver.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("paperboy-build-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = {
+                            let receiver = receiver.lock().unwrap_or_else(|e| e.into_inner());
+                            receiver.recv()
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => break,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a build thread");
+            }
+        }
         Self {
             slots: Arc::new(Semaphore::new(size)),
             size,
             wait,
             shed: AtomicU64::new(0),
+            jobs: Mutex::new(sender),
         }
     }
 
@@ -64,13 +97,23 @@ impl Builds {
             }
         };
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let wrapped: Job = Box::new(move || {
             let _slot = permit;
-            span.in_scope(job)
-        })
-        .instrument(tracing::Span::current())
-        .await
-        .map_err(|e| BuildError::Failed(e.to_string()))
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| span.in_scope(job)));
+            let _ = done.send(outcome.map_err(|_| "a build panicked".to_owned()));
+        });
+        {
+            let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            jobs.send(wrapped)
+                .map_err(|_| BuildError::Failed("the build threads are gone".into()))?;
+        }
+        match result.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(BuildError::Failed(e)),
+            Err(_) => Err(BuildError::Failed("the build was dropped".into())),
+        }
     }
 
     /// Builds shed since start-up.
@@ -97,6 +140,7 @@ mod tests {
     #[tokio::test]
     async fn a_build_that_cannot_start_in_time_is_shed() {
         let builds = Arc::new(Builds::with_wait(1, Duration::from_millis(50)));
+        assert_eq!(builds.running(), 0);
         let (started, wait_started) = tokio::sync::oneshot::channel();
         let (release, released) = std::sync::mpsc::channel::<()>();
         let busy = {

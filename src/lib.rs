@@ -1,3 +1,4 @@
+pub mod allocator;
 pub mod background;
 pub mod builds;
 pub mod clock;

@@ -52,6 +52,7 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    paperboy::allocator::tune();
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Healthcheck { url }) => healthcheck(&url),

@@ -67,7 +67,7 @@ impl Encoded {
     fn kept(identity: Vec<u8>, last_modified: DateTime<Utc>) -> Self {
         let encoded = Self {
             validators: Validators::for_body(&identity, last_modified),
-            identity: Bytes::from(identity),
+            identity: exact(identity),
             level: flate2::Compression::default(),
             gzip: OnceLock::new(),
             brotli: Some(OnceLock::new()),
@@ -81,7 +81,7 @@ impl Encoded {
     fn one_off(identity: Vec<u8>, last_modified: DateTime<Utc>) -> Self {
         Self {
             validators: Validators::for_body(&identity, last_modified),
-            identity: Bytes::from(identity),
+            identity: exact(identity),
             level: flate2::Compression::fast(),
             gzip: OnceLock::new(),
             brotli: None,
@@ -131,7 +131,7 @@ fn gzip(body: &[u8], level: flate2::Compression) -> Bytes {
     let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), level);
     // Writing to a Vec cannot fail.
     let _ = encoder.write_all(body);
-    Bytes::from(encoder.finish().unwrap_or_default())
+    exact(encoder.finish().unwrap_or_default())
 }
 
 fn brotli(body: &[u8]) -> Bytes {
@@ -142,7 +142,14 @@ fn brotli(body: &[u8]) -> Bytes {
         ..Default::default()
     };
     let _ = brotli::BrotliCompress(&mut &body[..], &mut out, &params);
-    Bytes::from(out)
+    exact(out)
+}
+
+/// `bytes` without spare capacity: `Bytes` keeps a `Vec`'s whole allocation, and a grown
+/// buffer may be twice its length, which the cache's weigher would not see.
+fn exact(mut bytes: Vec<u8>) -> Bytes {
+    bytes.shrink_to_fit();
+    Bytes::from(bytes)
 }
 
 /// A feed rendered once with a placeholder self link.
@@ -162,19 +169,12 @@ impl RenderedFeed {
         format: Format,
         last_modified: DateTime<Utc>,
     ) -> Self {
-        let body = Bytes::from(body);
+        let body = exact(body);
         let mut parts = Vec::new();
         let mut rest = 0;
-        let needle = placeholder.as_bytes();
-        let mut i = 0;
-        while i + needle.len() <= body.len() {
-            if &body[i..i + needle.len()] == needle {
-                parts.push(body.slice(rest..i));
-                i += needle.len();
-                rest = i;
-            } else {
-                i += 1;
-            }
+        for at in memchr::memmem::find_iter(&body, placeholder.as_bytes()) {
+            parts.push(body.slice(rest..at));
+            rest = at + placeholder.len();
         }
         parts.push(body.slice(rest..));
         Self {
