@@ -315,7 +315,18 @@ async fn each_request_is_one_log_line_with_route_status_and_duration() {
     let mut env = base.to_vec();
     env.push(("PAPERBOY_LOG__FORMAT", "json"));
     let (json, port) = start(cwd.path(), &env).await;
-    assert_eq!(get(port, "/feed.rss?days=1").await.status(), 200);
+    // A day that warm-up did not fetch, so that the request fetches it.
+    let day = Utc::now().date_naive() - chrono::Days::new(10);
+    let feed_response = client()
+        .get(format!(
+            "http://127.0.0.1:{port}/feed.rss?days=1&date={day}"
+        ))
+        .header("x-request-id", "feed-request-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed_response.status(), 200);
+    assert_eq!(feed_response.headers()["x-request-id"], "feed-request-1");
     assert_eq!(get(port, "/no/such/page").await.status(), 404);
     json.wait_for_line("for the 404", Duration::from_secs(10), |l| {
         l.contains("\"status\":404")
@@ -333,6 +344,20 @@ async fn each_request_is_one_log_line_with_route_status_and_duration() {
     assert_eq!(feed["level"], "INFO");
     assert!(feed["fields"]["duration_ms"].as_f64().unwrap() >= 0.0);
     assert_eq!(by_route["unmatched"]["fields"]["path"], "/no/such/page");
+    // Every line of a request carries its id: the request line and the upstream fetch.
+    assert_eq!(feed["span"]["request_id"], "feed-request-1", "{feed}");
+    let of_request: Vec<Value> = json
+        .lines()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["span"]["request_id"] == "feed-request-1")
+        .collect();
+    assert!(
+        of_request
+            .iter()
+            .any(|v| v["fields"]["message"] == "fetched daily list"),
+        "{of_request:?}"
+    );
 
     // The default: text for people.
     let (text, port) = start(cwd.path(), &base).await;
@@ -386,4 +411,36 @@ fn the_image_builds_offline_and_runs_as_a_numeric_non_root_user() {
         .filter(|l| l.starts_with("USER "))
         .collect();
     assert_eq!(users, ["USER 65532:65532"]);
+}
+
+#[tokio::test]
+async fn the_token_is_never_written_to_the_logs() {
+    let token = "hf_tokenthatmustnotleak42";
+    let upstream = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&upstream)
+        .await;
+    let uri = upstream.uri();
+    let cwd = tempfile::tempdir().unwrap();
+    open_to_all(cwd.path());
+    let env = [
+        ("PAPERBOY_SERVER__PORT", "0"),
+        ("PAPERBOY_STORAGE__DATA_DIR", ""),
+        ("PAPERBOY_UPSTREAM__BASE_URL", uri.as_str()),
+        ("PAPERBOY_UPSTREAM__TOKEN", token),
+        ("RUST_LOG", "debug"),
+    ];
+    let (child, port) = start(cwd.path(), &env).await;
+    assert_eq!(get(port, "/feed.rss?days=1").await.status(), 503);
+    child
+        .wait_for_line("the failed fetch", Duration::from_secs(10), |l| {
+            l.contains("failed to fetch daily list")
+        })
+        .await;
+    let sent = upstream.received_requests().await.unwrap();
+    assert!(!sent.is_empty() && sent.iter().all(|r| r.headers.contains_key("authorization")));
+    for line in child.lines() {
+        assert!(!line.contains(token), "{line}");
+    }
 }
