@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 /// How often free heap pages are handed back.
-pub const TRIM_PERIOD: Duration = Duration::from_secs(5);
+pub const TRIM_PERIOD: Duration = Duration::from_secs(2);
 
 /// Tunes the allocator (glibc on Linux; elsewhere nothing) and starts the trimming thread.
 /// Call once, first thing in `main`.

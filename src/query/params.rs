@@ -424,7 +424,7 @@ fn push_name(groups: &mut Vec<NameGroup>, key: &str, value: &str) -> Result<(), 
         )
     })?;
     list.push(NameFilter {
-        text: clean_inline(value),
+        text: value.to_owned(),
         phrase,
     });
     Ok(())
@@ -646,6 +646,26 @@ mod tests {
             "q=agent+memory&author=Li&has_code=true&sort=upvotes"
         );
         assert_eq!(parse(&written).unwrap(), parse(raw).unwrap());
+    }
+
+    /// Found by the `query_string` fuzz target: a name's text was kept cleaned (control
+    /// characters dropped) while its phrase was folded from the raw value, so `a\u{1}b`
+    /// (words `a b`) was written back as `ab` (one word) and parsed into another query.
+    #[test]
+    fn names_with_control_characters_survive_the_round_trip() {
+        for raw in [
+            "org=a%01b",
+            "author=x%00%00y&author=z",
+            "q=a%0Bb&org=W%00author%3DZ",
+        ] {
+            let query = parse(raw).unwrap();
+            assert_eq!(parse(&query.to_query_string()).unwrap(), query, "{raw}");
+        }
+        assert_eq!(
+            parse("org=a%01b").unwrap().filter_summary().unwrap(),
+            "org: ab",
+            "shown cleaned"
+        );
     }
 
     #[test]
