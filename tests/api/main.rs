@@ -10,6 +10,7 @@ mod nginx;
 mod pages;
 mod params;
 mod process;
+mod properties;
 mod quirks;
 mod readiness;
 mod render_cache;
