@@ -16,14 +16,16 @@ pub fn is_xml_char(c: char) -> bool {
         | '\u{10000}'..='\u{10FFFF}')
 }
 
-/// Cleans one line of upstream text: composes it (Unicode NFC, so that `u` + U+0308 is
-/// written `ü`), drops characters XML 1.0 forbids and collapses every run of whitespace
-/// (including arXiv hard line-wraps such as `"\n  "`) into one space.
+/// Cleans one line of upstream text: drops characters XML 1.0 forbids, collapses every run
+/// of whitespace (including arXiv hard line-wraps such as `"\n  "`) into one space, then
+/// composes it (Unicode NFC, so that `u` + U+0308 is written `ü`). Composing last makes the
+/// cleaning idempotent: a dropped character can no longer stand between a letter and its mark.
 pub fn clean_inline(raw: &str) -> String {
-    if raw.is_ascii() {
-        return clean_chars(raw.chars(), raw.len());
+    let cleaned = clean_chars(raw.chars(), raw.len());
+    if cleaned.is_ascii() {
+        return cleaned;
     }
-    clean_chars(raw.nfc(), raw.len())
+    cleaned.nfc().collect()
 }
 
 fn clean_chars(chars: impl Iterator<Item = char>, len: usize) -> String {
@@ -128,6 +130,9 @@ mod tests {
             "compatibility forms"
         );
         assert_eq!(clean_inline("Mu\u{308}ller"), "Müller", "NFC for output");
+        let once = clean_inline("u\u{FFFE}\u{308} x");
+        assert_eq!(once, "ü x");
+        assert_eq!(clean_inline(&once), once, "idempotent");
     }
 
     #[test]

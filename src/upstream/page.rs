@@ -45,6 +45,11 @@ pub fn read_page(body: &[u8]) -> Result<Page, PageError> {
         serde_json::from_slice(body).map_err(|e| PageError::NotAnArray(e.to_string()))?;
     let mut page = Page::default();
     for value in values {
+        // An item is an object: serde would also read a struct from an array, by position.
+        if !value.get().starts_with('{') {
+            page.unreadable += 1;
+            continue;
+        }
         match serde_json::from_str::<RawItem>(value.get()) {
             Ok(item) => page.items.push((item, value)),
             Err(e) => {
@@ -75,6 +80,13 @@ mod tests {
         assert_eq!(page.items.len(), 1);
         assert_eq!(page.unreadable, 2);
         assert_eq!(page.len(), 3);
+    }
+
+    #[test]
+    fn items_that_are_not_objects_are_unreadable() {
+        let page = read_page(br#"[[["2608.00001"]], {"paper":{"id":"2608.00002"}}, "x"]"#).unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.unreadable, 2);
     }
 
     #[test]
