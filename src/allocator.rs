@@ -4,10 +4,11 @@
 //! may get an arena of its own (up to 8 per core), large buffers that are freed raise the
 //! threshold above which later ones are mapped (so they land in arenas instead, and stay), and
 //! free pages inside a heap are returned only by `malloc_trim`. Measured with `bench/run.sh`
-//! (BENCHMARKS.md): a miss flood left 120 to 300 MB resident. So, at start-up: two arenas,
-//! a fixed mmap threshold of 64 KiB (bodies and render buffers are mapped and unmapped whole),
-//! and a thread that trims the heaps every few seconds. mimalloc and jemalloc were measured
-//! too, and kept more.
+//! (BENCHMARKS.md): a miss flood left 120 to 300 MB resident. So, at start-up: a fixed mmap
+//! threshold of 64 KiB (bodies and render buffers are mapped and unmapped whole), and a
+//! thread that trims the heaps every few seconds; the build pool keeps the threads, and so the
+//! arenas, few. mimalloc and jemalloc were measured too, and kept more; limiting glibc to two
+//! arenas made the HTTP workers contend for them (hot and miss throughput fell).
 
 use std::time::Duration;
 
@@ -22,7 +23,6 @@ pub fn tune() {
         // SAFETY: mallopt only changes allocator parameters; called before other threads
         // exist, with values glibc documents.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
             libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
             libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
         }
