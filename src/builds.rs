@@ -99,9 +99,10 @@ impl Builds {
         let span = tracing::Span::current();
         let (done, result) = tokio::sync::oneshot::channel();
         let wrapped: Job = Box::new(move || {
-            let _slot = permit;
             let outcome =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| span.in_scope(job)));
+            // The slot is free before the caller hears of the result.
+            drop(permit);
             let _ = done.send(outcome.map_err(|_| "a build panicked".to_owned()));
         });
         {
