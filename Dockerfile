@@ -20,7 +20,11 @@ WORKDIR /src
 # The recipe: the dependency graph, from the manifests alone.
 FROM chef AS planner
 COPY . .
-RUN cargo chef prepare --recipe-path recipe.json
+# cargo-chef 0.1.78 writes the package's edition onto every target of its skeleton manifest,
+# which cargo reports as deprecated (one warning per target) on every cook: keep only the
+# package's own (the first), which the targets inherit.
+RUN cargo chef prepare --recipe-path recipe.json \
+ && perl -0pi -e 'my $n = 0; s/edition = \\"\d+\\"\\n/$n++ ? "" : $&/ge' recipe.json
 
 FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
