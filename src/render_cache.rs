@@ -437,11 +437,6 @@ impl RenderCache {
         self.templates.entry_count()
     }
 
-    /// Bodies held (eventually consistent).
-    pub fn body_count(&self) -> u64 {
-        self.bodies.entry_count()
-    }
-
     /// Applies pending inserts and evictions (for exact counts in tests).
     pub async fn sync(&self) {
         self.templates.run_pending_tasks().await;

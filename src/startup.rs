@@ -92,7 +92,7 @@ impl Application {
             .with_storage(storage.clone()),
         );
         let readiness = Arc::new(Readiness::new(background == Background::Off));
-        let settings_builds = settings.server.builds();
+        let build_slots = settings.server.builds();
         let renders = RenderCache::new(settings.cache.max_memory.as_u64());
         let state = web::Data::new(AppState {
             settings,
@@ -100,7 +100,7 @@ impl Application {
             clock,
             topics,
             renders,
-            builds: Builds::new(settings_builds),
+            builds: Builds::new(build_slots),
             home_page: HomeCache::default(),
             metrics,
             readiness,

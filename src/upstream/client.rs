@@ -172,11 +172,6 @@ impl UpstreamClient {
         self.earliest
     }
 
-    /// Requests counted against the budget in the last 5 minutes.
-    pub fn budget_used(&self) -> usize {
-        self.budget.used(self.clock.now())
-    }
-
     /// Fetches every page of `date`'s list.
     pub async fn fetch_day(&self, date: NaiveDate) -> Result<FetchedDay, UpstreamError> {
         if date < self.earliest || date > self.clock.today() {
