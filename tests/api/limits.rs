@@ -483,6 +483,13 @@ async fn a_flood_of_one_off_searches_is_bounded_and_healthz_keeps_answering() {
     // One-off feeds were answered, not kept.
     app.state.renders.sync().await;
     assert_eq!(app.state.renders.entry_count(), 1);
+    let s = scrape(&app.client, &app.address).await;
+    let shed = statuses.iter().filter(|s| **s == 503).count() as f64;
+    assert_eq!(s.get("paperboy_builds_shed_total", &[]), shed);
+    assert!(
+        s.get("paperboy_render_cache_bytes", &[]) > 100_000.0,
+        "the polled feed, kept"
+    );
 }
 
 #[tokio::test]
