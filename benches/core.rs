@@ -73,6 +73,7 @@ fn benches(c: &mut Criterion) {
         today: NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
         feeds: &feeds,
         allow_format: false,
+    kind: paperboy::query::params::QueryKind::Feed,
     };
     c.bench_function("parse complex query", |b| {
         b.iter(|| FeedQuery::parse(black_box(COMPLEX_QUERY), &ctx).unwrap())

@@ -44,6 +44,8 @@ pub struct RenderKey {
     /// The query in canonical form ([`FeedQuery::canonical`]).
     pub query: FeedQuery,
     pub format: Format,
+    /// The query in a digest's item ids (empty for other feeds).
+    pub id_query: String,
     /// A hash of the dates and contents of the daily lists used.
     pub data_version: u64,
 }

@@ -80,9 +80,15 @@ impl Topic {
     /// `Hugging Face Daily Papers — <title>`, with the request's own filters in parentheses
     /// when it narrows the topic, so two narrowed copies of a topic are told apart in a reader.
     pub fn feed_title(&self, request: &FeedQuery) -> String {
+        self.titled(feed::BASE_TITLE, request)
+    }
+
+    /// `<base> — <title>`, with the request's filters as in [`Topic::feed_title`]; `base` is
+    /// the feed title before the topic (`Hugging Face Daily Papers — daily digest`).
+    pub fn titled(&self, base: &str, request: &FeedQuery) -> String {
         match request.filter_summary() {
-            Some(summary) => format!("{} — {} ({summary})", feed::BASE_TITLE, self.title),
-            None => format!("{} — {}", feed::BASE_TITLE, self.title),
+            Some(summary) => format!("{base} — {} ({summary})", self.title),
+            None => format!("{base} — {}", self.title),
         }
     }
 }
@@ -119,6 +125,7 @@ impl Topics {
             today: NaiveDate::MAX,
             feeds,
             allow_format: false,
+        kind: crate::query::params::QueryKind::Feed,
         };
         let mut parsed: Vec<Topic> = Vec::with_capacity(topics.len());
         for (index, raw) in topics.iter().enumerate() {

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use libfuzzer_sys::fuzz_target;
 use paperboy::feed_settings::FeedSettings;
 use paperboy::query::decode::{decode_pairs, encode_pairs};
-use paperboy::query::params::{FeedQuery, ParseContext};
+use paperboy::query::params::{FeedQuery, ParseContext, QueryKind};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(raw) = std::str::from_utf8(data) else {
@@ -27,16 +27,20 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let feeds = FeedSettings::default();
-    let ctx = ParseContext {
-        today: NaiveDate::from_ymd_opt(2026, 8, 14).expect("a valid date"),
-        feeds: &feeds,
-        allow_format: true,
-    };
-    if let Ok(query) = FeedQuery::parse(raw, &ctx) {
-        let written = query.to_query_string();
-        match FeedQuery::parse(&written, &ctx) {
-            Ok(back) => assert_eq!(back, query, "{raw:?} -> {written:?}"),
-            Err(e) => panic!("{raw:?} -> {written:?}, which does not parse: {e}"),
+    // Feeds, digests and RSSHub paths each accept their own parameters.
+    for kind in [QueryKind::Feed, QueryKind::Digest, QueryKind::RssHub] {
+        let ctx = ParseContext {
+            today: NaiveDate::from_ymd_opt(2026, 8, 14).expect("a valid date"),
+            feeds: &feeds,
+            allow_format: kind != QueryKind::Digest,
+            kind,
+        };
+        if let Ok(query) = FeedQuery::parse(raw, &ctx) {
+            let written = query.to_query_string();
+            match FeedQuery::parse(&written, &ctx) {
+                Ok(back) => assert_eq!(back, query, "{kind:?}: {raw:?} -> {written:?}"),
+                Err(e) => panic!("{kind:?}: {raw:?} -> {written:?}, which does not parse: {e}"),
+            }
         }
     }
 });

@@ -5,13 +5,20 @@ use atom_syndication::{
 };
 use chrono::{DateTime, SubsecRound, Utc};
 
-use super::{BASE_TITLE, FeedMeta, HOME_PAGE, RenderError, item_html};
+use super::{BASE_TITLE, DigestItem, FeedMeta, HOME_PAGE, RenderError, item_html};
 use crate::paper::Paper;
 
 pub(super) fn render(meta: &FeedMeta, papers: &[&Paper]) -> Result<Vec<u8>, RenderError> {
+    write(feed(meta, papers.iter().map(|p| entry(p)).collect()))
+}
+
+pub(super) fn render_digest(meta: &FeedMeta, items: &[DigestItem]) -> Result<Vec<u8>, RenderError> {
+    write(feed(meta, items.iter().map(digest_entry).collect()))
+}
+
+fn write(feed: Feed) -> Result<Vec<u8>, RenderError> {
     // `Feed::to_string()` swallows write errors; `write_to` reports them.
-    feed(meta, papers)
-        .write_to(Vec::new())
+    feed.write_to(Vec::new())
         .map_err(|e| RenderError::Xml(e.to_string()))
 }
 
@@ -28,7 +35,7 @@ fn link(href: String, rel: &str, mime_type: Option<&str>) -> Link {
     }
 }
 
-fn feed(meta: &FeedMeta, papers: &[&Paper]) -> Feed {
+fn feed(meta: &FeedMeta, entries: Vec<Entry>) -> Feed {
     let self_url = meta.clean_self_url();
     Feed {
         // The builders enforce neither `id`, `title` nor `updated`: all three are set here.
@@ -53,8 +60,27 @@ fn feed(meta: &FeedMeta, papers: &[&Paper]) -> Feed {
         }],
         subtitle: Some(Text::plain(super::DESCRIPTION)),
         lang: Some("en".to_owned()),
-        entries: papers.iter().map(|p| entry(p)).collect(),
+        icon: Some(meta.icon_url()),
+        logo: Some(meta.icon_url()),
+        entries,
         ..Feed::default()
+    }
+}
+
+fn digest_entry(digest: &DigestItem) -> Entry {
+    let date = fixed(digest.date);
+    Entry {
+        id: digest.id.clone(),
+        title: Text::plain(digest.title.clone()),
+        updated: date,
+        published: Some(date),
+        links: vec![link(digest.link.clone(), "alternate", Some("text/html"))],
+        content: Some(Content {
+            value: Some(digest.html.clone()),
+            content_type: Some("html".to_owned()),
+            ..Content::default()
+        }),
+        ..Entry::default()
     }
 }
 
@@ -109,6 +135,7 @@ mod tests {
             self_url: "https://feeds.example/topics/agents.atom?min_upvotes=5&x=<y>".to_owned(),
             updated: Utc.with_ymd_and_hms(2026, 8, 3, 9, 30, 0).unwrap(),
             max_age: Duration::from_secs(600),
+            public_url: "https://feeds.example".to_owned(),
         }
     }
 

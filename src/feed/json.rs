@@ -2,20 +2,32 @@
 
 use serde::Serialize;
 
-use super::{DESCRIPTION, FeedMeta, HOME_PAGE, RenderError, item_html};
+use super::{DESCRIPTION, DigestItem, FeedMeta, HOME_PAGE, RenderError, item_html};
 use crate::paper::Paper;
 
 const VERSION: &str = "https://jsonfeed.org/version/1.1";
 
 #[derive(Serialize)]
-struct JsonFeed<'a> {
+struct JsonFeed<T> {
     version: &'static str,
     title: String,
     home_page_url: &'static str,
     feed_url: String,
     description: &'static str,
+    icon: String,
+    favicon: String,
     language: &'static str,
-    items: Vec<JsonItem<'a>>,
+    items: Vec<T>,
+}
+
+/// A digest item: a period and its papers.
+#[derive(Serialize)]
+struct JsonDigestItem<'a> {
+    id: &'a str,
+    url: &'a str,
+    title: &'a str,
+    content_html: &'a str,
+    date_published: String,
 }
 
 #[derive(Serialize)]
@@ -62,16 +74,35 @@ struct JsonOrganization<'a> {
 }
 
 pub(super) fn render(meta: &FeedMeta, papers: &[&Paper]) -> Result<Vec<u8>, RenderError> {
-    let feed = JsonFeed {
+    Ok(serde_json::to_vec(&feed(meta, papers.iter().map(|p| item(p)).collect()))?)
+}
+
+pub(super) fn render_digest(meta: &FeedMeta, items: &[DigestItem]) -> Result<Vec<u8>, RenderError> {
+    let items = items
+        .iter()
+        .map(|d| JsonDigestItem {
+            id: &d.id,
+            url: &d.link,
+            title: &d.title,
+            content_html: &d.html,
+            date_published: d.date.to_rfc3339(),
+        })
+        .collect();
+    Ok(serde_json::to_vec(&feed(meta, items))?)
+}
+
+fn feed<T: Serialize>(meta: &FeedMeta, items: Vec<T>) -> JsonFeed<T> {
+    JsonFeed {
         version: VERSION,
         title: meta.clean_title(),
         home_page_url: HOME_PAGE,
         feed_url: meta.clean_self_url(),
         description: DESCRIPTION,
+        icon: meta.icon_url(),
+        favicon: meta.favicon_url(),
         language: "en",
-        items: papers.iter().map(|p| item(p)).collect(),
-    };
-    Ok(serde_json::to_vec(&feed)?)
+        items,
+    }
 }
 
 fn item(paper: &Paper) -> JsonItem<'_> {
@@ -122,6 +153,7 @@ mod tests {
             self_url: "https://feeds.example/feed.json?author=M%C3%BCller".to_owned(),
             updated: Utc.with_ymd_and_hms(2026, 8, 3, 9, 30, 0).unwrap(),
             max_age: Duration::from_secs(600),
+            public_url: "https://feeds.example".to_owned(),
         }
     }
 

@@ -10,10 +10,12 @@ use crate::text::{clean_inline, is_xml_char};
 
 mod atom;
 mod content;
+pub mod digest;
 mod json;
 mod rss;
 
 pub use content::item_html;
+pub use digest::DigestItem;
 
 /// The link of every feed: the Daily Papers page.
 pub const HOME_PAGE: &str = "https://huggingface.co/papers";
@@ -68,6 +70,8 @@ pub struct FeedMeta {
     pub updated: DateTime<Utc>,
     /// `server.max_age`: RSS `ttl` in minutes.
     pub max_age: Duration,
+    /// `server.public_url`: the icons are `<public_url>/icon.png` and `/favicon.ico`.
+    pub public_url: String,
 }
 
 impl FeedMeta {
@@ -75,6 +79,16 @@ impl FeedMeta {
     /// hold characters XML 1.0 forbids.
     fn clean_title(&self) -> String {
         clean_inline(&self.title)
+    }
+
+    /// The 512 px PNG icon.
+    fn icon_url(&self) -> String {
+        format!("{}/icon.png", self.public_url)
+    }
+
+    /// The 32 px ICO icon.
+    fn favicon_url(&self) -> String {
+        format!("{}/favicon.ico", self.public_url)
     }
 
     /// The self URL without characters XML 1.0 forbids.
@@ -106,6 +120,19 @@ pub fn render(format: Format, meta: &FeedMeta, papers: &[&Paper]) -> Result<Vec<
     }
 }
 
+/// Renders digest `items`, in the given order, as a feed in `format`.
+pub fn render_digest(
+    format: Format,
+    meta: &FeedMeta,
+    items: &[DigestItem],
+) -> Result<Vec<u8>, RenderError> {
+    match format {
+        Format::Rss => rss::render_digest(meta, items),
+        Format::Atom => atom::render_digest(meta, items),
+        Format::Json => json::render_digest(meta, items),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -119,6 +146,7 @@ mod tests {
             self_url: "https://feeds.example/feed?q=a%20b&sort=date".to_owned(),
             updated: Utc.with_ymd_and_hms(2026, 8, 3, 9, 30, 0).unwrap(),
             max_age: Duration::from_secs(300),
+            public_url: "https://feeds.example".to_owned(),
         }
     }
 

@@ -4,13 +4,23 @@ use std::collections::BTreeMap;
 
 use rss::extension::atom::{self, AtomExtensionBuilder, Link};
 use rss::extension::dublincore::{self, DublinCoreExtensionBuilder};
-use rss::{CategoryBuilder, Channel, ChannelBuilder, GuidBuilder, Item, ItemBuilder};
+use rss::{
+    CategoryBuilder, Channel, ChannelBuilder, GuidBuilder, ImageBuilder, Item, ItemBuilder,
+};
 
-use super::{DESCRIPTION, FeedMeta, HOME_PAGE, RenderError, generator, item_html};
+use super::{DESCRIPTION, DigestItem, FeedMeta, HOME_PAGE, RenderError, generator, item_html};
 use crate::paper::Paper;
 
 pub(super) fn render(meta: &FeedMeta, papers: &[&Paper]) -> Result<Vec<u8>, RenderError> {
-    channel(meta, papers)
+    write(channel(meta, papers.iter().map(|p| item(p)).collect()))
+}
+
+pub(super) fn render_digest(meta: &FeedMeta, items: &[DigestItem]) -> Result<Vec<u8>, RenderError> {
+    write(channel(meta, items.iter().map(digest_item).collect()))
+}
+
+fn write(channel: Channel) -> Result<Vec<u8>, RenderError> {
+    channel
         .write_to(Vec::new())
         .map_err(|e| RenderError::Xml(e.to_string()))
 }
@@ -20,7 +30,7 @@ fn ttl_minutes(meta: &FeedMeta) -> u64 {
     (meta.max_age.as_secs() / 60).max(1)
 }
 
-fn channel(meta: &FeedMeta, papers: &[&Paper]) -> Channel {
+fn channel(meta: &FeedMeta, items: Vec<Item>) -> Channel {
     let self_link = Link {
         href: meta.clean_self_url(),
         rel: "self".to_owned(),
@@ -32,9 +42,16 @@ fn channel(meta: &FeedMeta, papers: &[&Paper]) -> Channel {
         ("atom".to_owned(), atom::NAMESPACE.to_owned()),
         ("dc".to_owned(), dublincore::NAMESPACE.to_owned()),
     ]);
+    let title = meta.clean_title();
+    let image = ImageBuilder::default()
+        .url(meta.icon_url())
+        .title(title.clone())
+        .link(HOME_PAGE)
+        .build();
     ChannelBuilder::default()
         .namespaces(namespaces)
-        .title(meta.clean_title())
+        .title(title)
+        .image(Some(image))
         .link(HOME_PAGE)
         .description(DESCRIPTION)
         .language(Some("en".to_owned()))
@@ -44,7 +61,23 @@ fn channel(meta: &FeedMeta, papers: &[&Paper]) -> Channel {
         .atom_ext(Some(
             AtomExtensionBuilder::default().link(self_link).build(),
         ))
-        .items(papers.iter().map(|p| item(p)).collect::<Vec<_>>())
+        .items(items)
+        .build()
+}
+
+/// A digest item: its guid is not a link (the link is the period's page).
+fn digest_item(digest: &DigestItem) -> Item {
+    ItemBuilder::default()
+        .title(Some(digest.title.clone()))
+        .link(Some(digest.link.clone()))
+        .guid(Some(
+            GuidBuilder::default()
+                .value(digest.id.clone())
+                .permalink(false)
+                .build(),
+        ))
+        .pub_date(Some(digest.date.to_rfc2822()))
+        .description(Some(digest.html.clone()))
         .build()
 }
 
@@ -90,6 +123,7 @@ mod tests {
             self_url: "https://feeds.example/feed.rss?q=diffusion&min_upvotes=10".to_owned(),
             updated: Utc.with_ymd_and_hms(2026, 8, 3, 9, 30, 0).unwrap(),
             max_age: Duration::from_secs(900),
+            public_url: "https://feeds.example".to_owned(),
         }
     }
 

@@ -3,5 +3,7 @@
 
 pub mod decode;
 pub mod params;
+pub mod pattern;
+pub mod period;
 pub mod search;
 pub mod select;

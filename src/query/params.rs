@@ -10,6 +10,8 @@ use chrono::NaiveDate;
 use crate::feed::Format;
 use crate::feed_settings::FeedSettings;
 use crate::query::decode::{DecodeError, Pair, decode_pairs, encode_pairs};
+use crate::query::pattern::Pattern;
+use crate::query::period::{Period, Unit};
 use crate::query::search::{Phrase, SearchExpr};
 use crate::text::clean_inline;
 
@@ -38,6 +40,37 @@ impl Sort {
         }
     }
 }
+
+/// Which route a query string is for: each accepts its own parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueryKind {
+    /// `/feed*`, topic feeds, `/preview` and the topics' saved queries.
+    #[default]
+    Feed,
+    /// `/digest.*`: `period` and `count` instead of `days`, `week`, `month`, `limit`, `sort`.
+    Digest,
+    /// `/huggingface/daily-papers...`: the path chooses the days; `filter*` patterns.
+    RssHub,
+}
+
+/// How a digest cuts its days: into periods of `unit`, `count` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct DigestSpec {
+    pub unit: Unit,
+    pub count: Option<u32>,
+}
+
+impl DigestSpec {
+    /// The largest `count`.
+    pub const MAX_COUNT: u32 = 30;
+
+    pub fn count_or_default(&self) -> u32 {
+        self.count.unwrap_or(self.unit.default_count())
+    }
+}
+
+/// Papers per period of a digest when `top` is not given.
+pub const DIGEST_DEFAULT_TOP: u32 = 10;
 
 /// An `author=` or `org=` value: as given (trimmed; cleaned where shown) and as a phrase of
 /// folded words.
@@ -72,6 +105,12 @@ pub struct FeedQuery {
     pub sort: Option<Sort>,
     pub limit: Option<u32>,
     pub format: Option<Format>,
+    /// `week=` or `month=`: replaces `date` and `days`.
+    pub span: Option<Period>,
+    /// Set on digests: one item per period.
+    pub digest: Option<DigestSpec>,
+    /// RSSHub's `filter*` and `filterout*` patterns; every one must keep a paper.
+    pub patterns: Vec<Pattern>,
 }
 
 /// A parameter that cannot be used: a 400 naming it.
@@ -108,12 +147,67 @@ pub struct ParseContext<'a> {
     /// Today (UTC): `date` may not be later.
     pub today: NaiveDate,
     pub feeds: &'a FeedSettings,
-    /// Whether `format` is accepted (only on `/feed`).
+    /// Whether `format` is accepted (on `/feed` and the RSSHub paths).
     pub allow_format: bool,
+    pub kind: QueryKind,
 }
 
-const PARAMETERS: &str =
-    "q, author, org, min_upvotes, min_comments, has_code, date, days, top, sort, limit";
+/// The parameters every kind of query takes.
+const FILTERS: [&str; 7] = [
+    "q",
+    "author",
+    "org",
+    "min_upvotes",
+    "min_comments",
+    "has_code",
+    "top",
+];
+
+impl QueryKind {
+    /// The parameters of this kind besides [`FILTERS`] and `format`.
+    fn own_parameters(self) -> &'static [&'static str] {
+        match self {
+            QueryKind::Feed => &["date", "days", "week", "month", "sort", "limit"],
+            QueryKind::Digest => &["period", "count", "date"],
+            QueryKind::RssHub => &[
+                "sort",
+                "limit",
+                "filter",
+                "filter_title",
+                "filter_description",
+                "filter_author",
+                "filterout",
+                "filterout_title",
+                "filterout_description",
+                "filterout_author",
+                "filter_case_sensitive",
+            ],
+        }
+    }
+
+    /// Why a parameter of another kind does not apply to this one, if it is one.
+    fn refusal(self, key: &str) -> Option<String> {
+        match (self, key) {
+            (QueryKind::Digest, "days" | "week" | "month" | "limit" | "sort") => Some(format!(
+                "{key} does not apply to a digest, which lists periods: choose them with period \
+                 (day, week or month), count and date."
+            )),
+            (QueryKind::RssHub, "date" | "days" | "week" | "month") => Some(format!(
+                "{key} does not apply here: the path chooses the days \
+                 (/huggingface/daily-papers/date, /week or /month)."
+            )),
+            (_, "format") => Some(
+                "The parameter format is only accepted on /feed; this URL already names its format."
+                    .to_owned(),
+            ),
+            _ => None,
+        }
+    }
+
+    fn accepts(self, key: &str) -> bool {
+        FILTERS.contains(&key) || self.own_parameters().contains(&key)
+    }
+}
 
 impl FeedQuery {
     /// Parses a raw (still percent-encoded) query string. Its length is bounded by the
@@ -125,7 +219,12 @@ impl FeedQuery {
     /// Parses decoded pairs (see [`decode_pairs`]).
     pub fn from_pairs(pairs: &[Pair], ctx: &ParseContext<'_>) -> Result<FeedQuery, ParamError> {
         let mut query = FeedQuery::default();
+        if ctx.kind == QueryKind::Digest {
+            query.digest = Some(DigestSpec::default());
+        }
         let mut seen: Vec<&str> = Vec::new();
+        let mut patterns: Vec<(&str, &str)> = Vec::new();
+        let mut case_sensitive = true;
         for (key, value) in pairs {
             let key = key.as_str();
             let value = value.trim();
@@ -137,36 +236,73 @@ impl FeedQuery {
                 ));
             }
             seen.push(key);
+            if ctx.kind == QueryKind::RssHub {
+                if Pattern::parameter(key).is_some() {
+                    if !value.is_empty() {
+                        patterns.push((key, value));
+                    }
+                    continue;
+                }
+                if key == "filter_case_sensitive" {
+                    case_sensitive = match value {
+                        "" | "true" => true,
+                        "false" => false,
+                        _ => {
+                            return Err(ParamError::new(
+                                key,
+                                format!("{key} must be true or false, not {}.", shown(value)),
+                            ));
+                        }
+                    };
+                    continue;
+                }
+            }
             query.set(key, value, ctx)?;
         }
+        for (key, value) in patterns {
+            let pattern = Pattern::compile(key, value, case_sensitive)
+                .map_err(|detail| ParamError::new(key, detail))?;
+            query.patterns.push(pattern);
+        }
+        query.check_span()?;
         Ok(query)
     }
 
+    /// `week` and `month` each replace `date` and `days`: two of them is a 400 naming both.
+    fn check_span(&self) -> Result<(), ParamError> {
+        let Some(span) = self.span else {
+            return Ok(());
+        };
+        let name = span_name(&span);
+        for (other, given) in [("date", self.date.is_some()), ("days", self.days.is_some())] {
+            if given {
+                return Err(ParamError::new(
+                    name,
+                    format!(
+                        "{name} and {other} cannot be given together: {name} chooses its own days; \
+                         drop one of them."
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn set(&mut self, key: &str, value: &str, ctx: &ParseContext<'_>) -> Result<(), ParamError> {
-        let known = matches!(
-            key,
-            "q" | "author"
-                | "org"
-                | "min_upvotes"
-                | "min_comments"
-                | "has_code"
-                | "date"
-                | "days"
-                | "top"
-                | "sort"
-                | "limit"
-        ) || (key == "format" && ctx.allow_format);
+        let known = ctx.kind.accepts(key) || (key == "format" && ctx.allow_format);
         if !known {
             let shown: String = clean_inline(key).chars().take(40).collect();
-            let detail = if key == "format" {
-                "The parameter format is only accepted on /feed; this URL already names its format."
-                    .to_owned()
-            } else {
-                let with_format = if ctx.allow_format { ", format" } else { "" };
+            let detail = ctx.kind.refusal(key).unwrap_or_else(|| {
+                let mut accepted: Vec<&str> = FILTERS.to_vec();
+                accepted.extend(ctx.kind.own_parameters());
+                if ctx.allow_format {
+                    accepted.push("format");
+                }
                 format!(
-                    "Unknown parameter {shown:?}; accepted parameters are {PARAMETERS}{with_format}."
+                    "Unknown parameter {shown:?}; accepted parameters are {}.",
+                    accepted.join(", ")
                 )
-            };
+            });
             return Err(ParamError::new(&shown, detail));
         }
         if value.is_empty() {
@@ -231,6 +367,20 @@ impl FeedQuery {
                 self.date = Some(date);
             }
             "days" => self.days = Some(in_range("days", value, 1, ctx.feeds.max_days)?),
+            "week" | "month" => self.set_span(key, value, ctx)?,
+            "period" => {
+                let unit = Unit::from_name(value).ok_or_else(|| {
+                    ParamError::new(
+                        "period",
+                        format!("period must be day, week or month, not {}.", shown(value)),
+                    )
+                })?;
+                self.digest.get_or_insert_default().unit = unit;
+            }
+            "count" => {
+                let count = in_range("count", value, 1, DigestSpec::MAX_COUNT)?;
+                self.digest.get_or_insert_default().count = Some(count);
+            }
             "top" => self.top = Some(in_range("top", value, 1, MAX_TOP)?),
             "limit" => self.limit = Some(in_range("limit", value, 1, ctx.feeds.max_limit)?),
             "sort" => {
@@ -258,11 +408,60 @@ impl FeedQuery {
         Ok(())
     }
 
+    /// Sets `week=` or `month=`.
+    fn set_span(&mut self, key: &str, value: &str, ctx: &ParseContext<'_>) -> Result<(), ParamError> {
+        if let Some(other) = &self.span {
+            let other = span_name(other);
+            return Err(ParamError::new(
+                key,
+                format!(
+                    "{other} and {key} cannot be given together: each chooses its own days; \
+                     drop one of them."
+                ),
+            ));
+        }
+        let (parsed, shape) = if key == "week" {
+            (Period::parse_week(value), "an ISO week written YYYY-Www, like 2026-W33")
+        } else {
+            (Period::parse_month(value), "a month written YYYY-MM, like 2026-08")
+        };
+        let span = parsed.ok_or_else(|| {
+            ParamError::new(key, format!("{key} must be {shape}, not {}.", shown(value)))
+        })?;
+        if span.first() > ctx.today {
+            return Err(ParamError::new(
+                key,
+                format!(
+                    "{key} {value} has not begun yet; give one that includes today ({}) or an earlier one.",
+                    ctx.today
+                ),
+            ));
+        }
+        if span.last() < ctx.feeds.earliest_date {
+            return Err(ParamError::new(
+                key,
+                format!(
+                    "{key} {value} ended before the first Daily Papers ({}); give a later one.",
+                    ctx.feeds.earliest_date
+                ),
+            ));
+        }
+        self.span = Some(span);
+        Ok(())
+    }
+
     /// This query (a topic's) narrowed by `request`: the search expressions, authors and orgs
     /// of both must match (AND), while the request's `days`, `date`, `limit`, `sort`, `top`,
-    /// `min_*` and `has_code`, where given, replace this query's.
+    /// `min_*` and `has_code`, where given, replace this query's. The days come from one of
+    /// them whole: `date`, `days`, `week` and `month` of the request if it gives any.
     pub fn narrowed_by(&self, request: &FeedQuery) -> FeedQuery {
         let both = |a: &[NameGroup], b: &[NameGroup]| [a, b].concat();
+        let days_from = if request.date.is_some() || request.days.is_some() || request.span.is_some()
+        {
+            request
+        } else {
+            self
+        };
         FeedQuery {
             q: [self.q.as_slice(), request.q.as_slice()].concat(),
             authors: both(&self.authors, &request.authors),
@@ -270,13 +469,67 @@ impl FeedQuery {
             min_upvotes: request.min_upvotes.or(self.min_upvotes),
             min_comments: request.min_comments.or(self.min_comments),
             has_code: request.has_code.or(self.has_code),
-            date: request.date.or(self.date),
-            days: request.days.or(self.days),
+            date: days_from.date,
+            days: days_from.days,
+            span: days_from.span,
             top: request.top.or(self.top),
             sort: request.sort.or(self.sort),
             limit: request.limit.or(self.limit),
             format: request.format.or(self.format),
+            digest: request.digest.or(self.digest),
+            patterns: [self.patterns.as_slice(), request.patterns.as_slice()].concat(),
         }
+    }
+
+    /// The digest of a topic (this query) narrowed by `request`: the topic's filters and the
+    /// request's, and only the request's `top` and `date` (a topic's `top`, `days`, `sort`
+    /// and `limit` are for its feed of papers).
+    pub fn digest_narrowed_by(&self, request: &FeedQuery) -> FeedQuery {
+        FeedQuery {
+            date: None,
+            days: None,
+            span: None,
+            top: None,
+            sort: None,
+            limit: None,
+            ..self.clone()
+        }
+        .narrowed_by(request)
+    }
+
+    /// The newest day a digest's periods may end on: `date` (default yesterday), and never
+    /// today or later, since only ended periods are listed.
+    pub fn digest_bound(&self, today: NaiveDate) -> NaiveDate {
+        let yesterday = today.pred_opt().unwrap_or(today);
+        self.date.map_or(yesterday, |d| d.min(yesterday))
+    }
+
+    /// A digest's periods, newest first (empty for a feed of papers).
+    pub fn periods(&self, today: NaiveDate) -> Vec<Period> {
+        match self.digest {
+            Some(digest) => {
+                Period::ended(digest.unit, self.digest_bound(today), digest.count_or_default())
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The days this query reads: the newest and how many, counting back.
+    pub fn window(&self, today: NaiveDate, feeds: &FeedSettings) -> (NaiveDate, u32) {
+        let days_between = |oldest: NaiveDate, newest: NaiveDate| {
+            u32::try_from((newest - oldest).num_days() + 1).unwrap_or(1).max(1)
+        };
+        if self.digest.is_some() {
+            let periods = self.periods(today);
+            if let (Some(newest), Some(oldest)) = (periods.first(), periods.last()) {
+                return (newest.last(), days_between(oldest.first(), newest.last()));
+            }
+        }
+        if let Some(span) = self.span {
+            let newest = span.last().min(today);
+            return (newest, days_between(span.first(), newest));
+        }
+        (self.date_or(today), self.days_or(feeds))
     }
 
     /// The newest day of the window.
@@ -321,6 +574,9 @@ impl FeedQuery {
         if let Some(n) = self.top {
             parts.push(format!("top: {n}"));
         }
+        for pattern in &self.patterns {
+            parts.push(format!("{}: {}", pattern.name(), clean_inline(&pattern.source)));
+        }
         (!parts.is_empty()).then(|| parts.join(", "))
     }
 }
@@ -332,11 +588,27 @@ impl FeedQuery {
     /// whatever the order of their parameters.
     pub fn canonical(&self, today: NaiveDate, feeds: &FeedSettings) -> FeedQuery {
         let mut canonical = self.clone();
-        canonical.date = Some(self.date_or(today));
-        canonical.days = Some(self.days_or(feeds));
-        canonical.limit = Some(self.limit_or(feeds));
-        canonical.sort = Some(self.sort());
+        if let Some(digest) = self.digest {
+            canonical.date = Some(self.digest_bound(today));
+            canonical.top = Some(self.top.unwrap_or(DIGEST_DEFAULT_TOP));
+            canonical.digest = Some(DigestSpec {
+                count: Some(digest.count_or_default()),
+                ..digest
+            });
+            (canonical.days, canonical.span, canonical.limit, canonical.sort) =
+                (None, None, None, None);
+        } else {
+            if self.span.is_none() {
+                canonical.date = Some(self.date_or(today));
+                canonical.days = Some(self.days_or(feeds));
+            }
+            canonical.limit = Some(self.limit_or(feeds));
+            canonical.sort = Some(self.sort());
+        }
         canonical.format = None;
+        canonical
+            .patterns
+            .sort_by(|a, b| (a.name(), &a.source).cmp(&(b.name(), &b.source)));
         for groups in [&mut canonical.authors, &mut canonical.orgs] {
             for names in groups.iter_mut() {
                 names.sort_by(|a, b| a.text.cmp(&b.text));
@@ -382,7 +654,25 @@ impl FeedQuery {
         number("sort", self.sort.map(|s| s.name().to_owned()));
         number("limit", self.limit.map(|n| n.to_string()));
         number("format", self.format.map(|f| f.name().to_owned()));
+        number("week", self.span.filter(|s| s.unit() == Unit::Week).map(|s| s.key()));
+        number("month", self.span.filter(|s| s.unit() == Unit::Month).map(|s| s.key()));
+        number("period", self.digest.map(|d| d.unit.name().to_owned()));
+        number("count", self.digest.and_then(|d| d.count).map(|n| n.to_string()));
+        for pattern in &self.patterns {
+            pairs.push((pattern.name(), pattern.source.clone()));
+        }
+        if self.patterns.iter().any(|p| !p.case_sensitive) {
+            pairs.push(("filter_case_sensitive", "false".to_owned()));
+        }
         encode_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
+    }
+}
+
+/// `week` or `month`: the parameter that gave `span`.
+fn span_name(span: &Period) -> &'static str {
+    match span.unit() {
+        Unit::Month => "month",
+        _ => "week",
     }
 }
 
@@ -490,6 +780,7 @@ mod tests {
             today: NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
             feeds,
             allow_format: false,
+            kind: QueryKind::Feed,
         }
     }
 

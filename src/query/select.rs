@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::daily_list::DailyList;
 use crate::paper::{Field, Paper};
 use crate::query::params::{FeedQuery, NameGroup, Sort};
+use crate::query::period::Period;
 
 /// Whether `paper` passes every filter of `query` (not `top`, which looks at a whole day).
 pub fn matches(query: &FeedQuery, paper: &Paper) -> bool {
@@ -33,6 +34,35 @@ pub fn matches(query: &FeedQuery, paper: &Paper) -> bool {
         return false;
     }
     query.q.iter().all(|(_, expr)| expr.matches(&paper.search))
+        && query.patterns.iter().all(|p| p.keeps(paper))
+}
+
+/// The `top` papers of `period` that `query` selects, from `newest_first` (lists sorted newest
+/// first): a paper listed on several days counts once, for its newest day; ranked by
+/// upvotes, then newest day, then id.
+pub fn select_period<'a>(
+    query: &FeedQuery,
+    newest_first: &[&'a DailyList],
+    period: &Period,
+    top: usize,
+) -> Vec<&'a Paper> {
+    let (first, last) = (period.first(), period.last());
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut papers: Vec<&Paper> = newest_first
+        .iter()
+        .filter(|l| l.date >= first && l.date <= last)
+        .flat_map(|l| l.papers.iter())
+        .filter(|p| seen.insert(p.id.as_str()))
+        .filter(|p| matches(query, p))
+        .collect();
+    papers.sort_by(|a, b| {
+        b.upvotes
+            .cmp(&a.upvotes)
+            .then_with(|| b.day.cmp(&a.day))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    papers.truncate(top);
+    papers
 }
 
 /// The papers `query` selects from `lists` (newest day first), in feed order, at most
@@ -101,6 +131,7 @@ mod tests {
             today: NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
             feeds: &feeds,
             allow_format: false,
+        kind: crate::query::params::QueryKind::Feed,
         };
         FeedQuery::parse(raw, &ctx).unwrap()
     }

@@ -18,8 +18,10 @@ use chrono::{DateTime, Utc};
 use crate::daily_list::DailyList;
 use crate::feed::{self, FeedMeta, Format};
 use crate::http::problem::Problem;
-use crate::query::params::{FeedQuery, ParamError, ParseContext};
+use crate::query::params::{DIGEST_DEFAULT_TOP, FeedQuery, ParamError, ParseContext, QueryKind};
+use crate::query::period::Period;
 use crate::query::select::select;
+use crate::routes::rsshub::Cycle;
 use crate::render_cache::{Encoded, RenderKey, RenderedFeed, Resolved};
 use crate::routes::{build, get_or_head};
 use crate::state::AppState;
@@ -40,13 +42,84 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             web::resource(path)
                 .route(web::route().guard(get_or_head()).to(
                     move |req: HttpRequest, state: web::Data<AppState>| async move {
-                        serve_feed(&req, &state, format, None).await
+                        serve_feed(&req, &state, FeedRoute::papers(format, None)).await
                     },
                 ))
                 .default_service(web::to(|| async {
                     Problem::method_not_allowed("GET, HEAD")
                 })),
         );
+    }
+    for format in Format::ALL {
+        cfg.service(
+            web::resource(format!("/digest.{}", format.name()))
+                .route(web::route().guard(get_or_head()).to(
+                    move |req: HttpRequest, state: web::Data<AppState>| async move {
+                        serve_feed(&req, &state, FeedRoute::digest(format, None)).await
+                    },
+                ))
+                .default_service(web::to(|| async {
+                    Problem::method_not_allowed("GET, HEAD")
+                })),
+        );
+    }
+}
+
+/// What a feed route serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One item per paper: `/feed*`, `/topics/{name}.*`.
+    Papers,
+    /// One item per period: `/digest.*`, `/topics/{name}/digest.*`.
+    Digest,
+    /// `/huggingface/daily-papers[/{cycle}[/{votes}]]`: the path's days and minimum upvotes.
+    RssHub { cycle: Cycle, votes: Option<u64> },
+}
+
+/// A feed route: what it serves, in which format, for which topic.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedRoute<'a> {
+    pub scope: Scope,
+    /// The format the path names; `None` where `format=` says it (default RSS).
+    pub format: Option<Format>,
+    pub topic: Option<&'a Topic>,
+}
+
+impl<'a> FeedRoute<'a> {
+    pub fn papers(format: Option<Format>, topic: Option<&'a Topic>) -> Self {
+        Self {
+            scope: Scope::Papers,
+            format,
+            topic,
+        }
+    }
+
+    pub fn digest(format: Format, topic: Option<&'a Topic>) -> Self {
+        Self {
+            scope: Scope::Digest,
+            format: Some(format),
+            topic,
+        }
+    }
+
+    fn kind(&self) -> QueryKind {
+        match self.scope {
+            Scope::Papers => QueryKind::Feed,
+            Scope::Digest => QueryKind::Digest,
+            Scope::RssHub { .. } => QueryKind::RssHub,
+        }
+    }
+
+    /// The render key's route: the path without its format.
+    fn name(&self) -> String {
+        let topic = self.topic.map(|t| format!("/topics/{}", t.name));
+        match (self.scope, topic) {
+            (Scope::Papers, Some(topic)) => topic,
+            (Scope::Papers, None) => "/feed".to_owned(),
+            (Scope::Digest, Some(topic)) => format!("{topic}/digest"),
+            (Scope::Digest, None) => "/digest".to_owned(),
+            (Scope::RssHub { .. }, _) => "/huggingface/daily-papers".to_owned(),
+        }
     }
 }
 
@@ -65,8 +138,7 @@ impl From<ParamError> for Problem {
 pub async fn serve_feed(
     req: &HttpRequest,
     state: &AppState,
-    path_format: Option<Format>,
-    topic: Option<&Topic>,
+    route: FeedRoute<'_>,
 ) -> Result<HttpResponse, Problem> {
     let now = state.clock.now();
     let today = now.date_naive();
@@ -77,7 +149,7 @@ pub async fn serve_feed(
         return answer(req, state, &encoded, format).await;
     }
 
-    let (key_without_data, window) = plan(req, state, path_format, topic, today).await?;
+    let (key_without_data, periods, window) = plan(req, state, route, today).await?;
     let Some(last_changed) = window.last_changed() else {
         return Err(unavailable(&window, state));
     };
@@ -96,6 +168,9 @@ pub async fn serve_feed(
         placeholder: state.renders.placeholder().to_owned(),
         updated: last_changed,
         max_age: state.settings.server.max_age,
+        public_url: state.settings.server.public_url.clone(),
+        periods,
+        id_query: key.id_query.clone(),
     };
     let renders = &state.renders;
     let gzip = negotiate(req, false) == ContentEncoding::Gzip;
@@ -150,51 +225,81 @@ pub async fn serve_feed(
 }
 
 /// What a request asks for: its render key (without the data version, known once the lists
-/// are read) and the window of daily lists it covers.
+/// are read), a digest's periods, and the window of daily lists it covers.
 async fn plan(
     req: &HttpRequest,
     state: &AppState,
-    path_format: Option<Format>,
-    topic: Option<&Topic>,
+    route: FeedRoute<'_>,
     today: chrono::NaiveDate,
-) -> Result<(RenderKey, Window), Problem> {
+) -> Result<(RenderKey, Vec<Period>, Window), Problem> {
     let settings = &state.settings;
     let ctx = ParseContext {
         today,
         feeds: &settings.feeds,
-        allow_format: path_format.is_none(),
+        allow_format: route.format.is_none(),
+        kind: route.kind(),
     };
     let request = FeedQuery::parse(req.query_string(), &ctx)?;
-    let format = path_format.or(request.format).unwrap_or(Format::Rss);
-    // Titles come from the canonical request, so that canonical-equal URLs share one.
-    let named = request.canonical(today, &settings.feeds);
-    let (query, title, route) = match topic {
-        Some(topic) => (
-            topic.query.narrowed_by(&request),
-            topic.feed_title(&named),
-            format!("/topics/{}", topic.name),
-        ),
-        None => {
-            let title = match named.filter_summary() {
-                Some(summary) => format!("{} — {summary}", feed::BASE_TITLE),
-                None => feed::BASE_TITLE.to_owned(),
-            };
-            (request, title, "/feed".to_owned())
+    let format = route.format.or(request.format).unwrap_or(Format::Rss);
+    // Titles come from the canonical request, so that canonical-equal URLs share one; a
+    // digest's `top` is in its titles only when given.
+    let mut named = request.canonical(today, &settings.feeds);
+    named.top = named.top.filter(|_| request.top.is_some());
+    let base_title = match request.digest {
+        Some(digest) => format!("{} — {} digest", feed::BASE_TITLE, digest.unit.adjective()),
+        None => feed::BASE_TITLE.to_owned(),
+    };
+    let title = match (route.topic, named.filter_summary()) {
+        (Some(topic), _) => topic.titled(&base_title, &named),
+        (None, Some(summary)) => format!("{base_title} — {summary}"),
+        (None, None) => base_title,
+    };
+    let query = match (route.scope, route.topic) {
+        (Scope::Digest, Some(topic)) => topic.query.digest_narrowed_by(&request),
+        (_, Some(topic)) => topic.query.narrowed_by(&request),
+        (Scope::RssHub { cycle, votes }, None) => {
+            crate::routes::rsshub::path_query(state, cycle, votes, today)
+                .await
+                .narrowed_by(&request)
         }
+        (_, None) => request,
     };
     let query = query.canonical(today, &settings.feeds);
-    let window = state
-        .store
-        .window(query.date_or(today), query.days_or(&settings.feeds))
-        .await;
+    let (newest, days) = query.window(today, &settings.feeds);
+    let window = state.store.window(newest, days).await;
+    let periods = query.periods(today);
+    let id_query = match route.scope {
+        Scope::Digest => digest_id_query(&named, route.topic),
+        _ => String::new(),
+    };
     let key = RenderKey {
-        route,
+        route: route.name(),
         title,
         query,
         format,
+        id_query,
         data_version: 0,
     };
-    Ok((key, window))
+    Ok((key, periods, window))
+}
+
+/// The query in a digest item's id: the topic, then the request's filters, canonical.
+fn digest_id_query(named: &FeedQuery, topic: Option<&Topic>) -> String {
+    let filters = FeedQuery {
+        q: named.q.clone(),
+        authors: named.authors.clone(),
+        orgs: named.orgs.clone(),
+        min_upvotes: named.min_upvotes,
+        min_comments: named.min_comments,
+        has_code: named.has_code,
+        ..FeedQuery::default()
+    }
+    .to_query_string();
+    match topic {
+        Some(topic) if filters.is_empty() => format!("topic={}", topic.name),
+        Some(topic) => format!("topic={}&{filters}", topic.name),
+        None => filters,
+    }
 }
 
 /// Everything rendering a feed needs, owned, so that it can run on a build thread.
@@ -207,19 +312,39 @@ struct RenderJob {
     placeholder: String,
     updated: DateTime<Utc>,
     max_age: Duration,
+    public_url: String,
+    /// A digest's periods, newest first; empty for a feed of papers.
+    periods: Vec<Period>,
+    /// The query in a digest item's id.
+    id_query: String,
 }
 
 impl RenderJob {
     /// Selects and renders, with the placeholder as the self link.
     fn render(self) -> Result<RenderedFeed, Problem> {
-        let papers = select(&self.query, &self.lists, self.limit);
         let meta = FeedMeta {
             title: self.title,
             self_url: self.placeholder.clone(),
             updated: self.updated,
             max_age: self.max_age,
+            public_url: self.public_url,
         };
-        let body = feed::render(self.format, &meta, &papers).map_err(|e| {
+        let body = if self.query.digest.is_some() {
+            let top = self.query.top.unwrap_or(DIGEST_DEFAULT_TOP) as usize;
+            let items = feed::digest::items(
+                &self.query,
+                &self.lists,
+                &self.periods,
+                top,
+                &meta.public_url,
+                &self.id_query,
+            );
+            feed::render_digest(self.format, &meta, &items)
+        } else {
+            let papers = select(&self.query, &self.lists, self.limit);
+            feed::render(self.format, &meta, &papers)
+        };
+        let body = body.map_err(|e| {
             tracing::error!(error = %e, "failed to render a feed");
             Problem::internal("The feed could not be written; this is a bug in paperboy.")
         })?;

@@ -10,6 +10,7 @@ pub mod feeds;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+pub mod rsshub;
 pub mod topics;
 
 /// Registers every route.
@@ -18,6 +19,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     health::config(cfg);
     topics::config(cfg);
     pages::config(cfg);
+    rsshub::config(cfg);
     metrics::config(cfg);
 }
 

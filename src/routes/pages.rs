@@ -95,6 +95,7 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
         today,
         feeds: &settings.feeds,
         allow_format: false,
+    kind: crate::query::params::QueryKind::Feed,
     };
     let (form, parsed) = match decode_pairs(req.query_string()) {
         Ok(pairs) => (

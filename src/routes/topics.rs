@@ -8,7 +8,7 @@ use crate::feed::Format;
 use crate::http::problem::Problem;
 use crate::opml::{self, Outline};
 use crate::query::decode::decode_pairs;
-use crate::routes::feeds::serve_feed;
+use crate::routes::feeds::{FeedRoute, serve_feed};
 use crate::routes::get_or_head;
 use crate::state::AppState;
 use crate::text::clean_inline;
@@ -16,17 +16,24 @@ use crate::topics::Topic;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     for format in Format::ALL {
-        cfg.service(
-            web::resource(format!("/topics/{{name}}.{}", format.name()))
-                .route(web::route().guard(get_or_head()).to(
-                    move |req: HttpRequest, state: web::Data<AppState>| async move {
-                        topic_feed(&req, &state, format).await
-                    },
-                ))
-                .default_service(web::to(|| async {
-                    Problem::method_not_allowed("GET, HEAD")
-                })),
-        );
+        for digest in [false, true] {
+            let path = if digest {
+                format!("/topics/{{name}}/digest.{}", format.name())
+            } else {
+                format!("/topics/{{name}}.{}", format.name())
+            };
+            cfg.service(
+                web::resource(path)
+                    .route(web::route().guard(get_or_head()).to(
+                        move |req: HttpRequest, state: web::Data<AppState>| async move {
+                            topic_feed(&req, &state, format, digest).await
+                        },
+                    ))
+                    .default_service(web::to(|| async {
+                        Problem::method_not_allowed("GET, HEAD")
+                    })),
+            );
+        }
     }
     cfg.service(
         web::resource("/topics.opml")
@@ -42,6 +49,7 @@ async fn topic_feed(
     req: &HttpRequest,
     state: &AppState,
     format: Format,
+    digest: bool,
 ) -> Result<HttpResponse, Problem> {
     let name = req.match_info().get("name").unwrap_or_default();
     let Some(topic) = state.topics.get(name) else {
@@ -50,7 +58,12 @@ async fn topic_feed(
             "There is no topic named {shown:?}; the topics are listed on / and in /topics.opml."
         )));
     };
-    serve_feed(req, state, Some(format), Some(topic)).await
+    let route = if digest {
+        FeedRoute::digest(format, Some(topic))
+    } else {
+        FeedRoute::papers(Some(format), Some(topic))
+    };
+    serve_feed(req, state, route).await
 }
 
 /// The absolute URL of a topic's feed.

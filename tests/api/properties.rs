@@ -63,6 +63,7 @@ fn query_round_trip(raw: &str) -> Result<(), String> {
         today: today(),
         feeds: &feeds,
         allow_format: true,
+        kind: paperboy::query::params::QueryKind::Feed,
     };
     let Ok(query) = FeedQuery::parse(raw, &ctx) else {
         return Ok(());
