@@ -49,11 +49,11 @@ pub struct Alternate {
 }
 
 impl Alternate {
-    /// One per format of `links`, titled `title (RSS)` and so on.
+    /// One per format of `links`, titled `title (Atom)` and so on, Atom first.
     pub fn for_links(title: &str, links: &FeedLinks) -> [Alternate; 3] {
         [
-            ("application/rss+xml", "RSS", &links.rss),
             ("application/atom+xml", "Atom", &links.atom),
+            ("application/rss+xml", "RSS", &links.rss),
             ("application/feed+json", "JSON Feed", &links.json),
         ]
         .map(|(mime, name, href)| Alternate {
@@ -63,6 +63,11 @@ impl Alternate {
         })
     }
 }
+
+/// The why of the order of feed links, shown once on each page.
+pub const ATOM_FIRST: &str = "Atom comes first: feed readers show its titles exactly as on \
+     Hugging Face, while some (those built on feedparser, Liferea) change RSS titles that \
+     contain <, & or markup-like text. RSS and JSON Feed hold the same papers.";
 
 /// A topic as the home page lists it.
 #[derive(Debug, Clone)]
@@ -75,6 +80,9 @@ pub struct TopicView {
     /// Papers in the last `feeds.default_days` days; `None` when no day could be loaded.
     pub count: Option<usize>,
     pub feeds: FeedLinks,
+    /// Its daily and weekly digests, as Atom.
+    pub daily_digest: String,
+    pub weekly_digest: String,
     /// `/preview?<query>`, relative: navigation stays on whatever host served the page.
     pub preview: String,
 }
@@ -94,6 +102,12 @@ pub struct FormView {
     pub top: String,
     pub sort: String,
     pub limit: String,
+    pub week: String,
+    pub month: String,
+    /// Empty for a feed of papers, else the digest's period (`day`, `week`, `month`).
+    pub period: String,
+    pub count: String,
+    pub max_count: u32,
     pub today: String,
     pub default_days: u32,
     pub max_days: u32,
@@ -111,6 +125,7 @@ impl FormView {
             max_days: feeds.max_days,
             default_limit: feeds.default_limit,
             max_limit: feeds.max_limit,
+            max_count: crate::query::params::DigestSpec::MAX_COUNT,
             ..FormView::default()
         };
         for (key, value) in pairs {
@@ -132,6 +147,10 @@ impl FormView {
                 "top" => first(&mut form.top),
                 "sort" => first(&mut form.sort),
                 "limit" => first(&mut form.limit),
+                "week" => first(&mut form.week),
+                "month" => first(&mut form.month),
+                "period" => first(&mut form.period),
+                "count" => first(&mut form.count),
                 _ => {}
             }
         }
@@ -189,6 +208,10 @@ pub struct HomePage {
     pub all: FeedLinks,
     /// `/topics.opml` listing RSS, Atom or JSON feeds.
     pub opml: FeedLinks,
+    /// The daily and weekly digests of every paper, as Atom.
+    pub daily_digest: String,
+    pub weekly_digest: String,
+    pub atom_first: &'static str,
     pub form: FormView,
 }
 
@@ -214,10 +237,13 @@ impl HomePage {
             default_days,
             all,
             opml: FeedLinks {
-                rss: format!("{public_url}/topics.opml"),
-                atom: opml_url("atom"),
+                rss: opml_url("rss"),
+                atom: format!("{public_url}/topics.opml"),
                 json: opml_url("json"),
             },
+            daily_digest: format!("{public_url}/digest.atom"),
+            weekly_digest: format!("{public_url}/digest.atom?period=week"),
+            atom_first: ATOM_FIRST,
             form,
         }
     }
@@ -233,6 +259,18 @@ pub struct PaperView {
     pub upvotes: u64,
     /// The day of the daily list it is counted for.
     pub day: String,
+    /// The AI summary, else the start of the abstract.
+    pub summary: String,
+}
+
+/// A digest item as the preview shows it: the period and its papers.
+#[derive(Debug, Clone)]
+pub struct PeriodView {
+    /// `Top 10 papers of Friday 14 August 2026`.
+    pub title: String,
+    /// The period's Hugging Face page.
+    pub url: String,
+    pub papers: Vec<PaperView>,
 }
 
 /// Authors shown before "and N more".
@@ -251,6 +289,7 @@ impl From<&Paper> for PaperView {
             authors,
             upvotes: paper.upvotes,
             day: paper.day.to_string(),
+            summary: crate::feed::digest::gist(paper),
         }
     }
 }
@@ -275,8 +314,11 @@ pub struct PreviewPage {
     pub feeds: Option<FeedLinks>,
     pub feed_title: String,
     pub papers: Vec<PaperView>,
+    /// A digest's items, newest first (`None` for a feed of papers).
+    pub periods: Option<Vec<PeriodView>>,
     /// Which days were looked at, in words.
     pub window: String,
+    pub atom_first: &'static str,
 }
 
 impl PreviewPage {
@@ -289,15 +331,20 @@ impl PreviewPage {
             feeds: None,
             feed_title: String::new(),
             papers: Vec::new(),
+            periods: None,
             window: String::new(),
+            atom_first: ATOM_FIRST,
         }
     }
 
+    /// A page for a query: its feed URLs and what the feed holds, either `papers` or a
+    /// digest's `periods`.
     pub fn selected(
         form: FormView,
         feeds: FeedLinks,
         feed_title: String,
         papers: Vec<PaperView>,
+        periods: Option<Vec<PeriodView>>,
         window: String,
     ) -> PreviewPage {
         PreviewPage {
@@ -307,7 +354,9 @@ impl PreviewPage {
             feeds: Some(feeds),
             feed_title,
             papers,
+            periods,
             window,
+            atom_first: ATOM_FIRST,
         }
     }
 }

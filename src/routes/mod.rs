@@ -8,6 +8,7 @@ use crate::state::AppState;
 
 pub mod feeds;
 pub mod health;
+pub mod icons;
 pub mod metrics;
 pub mod pages;
 pub mod rsshub;
@@ -17,6 +18,7 @@ pub mod topics;
 pub fn config(cfg: &mut web::ServiceConfig) {
     feeds::config(cfg);
     health::config(cfg);
+    icons::config(cfg);
     topics::config(cfg);
     pages::config(cfg);
     rsshub::config(cfg);

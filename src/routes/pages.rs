@@ -9,17 +9,22 @@ use askama::Template;
 
 use crate::feed;
 use crate::http::problem::Problem;
-use crate::pages::{ErrorView, FeedLinks, FormView, HomePage, PaperView, PreviewPage, TopicView};
+use chrono::NaiveDate;
+
+use crate::daily_list::DailyList;
+use crate::pages::{
+    ErrorView, FeedLinks, FormView, HomePage, PaperView, PeriodView, PreviewPage, TopicView,
+};
 use crate::query::decode::decode_pairs;
-use crate::query::params::{FeedQuery, ParamError, ParseContext};
-use crate::query::select::select;
+use crate::query::params::{DIGEST_DEFAULT_TOP, FeedQuery, ParamError, ParseContext, QueryKind};
+use crate::query::select::{select, select_period};
 use crate::routes::feeds::unavailable;
 use crate::routes::{build, get_or_head};
 use crate::state::AppState;
 
 /// Scripts are never needed: forbid them, and everything else but inline style and the form.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
-     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+     img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     for (path, handler) in [("/", Page::Home), ("/preview", Page::Preview)] {
@@ -77,6 +82,11 @@ async fn home(state: &AppState) -> Result<HttpResponse, Problem> {
                 // The topic's own days and limit are left out, so that counts compare.
                 count: loaded.then(|| select(&topic.query, &window.lists, usize::MAX).len()),
                 feeds: FeedLinks::new(&public_url, &format!("/topics/{}", topic.name), ""),
+                daily_digest: format!("{public_url}/topics/{}/digest.atom", topic.name),
+                weekly_digest: format!(
+                    "{public_url}/topics/{}/digest.atom?period=week",
+                    topic.name
+                ),
                 preview: preview_path(&topic.query_string),
             })
             .collect();
@@ -88,20 +98,30 @@ async fn home(state: &AppState) -> Result<HttpResponse, Problem> {
     Ok(html_response(StatusCode::OK, body, state))
 }
 
+/// `/preview?<query>`: the papers of a feed query, or, with `period=`, the items of a digest.
+/// The form sends every field, so an empty value is taken as not given.
 async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Problem> {
     let settings = &state.settings;
     let today = state.clock.today();
-    let ctx = ParseContext {
-        today,
-        feeds: &settings.feeds,
-        allow_format: false,
-    kind: crate::query::params::QueryKind::Feed,
-    };
     let (form, parsed) = match decode_pairs(req.query_string()) {
-        Ok(pairs) => (
-            FormView::from_pairs(&pairs, today, &settings.feeds),
-            FeedQuery::from_pairs(&pairs, &ctx),
-        ),
+        Ok(mut pairs) => {
+            pairs.retain(|(_, value)| !value.trim().is_empty());
+            let kind = if pairs.iter().any(|(key, _)| key == "period") {
+                QueryKind::Digest
+            } else {
+                QueryKind::Feed
+            };
+            let ctx = ParseContext {
+                today,
+                feeds: &settings.feeds,
+                allow_format: false,
+                kind,
+            };
+            (
+                FormView::from_pairs(&pairs, today, &settings.feeds),
+                FeedQuery::from_pairs(&pairs, &ctx),
+            )
+        }
         Err(e) => (
             FormView::from_pairs(&[], today, &settings.feeds),
             Err(ParamError::from(e)),
@@ -120,8 +140,7 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
         }
     };
 
-    let newest = query.date_or(today);
-    let days = query.days_or(&settings.feeds);
+    let (newest, days) = query.window(today, &settings.feeds);
     let window = state.store.window(newest, days).await;
     if window.last_changed().is_none() {
         let problem = unavailable(&window, state);
@@ -140,35 +159,77 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
         return Ok(response);
     }
     let limit = query.limit_or(&settings.feeds) as usize;
-    let feed_title = match query.filter_summary() {
-        Some(summary) => format!("{} — {summary}", feed::BASE_TITLE),
+    let base_title = match query.digest {
+        Some(digest) => format!("{} — {} digest", feed::BASE_TITLE, digest.unit.adjective()),
         None => feed::BASE_TITLE.to_owned(),
     };
-    let feeds = FeedLinks::new(
-        &settings.server.public_url,
-        "/feed",
-        &query.to_query_string(),
-    );
-    let window_text = match days {
-        1 => format!("From the daily list of {newest}; at most {limit} papers."),
-        _ => format!("From the {days} daily lists ending {newest}; at most {limit} papers."),
+    let feed_title = match query.filter_summary() {
+        Some(summary) => format!("{base_title} — {summary}"),
+        None => base_title,
     };
+    let path = if query.digest.is_some() { "/digest" } else { "/feed" };
+    let feeds = FeedLinks::new(&settings.server.public_url, path, &query.to_query_string());
+    let window_text = window_text(&query, newest, days, limit);
+    let periods = query.periods(today);
     // Selecting and rendering cost CPU: in the build pool, like a feed.
     let body = build(state, move || {
-        let papers: Vec<PaperView> = select(&query, &window.lists, limit)
-            .into_iter()
-            .map(PaperView::from)
-            .collect();
+        let (papers, periods) = if let Some(top) = query.digest.map(|_| query.top) {
+            let top = top.unwrap_or(DIGEST_DEFAULT_TOP) as usize;
+            let mut newest_first: Vec<&DailyList> = window.lists.iter().map(|l| l.as_ref()).collect();
+            newest_first.sort_by_key(|l| std::cmp::Reverse(l.date));
+            let views: Vec<PeriodView> = periods
+                .iter()
+                .filter_map(|period| {
+                    let papers = select_period(&query, &newest_first, period, top);
+                    (!papers.is_empty()).then(|| PeriodView {
+                        title: period.title(papers.len()),
+                        url: period.hf_url(),
+                        papers: papers.into_iter().map(PaperView::from).collect(),
+                    })
+                })
+                .collect();
+            (Vec::new(), Some(views))
+        } else {
+            let papers = select(&query, &window.lists, limit)
+                .into_iter()
+                .map(PaperView::from)
+                .collect();
+            (papers, None)
+        };
         render_page(&PreviewPage::selected(
             form,
             feeds,
             feed_title,
             papers,
+            periods,
             window_text,
         ))
     })
     .await?;
     Ok(html_response(StatusCode::OK, body.into(), state))
+}
+
+/// Which days a query reads, in words.
+fn window_text(query: &FeedQuery, newest: NaiveDate, days: u32, limit: usize) -> String {
+    if let Some(digest) = query.digest {
+        let unit = digest.unit.name();
+        let top = query.top.unwrap_or(DIGEST_DEFAULT_TOP);
+        return format!(
+            "One item per {unit} for the {} {unit}s ending on or before {newest}, newest first, \
+             each with its {top} most upvoted papers; a {unit} without papers has no item.",
+            digest.count_or_default()
+        );
+    }
+    if let Some(span) = query.span {
+        return format!(
+            "From the daily lists of {} up to {newest}; at most {limit} papers.",
+            span.describe()
+        );
+    }
+    match days {
+        1 => format!("From the daily list of {newest}; at most {limit} papers."),
+        _ => format!("From the {days} daily lists ending {newest}; at most {limit} papers."),
+    }
 }
 
 /// `/preview?<query>`, or `/preview` for none.

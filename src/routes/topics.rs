@@ -108,7 +108,8 @@ async fn topics_opml(
         .body(body))
 }
 
-/// `/topics.opml` takes one parameter, `format` (which feeds it lists; `rss` by default).
+/// `/topics.opml` takes one parameter, `format` (which feeds it lists; Atom by default, as
+/// Atom is exact about text).
 fn opml_format(raw: &str) -> Result<Format, Problem> {
     let mut format: Option<Format> = None;
     let mut seen = false;
@@ -140,7 +141,7 @@ fn opml_format(raw: &str) -> Result<Format, Problem> {
             )
         })?);
     }
-    Ok(format.unwrap_or(Format::Rss))
+    Ok(format.unwrap_or(Format::Atom))
 }
 
 #[cfg(test)]
@@ -149,8 +150,9 @@ mod tests {
 
     #[test]
     fn the_opml_takes_only_a_format() {
-        assert_eq!(opml_format("").unwrap(), Format::Rss);
-        assert_eq!(opml_format("format=").unwrap(), Format::Rss);
+        assert_eq!(opml_format("").unwrap(), Format::Atom);
+        assert_eq!(opml_format("format=").unwrap(), Format::Atom);
+        assert_eq!(opml_format("format=rss").unwrap(), Format::Rss);
         assert_eq!(opml_format("format=json").unwrap(), Format::Json);
         for bad in [
             "format=xml",
