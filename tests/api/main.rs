@@ -2,6 +2,7 @@ mod helpers;
 mod support;
 
 mod browser;
+mod digests;
 mod feeds;
 mod http;
 mod limits;

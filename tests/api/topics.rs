@@ -278,8 +278,10 @@ async fn every_starter_topic_selects_some_but_not_most_fixture_papers() {
 #[tokio::test]
 async fn the_opml_lists_every_topic_with_absolute_urls_that_answer() {
     let app = spawn_app().await;
+    // Atom by default: it is exact about text.
     for (query, extension) in [
-        ("", "rss"),
+        ("", "atom"),
+        ("?format=rss", "rss"),
         ("?format=atom", "atom"),
         ("?format=json", "json"),
     ] {
