@@ -73,7 +73,7 @@ fn benches(c: &mut Criterion) {
         today: NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
         feeds: &feeds,
         allow_format: false,
-    kind: paperboy::query::params::QueryKind::Feed,
+        kind: paperboy::query::params::QueryKind::Feed,
     };
     c.bench_function("parse complex query", |b| {
         b.iter(|| FeedQuery::parse(black_box(COMPLEX_QUERY), &ctx).unwrap())
@@ -97,6 +97,7 @@ fn benches(c: &mut Criterion) {
         self_url: "http://127.0.0.1:8080/feed.rss?limit=200&days=90".into(),
         updated: Utc.with_ymd_and_hms(2026, 8, 14, 12, 0, 0).unwrap(),
         max_age: Duration::from_secs(600),
+        public_url: "http://127.0.0.1:8080".into(),
     };
     let mut group = c.benchmark_group("render 200 items");
     for format in Format::ALL {

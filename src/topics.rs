@@ -125,7 +125,7 @@ impl Topics {
             today: NaiveDate::MAX,
             feeds,
             allow_format: false,
-        kind: crate::query::params::QueryKind::Feed,
+            kind: crate::query::params::QueryKind::Feed,
         };
         let mut parsed: Vec<Topic> = Vec::with_capacity(topics.len());
         for (index, raw) in topics.iter().enumerate() {

@@ -57,7 +57,11 @@ pub fn items(
 
 /// The id of a period's item.
 pub fn item_id(public_url: &str, period: &Period, id_query: &str) -> String {
-    let mut id = format!("{public_url}/digest/{}/{}", period.unit().name(), period.key());
+    let mut id = format!(
+        "{public_url}/digest/{}/{}",
+        period.unit().name(),
+        period.key()
+    );
     if !id_query.is_empty() {
         id.push('?');
         id.push_str(id_query);
@@ -209,7 +213,10 @@ mod tests {
         let html = html(&refs);
         assert!(html.starts_with("<ol><li>") && html.ends_with("</li></ol>"));
         assert_eq!(html.matches("<li>").count(), 3);
-        assert!(!html.contains("<Tables>") && html.contains("&lt;Tables&gt;"), "{html}");
+        assert!(
+            !html.contains("<Tables>") && html.contains("&lt;Tables&gt;"),
+            "{html}"
+        );
         for paper in &papers {
             assert!(html.contains(&paper.hf_url()));
             assert!(html.contains(&paper.pdf_url()));

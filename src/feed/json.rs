@@ -74,7 +74,10 @@ struct JsonOrganization<'a> {
 }
 
 pub(super) fn render(meta: &FeedMeta, papers: &[&Paper]) -> Result<Vec<u8>, RenderError> {
-    Ok(serde_json::to_vec(&feed(meta, papers.iter().map(|p| item(p)).collect()))?)
+    Ok(serde_json::to_vec(&feed(
+        meta,
+        papers.iter().map(|p| item(p)).collect(),
+    ))?)
 }
 
 pub(super) fn render_digest(meta: &FeedMeta, items: &[DigestItem]) -> Result<Vec<u8>, RenderError> {

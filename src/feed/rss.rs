@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 
 use rss::extension::atom::{self, AtomExtensionBuilder, Link};
 use rss::extension::dublincore::{self, DublinCoreExtensionBuilder};
-use rss::{
-    CategoryBuilder, Channel, ChannelBuilder, GuidBuilder, ImageBuilder, Item, ItemBuilder,
-};
+use rss::{CategoryBuilder, Channel, ChannelBuilder, GuidBuilder, ImageBuilder, Item, ItemBuilder};
 
 use super::{DESCRIPTION, DigestItem, FeedMeta, HOME_PAGE, RenderError, generator, item_html};
 use crate::paper::Paper;

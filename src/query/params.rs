@@ -409,7 +409,12 @@ impl FeedQuery {
     }
 
     /// Sets `week=` or `month=`.
-    fn set_span(&mut self, key: &str, value: &str, ctx: &ParseContext<'_>) -> Result<(), ParamError> {
+    fn set_span(
+        &mut self,
+        key: &str,
+        value: &str,
+        ctx: &ParseContext<'_>,
+    ) -> Result<(), ParamError> {
         if let Some(other) = &self.span {
             let other = span_name(other);
             return Err(ParamError::new(
@@ -421,9 +426,15 @@ impl FeedQuery {
             ));
         }
         let (parsed, shape) = if key == "week" {
-            (Period::parse_week(value), "an ISO week written YYYY-Www, like 2026-W33")
+            (
+                Period::parse_week(value),
+                "an ISO week written YYYY-Www, like 2026-W33",
+            )
         } else {
-            (Period::parse_month(value), "a month written YYYY-MM, like 2026-08")
+            (
+                Period::parse_month(value),
+                "a month written YYYY-MM, like 2026-08",
+            )
         };
         let span = parsed.ok_or_else(|| {
             ParamError::new(key, format!("{key} must be {shape}, not {}.", shown(value)))
@@ -456,12 +467,12 @@ impl FeedQuery {
     /// them whole: `date`, `days`, `week` and `month` of the request if it gives any.
     pub fn narrowed_by(&self, request: &FeedQuery) -> FeedQuery {
         let both = |a: &[NameGroup], b: &[NameGroup]| [a, b].concat();
-        let days_from = if request.date.is_some() || request.days.is_some() || request.span.is_some()
-        {
-            request
-        } else {
-            self
-        };
+        let days_from =
+            if request.date.is_some() || request.days.is_some() || request.span.is_some() {
+                request
+            } else {
+                self
+            };
         FeedQuery {
             q: [self.q.as_slice(), request.q.as_slice()].concat(),
             authors: both(&self.authors, &request.authors),
@@ -507,9 +518,11 @@ impl FeedQuery {
     /// A digest's periods, newest first (empty for a feed of papers).
     pub fn periods(&self, today: NaiveDate) -> Vec<Period> {
         match self.digest {
-            Some(digest) => {
-                Period::ended(digest.unit, self.digest_bound(today), digest.count_or_default())
-            }
+            Some(digest) => Period::ended(
+                digest.unit,
+                self.digest_bound(today),
+                digest.count_or_default(),
+            ),
             None => Vec::new(),
         }
     }
@@ -517,7 +530,9 @@ impl FeedQuery {
     /// The days this query reads: the newest and how many, counting back.
     pub fn window(&self, today: NaiveDate, feeds: &FeedSettings) -> (NaiveDate, u32) {
         let days_between = |oldest: NaiveDate, newest: NaiveDate| {
-            u32::try_from((newest - oldest).num_days() + 1).unwrap_or(1).max(1)
+            u32::try_from((newest - oldest).num_days() + 1)
+                .unwrap_or(1)
+                .max(1)
         };
         if self.digest.is_some() {
             let periods = self.periods(today);
@@ -575,7 +590,11 @@ impl FeedQuery {
             parts.push(format!("top: {n}"));
         }
         for pattern in &self.patterns {
-            parts.push(format!("{}: {}", pattern.name(), clean_inline(&pattern.source)));
+            parts.push(format!(
+                "{}: {}",
+                pattern.name(),
+                clean_inline(&pattern.source)
+            ));
         }
         (!parts.is_empty()).then(|| parts.join(", "))
     }
@@ -595,8 +614,12 @@ impl FeedQuery {
                 count: Some(digest.count_or_default()),
                 ..digest
             });
-            (canonical.days, canonical.span, canonical.limit, canonical.sort) =
-                (None, None, None, None);
+            (
+                canonical.days,
+                canonical.span,
+                canonical.limit,
+                canonical.sort,
+            ) = (None, None, None, None);
         } else {
             if self.span.is_none() {
                 canonical.date = Some(self.date_or(today));
@@ -654,10 +677,23 @@ impl FeedQuery {
         number("sort", self.sort.map(|s| s.name().to_owned()));
         number("limit", self.limit.map(|n| n.to_string()));
         number("format", self.format.map(|f| f.name().to_owned()));
-        number("week", self.span.filter(|s| s.unit() == Unit::Week).map(|s| s.key()));
-        number("month", self.span.filter(|s| s.unit() == Unit::Month).map(|s| s.key()));
+        number(
+            "week",
+            self.span
+                .filter(|s| s.unit() == Unit::Week)
+                .map(|s| s.key()),
+        );
+        number(
+            "month",
+            self.span
+                .filter(|s| s.unit() == Unit::Month)
+                .map(|s| s.key()),
+        );
         number("period", self.digest.map(|d| d.unit.name().to_owned()));
-        number("count", self.digest.and_then(|d| d.count).map(|n| n.to_string()));
+        number(
+            "count",
+            self.digest.and_then(|d| d.count).map(|n| n.to_string()),
+        );
         for pattern in &self.patterns {
             pairs.push((pattern.name(), pattern.source.clone()));
         }

@@ -41,7 +41,12 @@ pub struct Pattern {
 impl PartialEq for Pattern {
     fn eq(&self, other: &Self) -> bool {
         (self.target, self.exclude, &self.source, self.case_sensitive)
-            == (other.target, other.exclude, &other.source, other.case_sensitive)
+            == (
+                other.target,
+                other.exclude,
+                &other.source,
+                other.case_sensitive,
+            )
     }
 }
 
@@ -84,11 +89,7 @@ impl Pattern {
     }
 
     /// Compiles `source`; the error is a sentence naming the parameter.
-    pub fn compile(
-        name: &str,
-        source: &str,
-        case_sensitive: bool,
-    ) -> Result<Pattern, String> {
+    pub fn compile(name: &str, source: &str, case_sensitive: bool) -> Result<Pattern, String> {
         let Some((target, exclude)) = Pattern::parameter(name) else {
             return Err(format!("{name} is not a filter parameter."));
         };
@@ -169,11 +170,18 @@ mod tests {
     #[test]
     fn bad_patterns_say_why() {
         let err = Pattern::compile("filter_title", "(unclosed", true).unwrap_err();
-        assert!(err.starts_with("filter_title is not a regular expression"), "{err}");
+        assert!(
+            err.starts_with("filter_title is not a regular expression"),
+            "{err}"
+        );
         assert!(err.contains("unclosed"), "{err}");
         assert!(!err.contains('\n'), "{err}");
         let long = "a".repeat(MAX_PATTERN_BYTES + 1);
-        assert!(Pattern::compile("filter", &long, true).unwrap_err().contains("257 bytes"));
+        assert!(
+            Pattern::compile("filter", &long, true)
+                .unwrap_err()
+                .contains("257 bytes")
+        );
         // Small to write, huge to compile.
         let err = Pattern::compile("filter", r"\w{200}\w{200}\w{200}", true).unwrap_err();
         assert!(err.contains("too large"), "{err}");
@@ -184,8 +192,23 @@ mod tests {
 
     #[test]
     fn case_sensitivity_is_chosen_per_query() {
-        assert!(Pattern::compile("filter", "Agent", true).unwrap().regex.is_match("Agents"));
-        assert!(!Pattern::compile("filter", "Agent", true).unwrap().regex.is_match("agents"));
-        assert!(Pattern::compile("filter", "Agent", false).unwrap().regex.is_match("agents"));
+        assert!(
+            Pattern::compile("filter", "Agent", true)
+                .unwrap()
+                .regex
+                .is_match("Agents")
+        );
+        assert!(
+            !Pattern::compile("filter", "Agent", true)
+                .unwrap()
+                .regex
+                .is_match("agents")
+        );
+        assert!(
+            Pattern::compile("filter", "Agent", false)
+                .unwrap()
+                .regex
+                .is_match("agents")
+        );
     }
 }

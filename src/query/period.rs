@@ -90,9 +90,8 @@ impl Period {
     /// `YYYY-MM`, e.g. `2026-08`; `None` for anything else.
     pub fn parse_month(value: &str) -> Option<Period> {
         let b = value.as_bytes();
-        let shape = b.len() == 7
-            && b[4] == b'-'
-            && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit);
+        let shape =
+            b.len() == 7 && b[4] == b'-' && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit);
         if !shape {
             return None;
         }
@@ -213,10 +212,16 @@ mod tests {
         assert_eq!(w.key(), "2026-W33");
         assert_eq!(w.days(), 7);
         assert_eq!(w.hf_url(), "https://huggingface.co/papers/week/2026-W33");
-        assert_eq!(w.title(10), "Top 10 papers of week 33 of 2026 (10–16 August)");
+        assert_eq!(
+            w.title(10),
+            "Top 10 papers of week 33 of 2026 (10–16 August)"
+        );
         // 2025 has no week 53; 2026 (which begins on a Thursday) has one.
         assert_eq!(Period::parse_week("2025-W53"), None);
-        assert_eq!(Period::parse_week("2026-W53").unwrap().last(), day(2027, 1, 3));
+        assert_eq!(
+            Period::parse_week("2026-W53").unwrap().last(),
+            day(2027, 1, 3)
+        );
         for bad in ["2026-W00", "2026-W1", "2026W33", "2026-w33", "+026-W33", ""] {
             assert_eq!(Period::parse_week(bad), None, "{bad}");
         }
@@ -240,7 +245,10 @@ mod tests {
     #[test]
     fn months_have_their_own_length() {
         let m = Period::parse_month("2026-08").unwrap();
-        assert_eq!((m.first(), m.last(), m.days()), (day(2026, 8, 1), day(2026, 8, 31), 31));
+        assert_eq!(
+            (m.first(), m.last(), m.days()),
+            (day(2026, 8, 1), day(2026, 8, 31), 31)
+        );
         assert_eq!(Period::parse_month("2024-02").unwrap().days(), 29);
         assert_eq!(m.title(3), "Top 3 papers of August 2026");
         assert_eq!(m.hf_url(), "https://huggingface.co/papers/month/2026-08");
@@ -254,7 +262,10 @@ mod tests {
         let d = Period::containing(Unit::Day, day(2026, 8, 14));
         assert_eq!(d.title(10), "Top 10 papers of Friday 14 August 2026");
         assert_eq!(d.hf_url(), "https://huggingface.co/papers/date/2026-08-14");
-        assert_eq!(Period::containing(Unit::Day, day(2026, 8, 3)).describe(), "Monday 3 August 2026");
+        assert_eq!(
+            Period::containing(Unit::Day, day(2026, 8, 3)).describe(),
+            "Monday 3 August 2026"
+        );
     }
 
     #[test]
@@ -264,11 +275,17 @@ mod tests {
         let keys: Vec<String> = weeks.iter().map(Period::key).collect();
         assert_eq!(keys, ["2026-W32", "2026-W31"]);
         // Sunday ends its week.
-        assert_eq!(Period::ended(Unit::Week, day(2026, 8, 16), 1)[0].key(), "2026-W33");
+        assert_eq!(
+            Period::ended(Unit::Week, day(2026, 8, 16), 1)[0].key(),
+            "2026-W33"
+        );
         let months = Period::ended(Unit::Month, day(2026, 8, 30), 3);
         let keys: Vec<String> = months.iter().map(Period::key).collect();
         assert_eq!(keys, ["2026-07", "2026-06", "2026-05"]);
-        assert_eq!(Period::ended(Unit::Month, day(2026, 8, 31), 1)[0].key(), "2026-08");
+        assert_eq!(
+            Period::ended(Unit::Month, day(2026, 8, 31), 1)[0].key(),
+            "2026-08"
+        );
         let days = Period::ended(Unit::Day, day(2026, 3, 1), 2);
         assert_eq!(days[1].key(), "2026-02-28");
     }

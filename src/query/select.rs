@@ -131,7 +131,7 @@ mod tests {
             today: NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
             feeds: &feeds,
             allow_format: false,
-        kind: crate::query::params::QueryKind::Feed,
+            kind: crate::query::params::QueryKind::Feed,
         };
         FeedQuery::parse(raw, &ctx).unwrap()
     }

@@ -2,8 +2,8 @@
 //! the binary (drawn by `assets/make-icons.py`), named in every feed and linked from the pages.
 //! They never change within a version: a strong ETag, a day of caching, 304s.
 
-use actix_web::http::header::{self, CacheControl, CacheDirective, EntityTag, IfNoneMatch};
 use actix_web::http::header::Header;
+use actix_web::http::header::{self, CacheControl, CacheDirective, EntityTag, IfNoneMatch};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::problem::Problem;
@@ -22,10 +22,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         let etag = EntityTag::new_strong(format!("{:016x}", xxhash_rust::xxh3::xxh3_64(body)));
         cfg.service(
             web::resource(path)
-                .route(web::route().guard(get_or_head()).to(move |req: HttpRequest| {
-                    let etag = etag.clone();
-                    async move { icon(&req, body, content_type, etag) }
-                }))
+                .route(
+                    web::route()
+                        .guard(get_or_head())
+                        .to(move |req: HttpRequest| {
+                            let etag = etag.clone();
+                            async move { icon(&req, body, content_type, etag) }
+                        }),
+                )
                 .default_service(web::to(|| async {
                     Problem::method_not_allowed("GET, HEAD")
                 })),

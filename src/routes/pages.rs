@@ -167,7 +167,11 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
         Some(summary) => format!("{base_title} — {summary}"),
         None => base_title,
     };
-    let path = if query.digest.is_some() { "/digest" } else { "/feed" };
+    let path = if query.digest.is_some() {
+        "/digest"
+    } else {
+        "/feed"
+    };
     let feeds = FeedLinks::new(&settings.server.public_url, path, &query.to_query_string());
     let window_text = window_text(&query, newest, days, limit);
     let periods = query.periods(today);
@@ -175,7 +179,8 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
     let body = build(state, move || {
         let (papers, periods) = if let Some(top) = query.digest.map(|_| query.top) {
             let top = top.unwrap_or(DIGEST_DEFAULT_TOP) as usize;
-            let mut newest_first: Vec<&DailyList> = window.lists.iter().map(|l| l.as_ref()).collect();
+            let mut newest_first: Vec<&DailyList> =
+                window.lists.iter().map(|l| l.as_ref()).collect();
             newest_first.sort_by_key(|l| std::cmp::Reverse(l.date));
             let views: Vec<PeriodView> = periods
                 .iter()

@@ -184,3 +184,89 @@ async fn a_real_browser_renders_the_home_page_and_the_preview() {
         .collect();
     assert_eq!(shown, expected, "the titles chromium shows");
 }
+
+#[tokio::test]
+async fn a_real_browser_shows_the_new_form_fields_and_a_digest_preview() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let app = spawn_app().await;
+    let work = TempDir::new("browser-digest");
+
+    // The form, as chromium builds it: week, month, digest period and count.
+    let home = run_chromium(
+        &chromium,
+        &work,
+        &["--dump-dom".to_owned(), format!("{}/", app.address)],
+    )
+    .await;
+    let doc = Html::parse_document(&home);
+    for (selector, what) in [
+        (r#"input[name="week"][type="week"]"#, "a week field"),
+        (r#"input[name="month"][type="month"]"#, "a month field"),
+        (
+            r#"select[name="period"] option[value="week"]"#,
+            "a digest choice",
+        ),
+        (r#"input[name="count"]"#, "a digest count"),
+        (r#"link[rel="icon"][href="/favicon.ico"]"#, "the favicon"),
+        (r#".topics .links a.digest"#, "digest links on topic rows"),
+    ] {
+        assert!(
+            doc.select(&Selector::parse(selector).unwrap())
+                .next()
+                .is_some(),
+            "the home page has {what} ({selector})"
+        );
+    }
+    let first_link = doc
+        .select(&Selector::parse(".topics .links a").unwrap())
+        .next()
+        .unwrap();
+    assert_eq!(first_link.text().collect::<String>(), "Atom", "Atom first");
+
+    // The form submitted as a browser sends it: every field, most of them empty.
+    let query = "q=&author=&org=&min_upvotes=&min_comments=&has_code=&date=&days=&week=&month=\
+                 &top=3&sort=&limit=&period=day&count=4";
+    let dom = run_chromium(
+        &chromium,
+        &work,
+        &[
+            "--dump-dom".to_owned(),
+            format!("{}/preview?{query}", app.address),
+        ],
+    )
+    .await;
+    let feed: Value = app
+        .get("/digest.json?top=3&period=day&count=4")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let expected: Vec<String> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        expected.len(),
+        4,
+        "08-13, 08-12, 08-11 and 08-10 all hold papers"
+    );
+    let doc = Html::parse_document(&dom);
+    let shown: Vec<String> = doc
+        .select(&Selector::parse(".period-title").unwrap())
+        .map(|e| e.text().collect::<String>().trim().to_owned())
+        .collect();
+    assert_eq!(shown, expected, "the periods chromium shows");
+    let summaries = doc.select(&Selector::parse(".summary").unwrap()).count();
+    assert!(summaries > 0, "papers show their summary or abstract");
+    let atom = doc
+        .select(&Selector::parse("#url-atom").unwrap())
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .unwrap()
+        .to_owned();
+    assert!(atom.contains("/digest.atom?"), "{atom}");
+}

@@ -114,8 +114,14 @@ async fn a_daily_digest_has_one_item_per_ended_day_with_papers_the_same_in_every
     let rss_date = DateTime::parse_from_rfc2822(rss.items()[0].pub_date().unwrap()).unwrap();
     assert_eq!(rss_date, expected);
     assert_eq!(atom.entries()[0].published().unwrap(), &expected);
-    assert_eq!(json_items(&json)[0]["date_published"], "2026-08-14T00:00:00+00:00");
-    assert_eq!(json_items(&json)[0]["url"], "https://huggingface.co/papers/date/2026-08-13");
+    assert_eq!(
+        json_items(&json)[0]["date_published"],
+        "2026-08-14T00:00:00+00:00"
+    );
+    assert_eq!(
+        json_items(&json)[0]["url"],
+        "https://huggingface.co/papers/date/2026-08-13"
+    );
 }
 
 #[tokio::test]
@@ -123,7 +129,10 @@ async fn a_digest_item_ranks_its_papers_by_upvotes_with_their_details() {
     let app = spawn_app().await;
     let (rss, _, _) = digest(&app, "/digest", "top=3").await;
     let day = &rss.items()[1];
-    assert_eq!(day.title(), Some("Top 3 papers of Wednesday 12 August 2026"));
+    assert_eq!(
+        day.title(),
+        Some("Top 3 papers of Wednesday 12 August 2026")
+    );
     let html = day.description().unwrap();
     let expected: Vec<String> = ranked(&app, &["2026-08-12"])
         .into_iter()
@@ -131,12 +140,24 @@ async fn a_digest_item_ranks_its_papers_by_upvotes_with_their_details() {
         .map(|(id, _)| id)
         .collect();
     assert_eq!(paper_links(html), expected);
-    assert!(html.starts_with("<ol>") && html.matches("<li>").count() == 3, "{html}");
+    assert!(
+        html.starts_with("<ol>") && html.matches("<li>").count() == 3,
+        "{html}"
+    );
     for id in &expected {
-        assert!(html.contains(&format!("https://arxiv.org/abs/{id}")), "{html}");
-        assert!(html.contains(&format!("https://arxiv.org/pdf/{id}")), "{html}");
+        assert!(
+            html.contains(&format!("https://arxiv.org/abs/{id}")),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("https://arxiv.org/pdf/{id}")),
+            "{html}"
+        );
     }
-    assert!(html.contains("upvotes") && html.contains("comment"), "{html}");
+    assert!(
+        html.contains("upvotes") && html.contains("comment"),
+        "{html}"
+    );
     assert!(!html.contains("<script"), "upstream text is escaped");
 }
 
@@ -154,13 +175,25 @@ async fn a_weekly_digest_counts_a_paper_listed_on_two_days_once() {
     assert_eq!(items.len(), 2);
     let week = ranked(
         &app,
-        &["2026-08-10", "2026-08-11", "2026-08-12", "2026-08-13", "2026-08-14"],
+        &[
+            "2026-08-10",
+            "2026-08-11",
+            "2026-08-12",
+            "2026-08-13",
+            "2026-08-14",
+        ],
     );
     assert_eq!(
         items[0].title().unwrap(),
-        format!("Top {} papers of week 33 of 2026 (10–16 August)", week.len().min(100))
+        format!(
+            "Top {} papers of week 33 of 2026 (10–16 August)",
+            week.len().min(100)
+        )
     );
-    assert_eq!(items[0].link(), Some("https://huggingface.co/papers/week/2026-W33"));
+    assert_eq!(
+        items[0].link(),
+        Some("https://huggingface.co/papers/week/2026-W33")
+    );
     assert_eq!(
         items[0].guid().unwrap().value(),
         format!("{}/digest/week/2026-W33", app.address)
@@ -173,11 +206,20 @@ async fn a_weekly_digest_counts_a_paper_listed_on_two_days_once() {
     );
     let week_32 = ranked(
         &app,
-        &["2026-08-03", "2026-08-04", "2026-08-05", "2026-08-06", "2026-08-07"],
+        &[
+            "2026-08-03",
+            "2026-08-04",
+            "2026-08-05",
+            "2026-08-06",
+            "2026-08-07",
+        ],
     );
     assert_eq!(
         items[1].title().unwrap(),
-        format!("Top {} papers of week 32 of 2026 (3–9 August)", week_32.len())
+        format!(
+            "Top {} papers of week 32 of 2026 (3–9 August)",
+            week_32.len()
+        )
     );
     let monday: DateTime<Utc> = "2026-08-17T00:00:00Z".parse().unwrap();
     assert_eq!(atom.entries()[0].updated(), &monday);
@@ -192,13 +234,28 @@ async fn a_monthly_digest_lists_ended_months() {
     let items = rss.items();
     assert_eq!(items.len(), 1, "July has no papers in the fixtures");
     assert_eq!(items[0].title(), Some("Top 10 papers of August 2026"));
-    assert_eq!(items[0].link(), Some("https://huggingface.co/papers/month/2026-08"));
+    assert_eq!(
+        items[0].link(),
+        Some("https://huggingface.co/papers/month/2026-08")
+    );
     let all: Vec<&str> = [
-        "2026-08-03", "2026-08-04", "2026-08-05", "2026-08-06", "2026-08-07", "2026-08-10",
-        "2026-08-11", "2026-08-12", "2026-08-13", "2026-08-14",
+        "2026-08-03",
+        "2026-08-04",
+        "2026-08-05",
+        "2026-08-06",
+        "2026-08-07",
+        "2026-08-10",
+        "2026-08-11",
+        "2026-08-12",
+        "2026-08-13",
+        "2026-08-14",
     ]
     .to_vec();
-    let expected: Vec<String> = ranked(&app, &all).into_iter().take(10).map(|(id, _)| id).collect();
+    let expected: Vec<String> = ranked(&app, &all)
+        .into_iter()
+        .take(10)
+        .map(|(id, _)| id)
+        .collect();
     assert_eq!(paper_links(items[0].description().unwrap()), expected);
     let date = DateTime::parse_from_rfc2822(items[0].pub_date().unwrap()).unwrap();
     assert_eq!(date.to_rfc3339(), "2026-09-01T00:00:00+00:00");
@@ -218,10 +275,16 @@ async fn date_chooses_the_newest_period_and_only_ended_periods_appear() {
     );
     // Today is not over: date=today lists from yesterday.
     let (rss, _, _) = digest(&app, "/digest", "date=2026-08-14&count=1").await;
-    assert_eq!(rss.items()[0].title(), Some("Top 7 papers of Thursday 13 August 2026"));
+    assert_eq!(
+        rss.items()[0].title(),
+        Some("Top 7 papers of Thursday 13 August 2026")
+    );
     // Week 33 has not ended on Friday 08-14: the newest weekly item is week 32.
     let (rss, _, _) = digest(&app, "/digest", "period=week&count=1").await;
-    assert_eq!(rss.items()[0].link(), Some("https://huggingface.co/papers/week/2026-W32"));
+    assert_eq!(
+        rss.items()[0].link(),
+        Some("https://huggingface.co/papers/week/2026-W32")
+    );
 }
 
 #[tokio::test]
@@ -262,7 +325,13 @@ async fn filters_apply_before_ranking_and_are_in_the_ids() {
 #[tokio::test]
 async fn a_topic_digest_applies_the_topic_query_and_names_the_topic_in_its_ids() {
     let app = spawn_app().await;
-    let topic = app.state.topics.iter().next().expect("a starter topic").clone();
+    let topic = app
+        .state
+        .topics
+        .iter()
+        .next()
+        .expect("a starter topic")
+        .clone();
     let path = format!("/topics/{}/digest", topic.name);
     let (rss, atom, _) = digest(&app, &path, "count=7").await;
     assert_eq!(
@@ -270,7 +339,10 @@ async fn a_topic_digest_applies_the_topic_query_and_names_the_topic_in_its_ids()
         format!("Hugging Face Daily Papers — daily digest — {}", topic.title)
     );
     let topic_ids = app
-        .ids(&format!("/topics/{}.rss?date=2026-08-13&days=7&limit=200", topic.name))
+        .ids(&format!(
+            "/topics/{}.rss?date=2026-08-13&days=7&limit=200",
+            topic.name
+        ))
         .await;
     for item in rss.items() {
         let id = item.guid().unwrap().value();
@@ -352,7 +424,11 @@ async fn digests_are_rendered_once_per_query_and_data() {
     for _ in 0..3 {
         app.get_ok("/digest.rss?period=day").await;
     }
-    assert_eq!(app.state.renders.render_count(), first, "served from the cache");
+    assert_eq!(
+        app.state.renders.render_count(),
+        first,
+        "served from the cache"
+    );
     // Its ids stay the same whatever the format and however often it is fetched.
     let (a, _, _) = digest(&app, "/digest", "").await;
     let (b, _, _) = digest(&app, "/digest", "").await;

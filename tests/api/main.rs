@@ -14,6 +14,7 @@ mod periods;
 mod process;
 mod properties;
 mod quirks;
+mod readers;
 mod readiness;
 mod render_cache;
 mod rsshub;

@@ -20,7 +20,11 @@ async fn a_week_selects_monday_to_sunday_and_leaves_out_the_days_after_today() {
     assert!(!week.is_empty());
     assert_eq!(week, days);
     for date in ["2026-08-15", "2026-08-16"] {
-        assert_eq!(app.upstream_requests_for(date).await, 0, "{date} is in the future");
+        assert_eq!(
+            app.upstream_requests_for(date).await,
+            0,
+            "{date} is in the future"
+        );
     }
     let week_32 = sorted_ids(&app, "/feed.atom?week=2026-W32&limit=200").await;
     let days_32 = sorted_ids(&app, "/feed.atom?date=2026-08-09&days=7&limit=200").await;
@@ -33,12 +37,19 @@ async fn a_month_may_hold_more_days_than_max_days() {
     let month = sorted_ids(&app, "/feed.json?month=2026-08&limit=200").await;
     let mut every_day: Vec<String> = Vec::new();
     for first in ["2026-08-05", "2026-08-10", "2026-08-14"] {
-        every_day.extend(app.ids(&format!("/feed.rss?date={first}&days=5&limit=200")).await);
+        every_day.extend(
+            app.ids(&format!("/feed.rss?date={first}&days=5&limit=200"))
+                .await,
+        );
     }
     every_day.sort();
     every_day.dedup();
     assert_eq!(month, every_day, "all twelve fixture days of August");
-    assert_eq!(app.upstream_requests_for("2026-08-01").await, 1, "the month's first day");
+    assert_eq!(
+        app.upstream_requests_for("2026-08-01").await,
+        1,
+        "the month's first day"
+    );
 }
 
 #[tokio::test]
@@ -55,7 +66,10 @@ async fn week_month_date_and_days_cannot_be_combined() {
         assert_eq!(response.status(), 400, "{query}");
         let problem: Value = response.json().await.unwrap();
         let detail = problem["detail"].as_str().unwrap();
-        assert!(detail.contains(first) && detail.contains(second), "{query}: {detail}");
+        assert!(
+            detail.contains(first) && detail.contains(second),
+            "{query}: {detail}"
+        );
     }
 }
 
@@ -86,10 +100,17 @@ async fn bad_future_and_early_weeks_and_months_are_refused() {
 async fn topic_feeds_and_the_preview_take_a_week_too() {
     let app = spawn_app().await;
     let topic = app.state.topics.iter().next().unwrap().clone();
-    let week = sorted_ids(&app, &format!("/topics/{}.rss?week=2026-W32&limit=200", topic.name)).await;
+    let week = sorted_ids(
+        &app,
+        &format!("/topics/{}.rss?week=2026-W32&limit=200", topic.name),
+    )
+    .await;
     let days = sorted_ids(
         &app,
-        &format!("/topics/{}.rss?date=2026-08-09&days=7&limit=200", topic.name),
+        &format!(
+            "/topics/{}.rss?date=2026-08-09&days=7&limit=200",
+            topic.name
+        ),
     )
     .await;
     assert_eq!(week, days);

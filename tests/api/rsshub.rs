@@ -30,7 +30,10 @@ fn is_by_upvotes(papers: &[(String, u64)]) -> bool {
 #[tokio::test]
 async fn the_default_path_is_the_newest_day_with_papers_by_upvotes() {
     let app = spawn_app().await;
-    for path in ["/huggingface/daily-papers", "/huggingface/daily-papers/date"] {
+    for path in [
+        "/huggingface/daily-papers",
+        "/huggingface/daily-papers/date",
+    ] {
         let (content_type, body) = app.get_ok(path).await;
         assert_eq!(content_type, RSS_TYPE, "RSS by default");
         let feed = feed_rs::parser::parse(body.as_slice()).unwrap();
@@ -63,20 +66,33 @@ async fn an_empty_today_falls_back_to_the_newest_day_with_papers() {
 #[tokio::test]
 async fn week_and_month_cycles_with_votes_keep_the_minimum() {
     let app = spawn_app().await;
-    let week = papers(&app, "/huggingface/daily-papers/week/20?format=json&limit=200").await;
+    let week = papers(
+        &app,
+        "/huggingface/daily-papers/week/20?format=json&limit=200",
+    )
+    .await;
     let expected = app
         .ids("/feed.rss?week=2026-W33&min_upvotes=20&sort=upvotes&limit=200")
         .await;
     let ids: Vec<String> = week.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(ids, expected);
     assert!(week.iter().all(|(_, upvotes)| *upvotes >= 20));
-    let month = papers(&app, "/huggingface/daily-papers/month/100?format=json&limit=200").await;
+    let month = papers(
+        &app,
+        "/huggingface/daily-papers/month/100?format=json&limit=200",
+    )
+    .await;
     let expected = app
         .ids("/feed.rss?month=2026-08&min_upvotes=100&sort=upvotes&limit=200")
         .await;
-    assert_eq!(month.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        month.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+        expected
+    );
     assert!(is_by_upvotes(&month));
-    let (content_type, _) = app.get_ok("/huggingface/daily-papers/week?format=atom").await;
+    let (content_type, _) = app
+        .get_ok("/huggingface/daily-papers/week?format=atom")
+        .await;
     assert_eq!(content_type, ATOM_TYPE);
 }
 
@@ -104,11 +120,18 @@ async fn filter_parameters_keep_and_drop_by_regular_expression() {
     assert!(agents.iter().all(|t| t.contains("eural")), "{agents:?}");
     let without = titled("filterout_title=%5BNn%5Deural").await;
     assert_eq!(agents.len() + without.len(), all.len());
-    assert!(without.iter().all(|t| !t.contains("Neural") && !t.contains("neural")));
+    assert!(
+        without
+            .iter()
+            .all(|t| !t.contains("Neural") && !t.contains("neural"))
+    );
     // Case-sensitive by default.
     let lower = titled("filter_title=neural").await;
     let any_case = titled("filter_title=neural&filter_case_sensitive=false").await;
-    assert!(any_case.len() > lower.len(), "Neural is written with a capital");
+    assert!(
+        any_case.len() > lower.len(),
+        "Neural is written with a capital"
+    );
     assert_eq!(any_case.len(), agents.len());
     // Authors: any one name; several patterns must all hold.
     let first_author = app.days.get("2026-08-12")[0]
@@ -150,11 +173,23 @@ async fn bad_paths_and_patterns_are_400s_that_name_the_part() {
         ("/huggingface/daily-papers/year", "cycle"),
         ("/huggingface/daily-papers/week/ten", "votes"),
         ("/huggingface/daily-papers/week/-1", "votes"),
-        ("/huggingface/daily-papers?filter_title=%28unclosed", "filter_title"),
+        (
+            "/huggingface/daily-papers?filter_title=%28unclosed",
+            "filter_title",
+        ),
         ("/huggingface/daily-papers?filter=(a)%5C1", "filter"),
-        (&format!("/huggingface/daily-papers?filterout={long}") as &str, "filterout"),
-        ("/huggingface/daily-papers?filter=%5Cw%7B500%7D%5Cw%7B500%7D", "filter"),
-        ("/huggingface/daily-papers?filter_case_sensitive=maybe", "filter_case_sensitive"),
+        (
+            &format!("/huggingface/daily-papers?filterout={long}") as &str,
+            "filterout",
+        ),
+        (
+            "/huggingface/daily-papers?filter=%5Cw%7B500%7D%5Cw%7B500%7D",
+            "filter",
+        ),
+        (
+            "/huggingface/daily-papers?filter_case_sensitive=maybe",
+            "filter_case_sensitive",
+        ),
         ("/huggingface/daily-papers?date=2026-08-12", "date"),
         ("/huggingface/daily-papers/week?days=3", "days"),
         ("/huggingface/daily-papers?format=xml", "format"),
