@@ -61,6 +61,12 @@ impl Window {
         self.lists.iter().map(|l| l.changed_at).max()
     }
 
+    /// Whether the window asked for no date at all: it lies wholly before the first Daily
+    /// Papers (a digest's periods may), and is an empty feed, not an outage.
+    pub fn is_before_the_first_list(&self) -> bool {
+        self.lists.is_empty() && self.missing.is_empty()
+    }
+
     /// A version of the data this window holds: it changes whenever a list of the window
     /// changes content, or a date goes missing or comes back.
     pub fn data_version(&self) -> u64 {

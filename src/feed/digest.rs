@@ -11,7 +11,7 @@ use crate::daily_list::DailyList;
 use crate::paper::Paper;
 use crate::query::params::FeedQuery;
 use crate::query::period::Period;
-use crate::query::select::select_period;
+use crate::query::select::select_periods;
 
 /// Authors named before "et al.".
 const AUTHORS_SHOWN: usize = 3;
@@ -44,14 +44,9 @@ pub fn items(
     public_url: &str,
     id_query: &str,
 ) -> Vec<DigestItem> {
-    let mut newest_first: Vec<&DailyList> = lists.iter().map(|l| l.as_ref()).collect();
-    newest_first.sort_by_key(|l| std::cmp::Reverse(l.date));
-    periods
+    select_periods(query, lists, periods, top)
         .iter()
-        .filter_map(|period| {
-            let papers = select_period(query, &newest_first, period, top);
-            (!papers.is_empty()).then(|| item(period, &papers, public_url, id_query))
-        })
+        .map(|(period, papers)| item(period, papers, public_url, id_query))
         .collect()
 }
 

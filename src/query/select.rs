@@ -37,10 +37,29 @@ pub fn matches(query: &FeedQuery, paper: &Paper) -> bool {
         && query.patterns.iter().all(|p| p.keeps(paper))
 }
 
+/// A digest's selection: for each of `periods` (in their order) that has papers after
+/// filtering, its `top` papers ([`select_period`]).
+pub fn select_periods<'a>(
+    query: &FeedQuery,
+    lists: &'a [Arc<DailyList>],
+    periods: &[Period],
+    top: usize,
+) -> Vec<(Period, Vec<&'a Paper>)> {
+    let mut newest_first: Vec<&DailyList> = lists.iter().map(|l| l.as_ref()).collect();
+    newest_first.sort_by_key(|l| Reverse(l.date));
+    periods
+        .iter()
+        .filter_map(|period| {
+            let papers = select_period(query, &newest_first, period, top);
+            (!papers.is_empty()).then_some((*period, papers))
+        })
+        .collect()
+}
+
 /// The `top` papers of `period` that `query` selects, from `newest_first` (lists sorted newest
 /// first): a paper listed on several days counts once, for its newest day; ranked by
 /// upvotes, then newest day, then id.
-pub fn select_period<'a>(
+fn select_period<'a>(
     query: &FeedQuery,
     newest_first: &[&'a DailyList],
     period: &Period,

@@ -150,8 +150,16 @@ pub async fn serve_feed(
     }
 
     let (key_without_data, periods, window) = plan(req, state, route, today).await?;
-    let Some(last_changed) = window.last_changed() else {
-        return Err(unavailable(&window, state));
+    let last_changed = match window.last_changed() {
+        Some(at) => at,
+        // Nothing to show, and nothing missing: an empty feed, dated the first Daily Papers.
+        None if window.is_before_the_first_list() => state
+            .settings
+            .feeds
+            .earliest_date
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc(),
+        None => return Err(unavailable(&window, state)),
     };
     let key = RenderKey {
         data_version: window.data_version(),

@@ -11,13 +11,12 @@ use crate::feed;
 use crate::http::problem::Problem;
 use chrono::NaiveDate;
 
-use crate::daily_list::DailyList;
 use crate::pages::{
     ErrorView, FeedLinks, FormView, HomePage, PaperView, PeriodView, PreviewPage, TopicView,
 };
 use crate::query::decode::decode_pairs;
 use crate::query::params::{DIGEST_DEFAULT_TOP, FeedQuery, ParamError, ParseContext, QueryKind};
-use crate::query::select::{select, select_period};
+use crate::query::select::{select, select_periods};
 use crate::routes::feeds::unavailable;
 use crate::routes::{build, get_or_head};
 use crate::state::AppState;
@@ -142,7 +141,7 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
 
     let (newest, days) = query.window(today, &settings.feeds);
     let window = state.store.window(newest, days).await;
-    if window.last_changed().is_none() {
+    if window.last_changed().is_none() && !window.is_before_the_first_list() {
         let problem = unavailable(&window, state);
         let error = ErrorView {
             heading: "Hugging Face cannot be reached",
@@ -179,18 +178,12 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
     let body = build(state, move || {
         let (papers, periods) = if let Some(top) = query.digest.map(|_| query.top) {
             let top = top.unwrap_or(DIGEST_DEFAULT_TOP) as usize;
-            let mut newest_first: Vec<&DailyList> =
-                window.lists.iter().map(|l| l.as_ref()).collect();
-            newest_first.sort_by_key(|l| std::cmp::Reverse(l.date));
-            let views: Vec<PeriodView> = periods
-                .iter()
-                .filter_map(|period| {
-                    let papers = select_period(&query, &newest_first, period, top);
-                    (!papers.is_empty()).then(|| PeriodView {
-                        title: period.title(papers.len()),
-                        url: period.hf_url(),
-                        papers: papers.into_iter().map(PaperView::from).collect(),
-                    })
+            let views: Vec<PeriodView> = select_periods(&query, &window.lists, &periods, top)
+                .into_iter()
+                .map(|(period, papers)| PeriodView {
+                    title: period.title(papers.len()),
+                    url: period.hf_url(),
+                    papers: papers.into_iter().map(PaperView::from).collect(),
                 })
                 .collect();
             (Vec::new(), Some(views))

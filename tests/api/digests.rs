@@ -439,3 +439,30 @@ async fn digests_are_rendered_once_per_query_and_data() {
             .all(|i| i.link().unwrap().starts_with(&hf_url("date/")))
     );
 }
+
+#[tokio::test]
+async fn a_digest_before_the_first_daily_papers_is_empty_not_an_outage() {
+    let app = spawn_app().await;
+    // The newest week ending by 2023-05-01 is 2023-W17 (24..30 April), before the first list.
+    let (rss, atom, json) = digest(&app, "/digest", "period=week&date=2023-05-01&count=2").await;
+    assert!(rss.items().is_empty() && atom.entries().is_empty());
+    assert!(json_items(&json).is_empty());
+    assert_eq!(app.upstream_request_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_long_monthly_digest_stays_within_the_upstream_budget() {
+    let app = crate::helpers::spawn_app_with(|s| s.upstream.budget = 5).await;
+    // 30 months: about 900 days, none of them today or yesterday.
+    let response = app.get("/digest.atom?period=month&count=30").await;
+    assert!(
+        [200, 503].contains(&response.status().as_u16()),
+        "{}",
+        response.status()
+    );
+    assert!(app.upstream_request_count().await <= 5);
+    // Answered again from what is held, without asking upstream beyond the budget.
+    let again = app.get("/digest.atom?period=month&count=30").await;
+    assert!([200, 503].contains(&again.status().as_u16()));
+    assert!(app.upstream_request_count().await <= 5);
+}

@@ -5,6 +5,7 @@ mod browser;
 mod digests;
 mod feeds;
 mod http;
+mod icons;
 mod limits;
 mod metrics;
 mod nginx;

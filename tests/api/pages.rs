@@ -175,6 +175,10 @@ async fn the_home_page_form_has_a_labelled_field_per_parameter_and_submits_to_pr
         "top",
         "sort",
         "limit",
+        "week",
+        "month",
+        "period",
+        "count",
     ] {
         assert!(names.contains(&parameter), "{parameter} in {names:?}");
     }
@@ -324,4 +328,100 @@ async fn pages_refuse_other_methods() {
             .unwrap();
         assert_eq!(response.status(), 405, "{page}");
     }
+}
+
+#[tokio::test]
+async fn each_topic_row_leads_with_atom_and_offers_its_daily_and_weekly_digest() {
+    let app = spawn_app().await;
+    let (_, doc) = page(&app, "/").await;
+    let why = text(
+        doc.select(&sel(".why"))
+            .next()
+            .expect("a line saying why Atom"),
+    );
+    assert!(why.starts_with("Atom comes first"), "{why}");
+    for item in doc.select(&sel("ul.topics > li")) {
+        let links: Vec<ElementRef> = item.select(&sel(".links a")).collect();
+        assert_eq!(text(links[0]), "Atom");
+        let hrefs: Vec<&str> = links
+            .iter()
+            .map(|a| a.value().attr("href").unwrap())
+            .collect();
+        let daily = hrefs.iter().find(|h| h.ends_with("/digest.atom")).unwrap();
+        let weekly = hrefs
+            .iter()
+            .find(|h| h.ends_with("/digest.atom?period=week"))
+            .unwrap();
+        for url in [daily, weekly] {
+            let response = app.client.get(*url).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{url}");
+        }
+    }
+    // Autodiscovery and the OPML lead with Atom too.
+    let first_alternate = doc.select(&sel(r#"link[rel="alternate"]"#)).next().unwrap();
+    assert_eq!(
+        first_alternate.value().attr("type"),
+        Some("application/atom+xml")
+    );
+}
+
+#[tokio::test]
+async fn the_preview_shows_each_papers_summary_or_the_start_of_its_abstract() {
+    let app = spawn_app().await;
+    let (_, doc) = page(&app, "/preview?date=2026-08-14&days=1&limit=200").await;
+    let feed = app.json_feed("date=2026-08-14&days=1&limit=200").await;
+    let items = feed["items"].as_array().unwrap();
+    let shown: Vec<ElementRef> = doc.select(&sel("ol.papers > li")).collect();
+    assert_eq!(shown.len(), items.len());
+    for (li, item) in shown.iter().zip(items) {
+        let summary = li
+            .select(&sel(".summary"))
+            .next()
+            .map(text)
+            .unwrap_or_default();
+        match item["summary"].as_str() {
+            Some(ai) => assert_eq!(summary, ai),
+            None => {
+                let abstract_start = item["content_html"].as_str().unwrap_or_default();
+                assert!(summary.is_empty() || !abstract_start.is_empty());
+            }
+        }
+    }
+    assert!(doc.select(&sel(".summary")).count() > 0);
+}
+
+#[tokio::test]
+async fn a_digest_preview_shows_the_periods_as_the_digest_will() {
+    let app = spawn_app().await;
+    let query = "period=week&count=3&top=4&q=&days=&limit=&sort=&week=&month=";
+    let (status, doc) = page(&app, &format!("/preview?{query}")).await;
+    assert_eq!(status, 200);
+    let feed: Value = app
+        .get("/digest.json?period=week&count=3&top=4")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let expected: Vec<&str> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(expected, ["Top 4 papers of week 32 of 2026 (3–9 August)"]);
+    let shown: Vec<String> = doc.select(&sel(".period-title")).map(text).collect();
+    assert_eq!(shown, expected);
+    let period = doc.select(&sel("article.period")).next().unwrap();
+    assert_eq!(period.select(&sel("li")).count(), 4);
+    let atom = doc.select(&sel("input#url-atom")).next().unwrap();
+    let url = atom.value().attr("value").unwrap();
+    assert_eq!(
+        url,
+        format!("{}/digest.atom?top=4&period=week&count=3", app.address)
+    );
+    assert_eq!(app.client.get(url).send().await.unwrap().status(), 200);
+    // A digest refuses what does not apply to it, on the page too.
+    let (status, doc) = page(&app, "/preview?period=day&days=3").await;
+    assert_eq!(status, 400);
+    assert!(text(doc.select(&sel("#error-detail")).next().unwrap()).contains("days"));
 }

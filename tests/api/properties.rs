@@ -16,7 +16,9 @@ use paperboy::daily_list::DailyList;
 use paperboy::feed_settings::FeedSettings;
 use paperboy::paper::Paper;
 use paperboy::query::decode::{decode_pairs, encode_pairs};
-use paperboy::query::params::{FeedQuery, ParseContext};
+use paperboy::query::params::{FeedQuery, ParseContext, QueryKind};
+use paperboy::query::pattern::Pattern;
+use paperboy::query::period::{Period, Unit};
 use paperboy::query::search::SearchExpr;
 use paperboy::upstream::client::FetchedDay;
 use paperboy::upstream::model::RawItem;
@@ -59,21 +61,29 @@ fn query_round_trip(raw: &str) -> Result<(), String> {
         }
     }
     let feeds = FeedSettings::default();
-    let ctx = ParseContext {
-        today: today(),
-        feeds: &feeds,
-        allow_format: true,
-        kind: paperboy::query::params::QueryKind::Feed,
-    };
-    let Ok(query) = FeedQuery::parse(raw, &ctx) else {
-        return Ok(());
-    };
-    let written = query.to_query_string();
-    let back = FeedQuery::parse(&written, &ctx);
-    if back.as_ref() != Ok(&query) {
-        return Err(format!(
-            "{raw:?} parses to {query:?}, written {written:?}, which parses to {back:?}"
-        ));
+    // Feeds, digests and RSSHub paths each accept their own parameters.
+    for kind in [QueryKind::Feed, QueryKind::Digest, QueryKind::RssHub] {
+        let ctx = ParseContext {
+            today: today(),
+            feeds: &feeds,
+            allow_format: kind != QueryKind::Digest,
+            kind,
+        };
+        let Ok(query) = FeedQuery::parse(raw, &ctx) else {
+            continue;
+        };
+        let written = query.to_query_string();
+        let back = FeedQuery::parse(&written, &ctx);
+        if back.as_ref() != Ok(&query) {
+            return Err(format!(
+                "{kind:?}: {raw:?} parses to {query:?}, written {written:?}, which parses to {back:?}"
+            ));
+        }
+        // The days it reads are never more than a digest's 30 months, and end by today.
+        let (newest, days) = query.window(today(), &feeds);
+        if newest > today() || days == 0 || days > 31 * 30 {
+            return Err(format!("{kind:?}: {raw:?} reads {days} days to {newest}"));
+        }
     }
     Ok(())
 }
@@ -177,6 +187,37 @@ fn date() -> impl Strategy<Value = String> {
     ]
 }
 
+fn week() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => (2023i32..=2026, 1u32..=53).prop_map(|(y, w)| format!("{y:04}-W{w:02}")),
+        1 => prop::sample::select(&[
+            "2026-W33", "2026-W34", "2025-W53", "2026-W53", "2023-W17", "2023-W18", "2026-W00",
+            "2026-33", "2026-w33", "2026-W3",
+        ][..])
+        .prop_map(str::to_owned),
+    ]
+}
+
+fn month() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => (2023i32..=2026, 1u32..=12).prop_map(|(y, m)| format!("{y:04}-{m:02}")),
+        1 => prop::sample::select(&["2026-08", "2026-09", "2023-04", "2026-13", "2026-8", "08-2026"][..])
+            .prop_map(str::to_owned),
+    ]
+}
+
+/// Regular expressions, valid and not.
+fn pattern_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => prop::sample::select(&[
+            "agent", "(?i)neural", "^A", "[Nn]eural|diffusion", "(unclosed", "a{2,1}", r"\w{500}",
+            r"(a)\1", "a(?=b)", "", "&=%", "(a+)+$",
+        ][..])
+        .prop_map(str::to_owned),
+        1 => "[ -~]{0,40}",
+    ]
+}
+
 fn choice(options: &'static [&'static str]) -> impl Strategy<Value = String> {
     prop_oneof![
         4 => prop::sample::select(options).prop_map(str::to_owned),
@@ -202,6 +243,20 @@ fn pair() -> impl Strategy<Value = String> {
             .prop_map(|v| ("has_code".to_owned(), v)),
         1 => choice(&["date", "upvotes", "random"]).prop_map(|v| ("sort".to_owned(), v)),
         1 => choice(&["rss", "atom", "json", "xml"]).prop_map(|v| ("format".to_owned(), v)),
+        1 => week().prop_map(|v| ("week".to_owned(), v)),
+        1 => month().prop_map(|v| ("month".to_owned(), v)),
+        1 => choice(&["day", "week", "month", "year"]).prop_map(|v| ("period".to_owned(), v)),
+        1 => number().prop_map(|v| ("count".to_owned(), v)),
+        1 => (
+            prop::sample::select(&[
+                "filter", "filter_title", "filter_description", "filter_author", "filterout",
+                "filterout_title", "filterout_description", "filterout_author",
+            ][..]),
+            pattern_text()
+        )
+            .prop_map(|(k, v)| (k.to_owned(), encode_value(&v, &[0]))),
+        1 => choice(&["true", "false", "TRUE"])
+            .prop_map(|v| ("filter_case_sensitive".to_owned(), v)),
         1 => (
             prop::sample::select(&["utm_source", "", "q%20", "%71", "a%zz", "Q", "author "][..]),
             value()
@@ -305,6 +360,46 @@ proptest! {
         rest in query_string(),
     ) {
         check_query(&format!("{}&{rest}", names.join("&")))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    #[test]
+    fn week_and_month_keys_parse_back_to_their_period(day in 0i64..5000, unit in 0usize..3) {
+        let date = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap() + chrono::Duration::days(day);
+        let unit = Unit::ALL[unit];
+        let period = Period::containing(unit, date);
+        prop_assert!(period.first() <= date && date <= period.last());
+        match unit {
+            Unit::Week => prop_assert_eq!(Period::parse_week(&period.key()), Some(period)),
+            Unit::Month => prop_assert_eq!(Period::parse_month(&period.key()), Some(period)),
+            Unit::Day => prop_assert_eq!(period.days(), 1),
+        }
+        prop_assert_eq!(period.previous().last().succ_opt(), Some(period.first()));
+    }
+
+    #[test]
+    fn ended_periods_end_by_the_bound_newest_first(day in 0i64..5000, unit in 0usize..3, count in 1u32..=30) {
+        let bound = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap() + chrono::Duration::days(day);
+        let periods = Period::ended(Unit::ALL[unit], bound, count);
+        prop_assert_eq!(periods.len(), count as usize);
+        prop_assert!(periods[0].last() <= bound);
+        // The next period has not ended by the bound: the newest ended one is listed.
+        let next = Period::containing(Unit::ALL[unit], periods[0].last().succ_opt().unwrap());
+        prop_assert!(next.last() > bound);
+        for pair in periods.windows(2) {
+            prop_assert_eq!(pair[1].last().succ_opt(), Some(pair[0].first()));
+        }
+    }
+
+    #[test]
+    fn any_pattern_compiles_or_is_refused_without_panicking(source in any::<String>(), case in any::<bool>()) {
+        match Pattern::compile("filter_title", &source, case) {
+            Ok(pattern) => prop_assert!(source.len() <= 256 && pattern.source == source),
+            Err(detail) => prop_assert!(detail.starts_with("filter_title ") && !detail.contains('\n')),
+        }
     }
 }
 

@@ -6,7 +6,8 @@
 //! fails: `.ci/run` installs newsboat.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use crate::helpers::*;
 
@@ -33,8 +34,11 @@ fn newsboat_or_skip() -> Option<PathBuf> {
 }
 
 /// Runs `newsboat -x <commands>` on `urls` with a cache of its own; returns its stdout.
+///
+/// A plain `std::process` child waited for on a blocking thread, polled and killed at the
+/// deadline: the test then fails with a message instead of hanging.
 async fn newsboat(binary: &Path, home: &Path, commands: &[&str]) -> String {
-    let mut command = tokio::process::Command::new(binary);
+    let mut command = std::process::Command::new(binary);
     command
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))
@@ -48,11 +52,32 @@ async fn newsboat(binary: &Path, home: &Path, commands: &[&str]) -> String {
         .arg(home.join("config-file"))
         .arg("-x")
         .args(commands)
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(READER_TIMEOUT, command.output())
-        .await
-        .expect("newsboat finishes in time")
-        .expect("newsboat runs");
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().expect("newsboat starts");
+        let deadline = Instant::now() + READER_TIMEOUT;
+        loop {
+            if child
+                .try_wait()
+                .expect("newsboat can be waited for")
+                .is_some()
+            {
+                return Some(child.wait_with_output().expect("newsboat's output"));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .expect("the waiting thread");
+    let output =
+        output.unwrap_or_else(|| panic!("newsboat did not finish within {READER_TIMEOUT:?}"));
     assert!(
         output.status.success(),
         "newsboat failed: {}",
