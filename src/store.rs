@@ -351,10 +351,13 @@ impl Store {
     /// the refresh is cancelled); `None` when one already runs.
     fn begin_refresh(&self, date: NaiveDate) -> Option<RefreshGuard<'_>> {
         let mut state = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
+        // `then`, not `then_some`: a guard built eagerly for a date already in flight would be
+        // dropped here, under the lock its `drop` takes (a deadlock), unmarking the other
+        // refresh on the way.
         state
             .in_flight
             .insert(date)
-            .then_some(RefreshGuard { store: self, date })
+            .then(|| RefreshGuard { store: self, date })
     }
 
     /// Dates being refreshed right now.
@@ -455,5 +458,39 @@ impl Drop for RefreshGuard<'_> {
     fn drop(&mut self) {
         let mut state = self.store.refresh.lock().unwrap_or_else(|e| e.into_inner());
         state.in_flight.remove(&self.date);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::config::{CacheSettings, UpstreamSettings};
+
+    fn store() -> Store {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let metrics = Metrics::new().unwrap();
+        let upstream = UpstreamClient::new(
+            &UpstreamSettings::default(),
+            NaiveDate::from_ymd_opt(2023, 5, 1).unwrap(),
+            clock.clone(),
+            metrics.clone(),
+        )
+        .unwrap();
+        Store::new(CacheSettings::default(), Arc::new(upstream), clock, metrics)
+    }
+
+    /// Found when the whole test suite hung: a second refresh of a date already in flight
+    /// built its guard eagerly and dropped it under the lock the guard's `drop` takes.
+    #[test]
+    fn a_second_refresh_of_a_date_in_flight_is_refused_without_unmarking_the_first() {
+        let store = store();
+        let date = NaiveDate::from_ymd_opt(2026, 8, 14).unwrap();
+        let first = store.begin_refresh(date).expect("the first refresh runs");
+        assert!(store.begin_refresh(date).is_none(), "one refresh per date");
+        assert_eq!(store.refreshes_in_flight(), 1, "the first is still marked");
+        drop(first);
+        assert_eq!(store.refreshes_in_flight(), 0);
+        assert!(store.begin_refresh(date).is_some());
     }
 }
