@@ -165,6 +165,17 @@ impl Topics {
                         .to_owned(),
                 ));
             }
+            if let Some(span) = query.span {
+                let name = if span.unit() == crate::query::period::Unit::Month {
+                    "month"
+                } else {
+                    "week"
+                };
+                return Err(error(format!(
+                    "query: {name} cannot be saved in a topic; a topic feed ends today unless \
+                     its request gives {name}"
+                )));
+            }
             parsed.push(Topic {
                 name: name.to_owned(),
                 title,
@@ -288,6 +299,14 @@ mod tests {
             (
                 vec![topic("a", "date=2026-08-01")],
                 "topics[0] (a): query: date cannot",
+            ),
+            (
+                vec![topic("a", "week=2024-W10")],
+                "topics[0] (a): query: week cannot",
+            ),
+            (
+                vec![topic("a", "month=2024-03")],
+                "topics[0] (a): query: month cannot",
             ),
             (
                 vec![topic("a", "color=red")],
