@@ -455,7 +455,12 @@ fn key_weight(key: &RenderKey) -> u32 {
         .flat_map(|groups| groups.iter().flatten())
         .map(|name| name.text.len() * 2)
         .sum();
-    u32::try_from(key.route.len() + key.title.len() + q + names + 256).unwrap_or(u32::MAX)
+    // A compiled pattern is not weighed by its text: it may hold up to its size limits.
+    let patterns = key.query.patterns.len() * crate::query::pattern::MAX_COMPILED_BYTES;
+    u32::try_from(
+        key.route.len() + key.title.len() + key.id_query.len() + q + names + patterns + 256,
+    )
+    .unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

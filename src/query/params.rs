@@ -225,9 +225,9 @@ impl FeedQuery {
         let mut seen: Vec<&str> = Vec::new();
         let mut patterns: Vec<(&str, &str)> = Vec::new();
         let mut case_sensitive = true;
-        for (key, value) in pairs {
+        for (key, raw_value) in pairs {
             let key = key.as_str();
-            let value = value.trim();
+            let value = raw_value.trim();
             let repeatable = matches!(key, "author" | "org");
             if !repeatable && seen.contains(&key) {
                 return Err(ParamError::new(
@@ -238,8 +238,9 @@ impl FeedQuery {
             seen.push(key);
             if ctx.kind == QueryKind::RssHub {
                 if Pattern::parameter(key).is_some() {
+                    // A regular expression as given: its spaces may matter.
                     if !value.is_empty() {
-                        patterns.push((key, value));
+                        patterns.push((key, raw_value.as_str()));
                     }
                     continue;
                 }

@@ -12,7 +12,10 @@ use crate::paper::Paper;
 /// The longest pattern, in bytes.
 pub const MAX_PATTERN_BYTES: usize = 256;
 /// The most memory one compiled pattern may take (its program and its lazy DFA each).
-const SIZE_LIMIT: usize = 1 << 20;
+const SIZE_LIMIT: usize = 256 << 10;
+/// What a compiled pattern may hold at most, program and DFA: what the render cache weighs a
+/// pattern at, whatever its text.
+pub const MAX_COMPILED_BYTES: usize = 2 * SIZE_LIMIT;
 
 /// What a pattern looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -18,9 +18,10 @@ use chrono::{DateTime, Utc};
 use crate::daily_list::DailyList;
 use crate::feed::{self, FeedMeta, Format};
 use crate::http::problem::Problem;
+use crate::paper::Paper;
 use crate::query::params::{DIGEST_DEFAULT_TOP, FeedQuery, ParamError, ParseContext, QueryKind};
 use crate::query::period::Period;
-use crate::query::select::select;
+use crate::query::select::{select, select_periods};
 use crate::render_cache::{Encoded, RenderKey, RenderedFeed, Resolved};
 use crate::routes::rsshub::Cycle;
 use crate::routes::{build, get_or_head};
@@ -253,6 +254,10 @@ async fn plan(
     // digest's `top` is in its titles only when given.
     let mut named = request.canonical(today, &settings.feeds);
     named.top = named.top.filter(|_| request.top.is_some());
+    if let Scope::RssHub { votes, .. } = route.scope {
+        // The path's votes filter too, unless the query replaces them.
+        named.min_upvotes = named.min_upvotes.or(votes);
+    }
     let base_title = match request.digest {
         Some(digest) => format!("{} — {} digest", feed::BASE_TITLE, digest.unit.adjective()),
         None => feed::BASE_TITLE.to_owned(),
@@ -273,9 +278,13 @@ async fn plan(
         (_, None) => request,
     };
     let query = query.canonical(today, &settings.feeds);
-    let (newest, days) = query.window(today, &settings.feeds);
-    let window = state.store.window(newest, days).await;
     let periods = query.periods(today);
+    let window = if query.digest.is_some() {
+        digest_window(state, &query, &periods).await?
+    } else {
+        let (newest, days) = query.window(today, &settings.feeds);
+        state.store.window(newest, days).await
+    };
     let id_query = match route.scope {
         Scope::Digest => digest_id_query(&named, route.topic),
         _ => String::new(),
@@ -289,6 +298,46 @@ async fn plan(
         data_version: 0,
     };
     Ok((key, periods, window))
+}
+
+/// A digest's days, read one period at a time: a period's lists are loaded, its top papers
+/// selected (in the build pool) and the lists let go, so that a digest of 30 months never
+/// holds 900 days at once. Each period becomes one list of its selected papers, dated its
+/// last day, with the version and times of the lists it came from; selecting from these
+/// lists again gives the same papers.
+pub async fn digest_window(
+    state: &AppState,
+    query: &FeedQuery,
+    periods: &[Period],
+) -> Result<Window, Problem> {
+    let top = query.top.unwrap_or(DIGEST_DEFAULT_TOP) as usize;
+    let mut window = Window::default();
+    for period in periods {
+        let mut part = state.store.window(period.last(), period.days()).await;
+        window.missing.append(&mut part.missing);
+        let fetched_at = part.lists.iter().map(|l| l.fetched_at).min();
+        let (Some(changed_at), Some(fetched_at)) = (part.last_changed(), fetched_at) else {
+            continue;
+        };
+        let content_hash = part.data_version();
+        let (query, period) = (query.clone(), *period);
+        let papers = build(state, move || {
+            let selected = select_periods(&query, &part.lists, &[period], top);
+            Ok(selected
+                .into_iter()
+                .flat_map(|(_, papers)| papers.into_iter().cloned())
+                .collect::<Vec<Paper>>())
+        })
+        .await?;
+        window.lists.push(Arc::new(DailyList {
+            date: period.last(),
+            papers,
+            fetched_at,
+            changed_at,
+            content_hash,
+        }));
+    }
+    Ok(window)
 }
 
 /// The query in a digest item's id: the topic, then the request's filters, canonical.

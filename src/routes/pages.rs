@@ -17,7 +17,7 @@ use crate::pages::{
 use crate::query::decode::decode_pairs;
 use crate::query::params::{DIGEST_DEFAULT_TOP, FeedQuery, ParamError, ParseContext, QueryKind};
 use crate::query::select::{select, select_periods};
-use crate::routes::feeds::unavailable;
+use crate::routes::feeds::{digest_window, unavailable};
 use crate::routes::{build, get_or_head};
 use crate::state::AppState;
 
@@ -140,7 +140,12 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
     };
 
     let (newest, days) = query.window(today, &settings.feeds);
-    let window = state.store.window(newest, days).await;
+    let periods = query.periods(today);
+    let window = if query.digest.is_some() {
+        digest_window(state, &query, &periods).await?
+    } else {
+        state.store.window(newest, days).await
+    };
     if window.last_changed().is_none() && !window.is_before_the_first_list() {
         let problem = unavailable(&window, state);
         let error = ErrorView {
@@ -173,7 +178,6 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
     };
     let feeds = FeedLinks::new(&settings.server.public_url, path, &query.to_query_string());
     let window_text = window_text(&query, newest, days, limit);
-    let periods = query.periods(today);
     // Selecting and rendering cost CPU: in the build pool, like a feed.
     let body = build(state, move || {
         let (papers, periods) = if let Some(top) = query.digest.map(|_| query.top) {

@@ -94,6 +94,25 @@ async fn week_and_month_cycles_with_votes_keep_the_minimum() {
         .get_ok("/huggingface/daily-papers/week?format=atom")
         .await;
     assert_eq!(content_type, ATOM_TYPE);
+    // The path's votes are a filter, and the title says so, as for any filtered feed.
+    let (_, body) = app
+        .get_ok("/huggingface/daily-papers/week/20?format=json")
+        .await;
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["title"], "Hugging Face Daily Papers — min_upvotes: 20");
+    // A pattern keeps its spaces: " Filler" (leading space) is in no title; "Filler" is.
+    let spaced = papers(
+        &app,
+        "/huggingface/daily-papers/month?format=json&limit=200&filter_title=%20Filler",
+    )
+    .await;
+    assert!(spaced.is_empty(), "{spaced:?}");
+    let unspaced = papers(
+        &app,
+        "/huggingface/daily-papers/month?format=json&limit=200&filter_title=%5EFiller",
+    )
+    .await;
+    assert!(!unspaced.is_empty());
 }
 
 #[tokio::test]
