@@ -9,7 +9,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::feed::{self, Format};
+use crate::feed::Format;
 use crate::feed_settings::FeedSettings;
 use crate::query::params::{FeedQuery, ParseContext};
 use crate::text::clean_inline;
@@ -75,21 +75,6 @@ impl Topic {
     /// `/topics/<name>.<rss|atom|json>`.
     pub fn feed_path(&self, format: Format) -> String {
         format!("/topics/{}.{}", self.name, format.name())
-    }
-
-    /// `Hugging Face Daily Papers — <title>`, with the request's own filters in parentheses
-    /// when it narrows the topic, so two narrowed copies of a topic are told apart in a reader.
-    pub fn feed_title(&self, request: &FeedQuery) -> String {
-        self.titled(feed::BASE_TITLE, request)
-    }
-
-    /// `<base> — <title>`, with the request's filters as in [`Topic::feed_title`]; `base` is
-    /// the feed title before the topic (`Hugging Face Daily Papers — daily digest`).
-    pub fn titled(&self, base: &str, request: &FeedQuery) -> String {
-        match request.filter_summary() {
-            Some(summary) => format!("{base} — {} ({summary})", self.title),
-            None => format!("{base} — {}", self.title),
-        }
     }
 }
 
@@ -166,11 +151,7 @@ impl Topics {
                 ));
             }
             if let Some(span) = query.span {
-                let name = if span.unit() == crate::query::period::Unit::Month {
-                    "month"
-                } else {
-                    "week"
-                };
+                let name = span.unit().name();
                 return Err(error(format!(
                     "query: {name} cannot be saved in a topic; a topic feed ends today unless \
                      its request gives {name}"
@@ -267,7 +248,7 @@ mod tests {
         );
         assert_eq!(t.feed_path(Format::Atom), "/topics/diffusion.atom");
         assert_eq!(
-            t.feed_title(&FeedQuery::default()),
+            crate::feed::title(&FeedQuery::default(), Some(&t)),
             "Hugging Face Daily Papers — Title of diffusion"
         );
     }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::paper::Paper;
+use crate::query::params::FeedQuery;
 use crate::text::{clean_inline, is_xml_char};
+use crate::topics::Topic;
 
 mod atom;
 mod content;
@@ -94,6 +96,23 @@ impl FeedMeta {
     /// The self URL without characters XML 1.0 forbids.
     fn clean_self_url(&self) -> String {
         self.self_url.chars().filter(|&c| is_xml_char(c)).collect()
+    }
+}
+
+/// The feed title: the base title (`— daily digest` after it for a digest), then the topic's
+/// title with the request's own filters in parentheses (so two narrowed copies of a topic are
+/// told apart in a reader), or else the request's filters: `Hugging Face Daily Papers — q:
+/// diffusion, min_upvotes: 10`. `request` is the query as the request gave it.
+pub fn title(request: &FeedQuery, topic: Option<&Topic>) -> String {
+    let mut title = BASE_TITLE.to_owned();
+    if let Some(digest) = request.digest {
+        title.push_str(&format!(" — {} digest", digest.unit.adjective()));
+    }
+    match (topic, request.filter_summary()) {
+        (Some(topic), Some(summary)) => format!("{title} — {} ({summary})", topic.title),
+        (Some(topic), None) => format!("{title} — {}", topic.title),
+        (None, Some(summary)) => format!("{title} — {summary}"),
+        (None, None) => title,
     }
 }
 

@@ -70,7 +70,7 @@ impl DigestSpec {
 }
 
 /// Papers per period of a digest when `top` is not given.
-pub const DIGEST_DEFAULT_TOP: u32 = 10;
+const DIGEST_DEFAULT_TOP: u32 = 10;
 
 /// An `author=` or `org=` value: as given (trimmed; cleaned where shown) and as a phrase of
 /// folded words.
@@ -274,7 +274,7 @@ impl FeedQuery {
         let Some(span) = self.span else {
             return Ok(());
         };
-        let name = span_name(&span);
+        let name = span.unit().name();
         for (other, given) in [("date", self.date.is_some()), ("days", self.days.is_some())] {
             if given {
                 return Err(ParamError::new(
@@ -417,7 +417,7 @@ impl FeedQuery {
         ctx: &ParseContext<'_>,
     ) -> Result<(), ParamError> {
         if let Some(other) = &self.span {
-            let other = span_name(other);
+            let other = other.unit().name();
             return Err(ParamError::new(
                 key,
                 format!(
@@ -507,6 +507,11 @@ impl FeedQuery {
             ..self.clone()
         }
         .narrowed_by(request)
+    }
+
+    /// Papers per period of a digest: `top`, 10 when not given.
+    pub fn digest_top(&self) -> usize {
+        self.top.unwrap_or(DIGEST_DEFAULT_TOP) as usize
     }
 
     /// The newest day a digest's periods may end on: `date` (default yesterday), and never
@@ -602,15 +607,15 @@ impl FeedQuery {
 }
 
 impl FeedQuery {
-    /// The canonical form: defaults spelled out (`date`, `days`, `limit`, `sort`), `format`
-    /// dropped (the caller keys on it separately), `author` and `org` values sorted and
-    /// deduplicated. Queries that select the same papers the same way are equal in this form,
-    /// whatever the order of their parameters.
+    /// The canonical form: defaults spelled out (`date`, `days`, `limit`, `sort`; for a digest
+    /// its bound `date` and its `count`), `format` dropped (the caller keys on it separately),
+    /// `author` and `org` values sorted and deduplicated, patterns sorted. Queries that select
+    /// the same papers the same way are equal in this form, whatever the order of their
+    /// parameters. A digest's `top` is left as given: it is in the feed title when given.
     pub fn canonical(&self, today: NaiveDate, feeds: &FeedSettings) -> FeedQuery {
         let mut canonical = self.clone();
         if let Some(digest) = self.digest {
             canonical.date = Some(self.digest_bound(today));
-            canonical.top = Some(self.top.unwrap_or(DIGEST_DEFAULT_TOP));
             canonical.digest = Some(DigestSpec {
                 count: Some(digest.count_or_default()),
                 ..digest
@@ -702,14 +707,6 @@ impl FeedQuery {
             pairs.push(("filter_case_sensitive", "false".to_owned()));
         }
         encode_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
-    }
-}
-
-/// `week` or `month`: the parameter that gave `span`.
-fn span_name(span: &Period) -> &'static str {
-    match span.unit() {
-        Unit::Month => "month",
-        _ => "week",
     }
 }
 

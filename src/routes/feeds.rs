@@ -19,7 +19,7 @@ use crate::daily_list::DailyList;
 use crate::feed::{self, FeedMeta, Format};
 use crate::http::problem::Problem;
 use crate::paper::Paper;
-use crate::query::params::{DIGEST_DEFAULT_TOP, FeedQuery, ParamError, ParseContext, QueryKind};
+use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};
 use crate::query::period::Period;
 use crate::query::select::{select, select_periods};
 use crate::render_cache::{Encoded, RenderKey, RenderedFeed, Resolved};
@@ -250,23 +250,13 @@ async fn plan(
     };
     let request = FeedQuery::parse(req.query_string(), &ctx)?;
     let format = route.format.or(request.format).unwrap_or(Format::Rss);
-    // Titles come from the canonical request, so that canonical-equal URLs share one; a
-    // digest's `top` is in its titles only when given.
+    // Titles come from the canonical request, so that canonical-equal URLs share one.
     let mut named = request.canonical(today, &settings.feeds);
-    named.top = named.top.filter(|_| request.top.is_some());
     if let Scope::RssHub { votes, .. } = route.scope {
         // The path's votes filter too, unless the query replaces them.
         named.min_upvotes = named.min_upvotes.or(votes);
     }
-    let base_title = match request.digest {
-        Some(digest) => format!("{} — {} digest", feed::BASE_TITLE, digest.unit.adjective()),
-        None => feed::BASE_TITLE.to_owned(),
-    };
-    let title = match (route.topic, named.filter_summary()) {
-        (Some(topic), _) => topic.titled(&base_title, &named),
-        (None, Some(summary)) => format!("{base_title} — {summary}"),
-        (None, None) => base_title,
-    };
+    let title = feed::title(&named, route.topic);
     let query = match (route.scope, route.topic) {
         (Scope::Digest, Some(topic)) => topic.query.digest_narrowed_by(&request),
         (_, Some(topic)) => topic.query.narrowed_by(&request),
@@ -310,7 +300,7 @@ pub async fn digest_window(
     query: &FeedQuery,
     periods: &[Period],
 ) -> Result<Window, Problem> {
-    let top = query.top.unwrap_or(DIGEST_DEFAULT_TOP) as usize;
+    let top = query.digest_top();
     let mut window = Window::default();
     for period in periods {
         let mut part = state.store.window(period.last(), period.days()).await;
@@ -387,7 +377,7 @@ impl RenderJob {
             public_url: self.public_url,
         };
         let body = if self.query.digest.is_some() {
-            let top = self.query.top.unwrap_or(DIGEST_DEFAULT_TOP) as usize;
+            let top = self.query.digest_top();
             let items = feed::digest::items(
                 &self.query,
                 &self.lists,

@@ -15,7 +15,7 @@ use crate::pages::{
     ErrorView, FeedLinks, FormView, HomePage, PaperView, PeriodView, PreviewPage, TopicView,
 };
 use crate::query::decode::decode_pairs;
-use crate::query::params::{DIGEST_DEFAULT_TOP, FeedQuery, ParamError, ParseContext, QueryKind};
+use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};
 use crate::query::select::{select, select_periods};
 use crate::routes::feeds::{digest_window, unavailable};
 use crate::routes::{build, get_or_head};
@@ -163,14 +163,7 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
         return Ok(response);
     }
     let limit = query.limit_or(&settings.feeds) as usize;
-    let base_title = match query.digest {
-        Some(digest) => format!("{} — {} digest", feed::BASE_TITLE, digest.unit.adjective()),
-        None => feed::BASE_TITLE.to_owned(),
-    };
-    let feed_title = match query.filter_summary() {
-        Some(summary) => format!("{base_title} — {summary}"),
-        None => base_title,
-    };
+    let feed_title = feed::title(&query, None);
     let path = if query.digest.is_some() {
         "/digest"
     } else {
@@ -180,8 +173,8 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
     let window_text = window_text(&query, newest, days, limit);
     // Selecting and rendering cost CPU: in the build pool, like a feed.
     let body = build(state, move || {
-        let (papers, periods) = if let Some(top) = query.digest.map(|_| query.top) {
-            let top = top.unwrap_or(DIGEST_DEFAULT_TOP) as usize;
+        let (papers, periods) = if query.digest.is_some() {
+            let top = query.digest_top();
             let views: Vec<PeriodView> = select_periods(&query, &window.lists, &periods, top)
                 .into_iter()
                 .map(|(period, papers)| PeriodView {
@@ -215,7 +208,7 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
 fn window_text(query: &FeedQuery, newest: NaiveDate, days: u32, limit: usize) -> String {
     if let Some(digest) = query.digest {
         let unit = digest.unit.name();
-        let top = query.top.unwrap_or(DIGEST_DEFAULT_TOP);
+        let top = query.digest_top();
         return format!(
             "One item per {unit} for the {} {unit}s ending on or before {newest}, newest first, \
              each with its {top} most upvoted papers; a {unit} without papers has no item.",
