@@ -34,17 +34,7 @@ pub fn item_html(paper: &Paper) -> String {
         count(paper.comments, "comment")
     );
 
-    let mut links = vec![
-        link(&paper.arxiv_url(), "arXiv"),
-        link(&paper.pdf_url(), "PDF"),
-    ];
-    if let Some(repo) = &paper.github_repo {
-        let mut github = link(repo, "GitHub");
-        if let Some(stars) = paper.github_stars {
-            let _ = write!(github, " ★ {stars}");
-        }
-        links.push(github);
-    }
+    let mut links = source_links(paper);
     if let Some(page) = &paper.project_page {
         links.push(link(page, "Project page"));
     }
@@ -61,8 +51,24 @@ pub fn item_html(paper: &Paper) -> String {
     html
 }
 
+/// Links to the arXiv abstract, the PDF and, when present, GitHub (with its stars).
+pub(super) fn source_links(paper: &Paper) -> Vec<String> {
+    let mut links = vec![
+        link(&paper.arxiv_url(), "arXiv"),
+        link(&paper.pdf_url(), "PDF"),
+    ];
+    if let Some(repo) = &paper.github_repo {
+        let mut github = link(repo, "GitHub");
+        if let Some(stars) = paper.github_stars {
+            let _ = write!(github, " ★ {stars}");
+        }
+        links.push(github);
+    }
+    links
+}
+
 /// `13 upvotes`, `1 comment`.
-fn count(n: u64, noun: &str) -> String {
+pub(super) fn count(n: u64, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {

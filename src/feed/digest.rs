@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
+use super::content::{count, source_links};
 use crate::daily_list::DailyList;
 use crate::paper::Paper;
 use crate::query::params::FeedQuery;
@@ -90,8 +91,8 @@ pub fn html(papers: &[&Paper]) -> String {
             r#"<li><p><a href="{}"><strong>{}</strong></a><br>▲ {} · {}"#,
             attr(&paper.hf_url()),
             text(&paper.title),
-            plural(paper.upvotes, "upvote"),
-            plural(paper.comments, "comment"),
+            count(paper.upvotes, "upvote"),
+            count(paper.comments, "comment"),
         );
         let authors = authors_line(&paper.authors);
         if !authors.is_empty() {
@@ -102,19 +103,7 @@ pub fn html(papers: &[&Paper]) -> String {
         if !gist.is_empty() {
             let _ = write!(html, "<p>{}</p>", text(&gist));
         }
-        let _ = write!(
-            html,
-            r#"<p><a href="{}">arXiv</a> · <a href="{}">PDF</a>"#,
-            attr(&paper.arxiv_url()),
-            attr(&paper.pdf_url())
-        );
-        if let Some(repo) = &paper.github_repo {
-            let _ = write!(html, r#" · <a href="{}">GitHub</a>"#, attr(repo));
-            if let Some(stars) = paper.github_stars {
-                let _ = write!(html, " ★ {stars}");
-            }
-        }
-        html.push_str("</p></li>");
+        let _ = write!(html, "<p>{}</p></li>", source_links(paper).join(" · "));
     }
     html.push_str("</ol>");
     html
@@ -168,14 +157,6 @@ pub fn first_sentence(abstract_text: &str, max_chars: usize) -> String {
     cut
 }
 
-fn plural(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +197,12 @@ mod tests {
             assert!(html.contains(&paper.hf_url()));
             assert!(html.contains(&paper.pdf_url()));
         }
+        // GitHub with its stars, escaped; the project page is for the paper's own item.
+        assert!(
+            html.contains(r#"<a href="https://github.com/acme/tables?x=1&amp;y=%222%22">GitHub</a> ★ 1234"#),
+            "{html}"
+        );
+        assert!(!html.contains("acme.example"), "{html}");
     }
 
     #[test]
