@@ -248,7 +248,7 @@ mod tests {
         );
         assert_eq!(t.feed_path(Format::Atom), "/topics/diffusion.atom");
         assert_eq!(
-            crate::feed::title(&FeedQuery::default(), Some(&t)),
+            crate::feed::title(&FeedQuery::default(), Some(t)),
             "Hugging Face Daily Papers — Title of diffusion"
         );
     }
