@@ -199,7 +199,9 @@ mod tests {
         }
         // GitHub with its stars, escaped; the project page is for the paper's own item.
         assert!(
-            html.contains(r#"<a href="https://github.com/acme/tables?x=1&amp;y=%222%22">GitHub</a> ★ 1234"#),
+            html.contains(
+                r#"<a href="https://github.com/acme/tables?x=1&amp;y=%222%22">GitHub</a> ★ 1234"#
+            ),
             "{html}"
         );
         assert!(!html.contains("acme.example"), "{html}");

@@ -54,13 +54,43 @@ async fn an_empty_today_falls_back_to_the_newest_day_with_papers() {
     app.days.set("2026-08-14", vec![]);
     app.days.set("2026-08-13", vec![]);
     let listed = papers(&app, "/huggingface/daily-papers/date?format=json").await;
-    let mut ids: Vec<String> = listed.into_iter().map(|(id, _)| id).collect();
-    ids.sort();
-    let mut expected = app.ids("/feed.rss?date=2026-08-12&days=1&limit=200").await;
-    expected.sort();
-    expected.truncate(50);
-    assert_eq!(ids.len(), 50, "the default limit");
-    assert!(ids.iter().all(|id| id.starts_with("2608.")));
+    let ids: Vec<String> = listed.into_iter().map(|(id, _)| id).collect();
+    // 08-12, the newest day with papers: its 50 most upvoted (the default limit).
+    let expected = app
+        .ids("/feed.rss?date=2026-08-12&days=1&sort=upvotes&limit=50")
+        .await;
+    assert_eq!(expected.len(), 50);
+    assert_eq!(ids, expected);
+}
+
+#[tokio::test]
+async fn filter_description_looks_at_the_abstract_and_the_ai_summary() {
+    let app = spawn_app().await;
+    let base = "/huggingface/daily-papers/month?format=json&limit=200";
+    // The filler abstracts say "Filler abstract number N"; their titles do not say "abstract".
+    let by_description = papers(
+        &app,
+        &format!("{base}&filter_description=Filler%20abstract"),
+    )
+    .await;
+    let by_title = papers(&app, &format!("{base}&filter_title=Filler%20abstract")).await;
+    let by_either = papers(&app, &format!("{base}&filter=Filler%20abstract")).await;
+    assert_eq!(
+        by_description.len(),
+        100,
+        "the hundred filler papers of 08-12"
+    );
+    assert!(by_title.is_empty());
+    assert_eq!(by_either, by_description, "filter: title or description");
+    let dropped = papers(
+        &app,
+        &format!("{base}&filterout_description=Filler%20abstract"),
+    )
+    .await;
+    let all = papers(&app, base).await;
+    assert!(all.len() < 200, "the whole month fits the limit");
+    assert_eq!(dropped.len() + by_description.len(), all.len());
+    assert!(dropped.iter().all(|p| !by_description.contains(p)));
 }
 
 #[tokio::test]
