@@ -117,6 +117,30 @@ async fn run_chromium(chromium: &Path, work: &TempDir, args: &[String]) -> Strin
 }
 
 /// Whether an RGB(A) PNG has more than one colour.
+/// The DOM chromium builds for `url`, parsed.
+async fn dom(chromium: &Path, work: &TempDir, url: String) -> Html {
+    let dump = run_chromium(chromium, work, &["--dump-dom".to_owned(), url]).await;
+    Html::parse_document(&dump)
+}
+
+/// The texts of the elements `css` selects, trimmed.
+fn texts(doc: &Html, css: &str) -> Vec<String> {
+    doc.select(&Selector::parse(css).unwrap())
+        .map(|e| e.text().collect::<String>().trim().to_owned())
+        .collect()
+}
+
+/// The item titles of the JSON feed at `path_and_query`.
+async fn json_titles(app: &TestApp, path_and_query: &str) -> Vec<String> {
+    let feed: Value = app.get(path_and_query).await.json().await.unwrap();
+    feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 fn png_has_several_colours(path: &Path) -> bool {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
     let mut reader = decoder.read_info().unwrap();
@@ -155,34 +179,14 @@ async fn a_real_browser_renders_the_home_page_and_the_preview() {
     );
 
     let query = "q=quantization&date=2026-08-14&days=12";
-    let dom = run_chromium(
-        &chromium,
-        &work,
-        &[
-            "--dump-dom".to_owned(),
-            format!("{}/preview?{query}", app.address),
-        ],
-    )
-    .await;
-    let feed: Value = app
-        .get(&format!("/feed.json?{query}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let expected: Vec<String> = feed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["title"].as_str().unwrap().to_owned())
-        .collect();
+    let doc = dom(&chromium, &work, format!("{}/preview?{query}", app.address)).await;
+    let expected = json_titles(&app, &format!("/feed.json?{query}")).await;
     assert!(!expected.is_empty());
-    let doc = Html::parse_document(&dom);
-    let shown: Vec<String> = doc
-        .select(&Selector::parse(".paper-title").unwrap())
-        .map(|e| e.text().collect::<String>().trim().to_owned())
-        .collect();
-    assert_eq!(shown, expected, "the titles chromium shows");
+    assert_eq!(
+        texts(&doc, ".paper-title"),
+        expected,
+        "the titles chromium shows"
+    );
 }
 
 #[tokio::test]
@@ -194,13 +198,7 @@ async fn a_real_browser_shows_the_new_form_fields_and_a_digest_preview() {
     let work = TempDir::new("browser-digest");
 
     // The form, as chromium builds it: week, month, digest period and count.
-    let home = run_chromium(
-        &chromium,
-        &work,
-        &["--dump-dom".to_owned(), format!("{}/", app.address)],
-    )
-    .await;
-    let doc = Html::parse_document(&home);
+    let doc = dom(&chromium, &work, format!("{}/", app.address)).await;
     for (selector, what) in [
         (r#"input[name="week"][type="week"]"#, "a week field"),
         (r#"input[name="month"][type="month"]"#, "a month field"),
@@ -228,38 +226,18 @@ async fn a_real_browser_shows_the_new_form_fields_and_a_digest_preview() {
     // The form submitted as a browser sends it: every field, most of them empty.
     let query = "q=&author=&org=&min_upvotes=&min_comments=&has_code=&date=&days=&week=&month=\
                  &top=3&sort=&limit=&period=day&count=4";
-    let dom = run_chromium(
-        &chromium,
-        &work,
-        &[
-            "--dump-dom".to_owned(),
-            format!("{}/preview?{query}", app.address),
-        ],
-    )
-    .await;
-    let feed: Value = app
-        .get("/digest.json?top=3&period=day&count=4")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let expected: Vec<String> = feed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["title"].as_str().unwrap().to_owned())
-        .collect();
+    let doc = dom(&chromium, &work, format!("{}/preview?{query}", app.address)).await;
+    let expected = json_titles(&app, "/digest.json?top=3&period=day&count=4").await;
     assert_eq!(
         expected.len(),
         4,
         "08-13, 08-12, 08-11 and 08-10 all hold papers"
     );
-    let doc = Html::parse_document(&dom);
-    let shown: Vec<String> = doc
-        .select(&Selector::parse(".period-title").unwrap())
-        .map(|e| e.text().collect::<String>().trim().to_owned())
-        .collect();
-    assert_eq!(shown, expected, "the periods chromium shows");
+    assert_eq!(
+        texts(&doc, ".period-title"),
+        expected,
+        "the periods chromium shows"
+    );
     let summaries = doc.select(&Selector::parse(".summary").unwrap()).count();
     assert!(summaries > 0, "papers show their summary or abstract");
     let atom = doc
