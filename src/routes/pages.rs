@@ -97,7 +97,7 @@ async fn home(state: &AppState) -> Result<HttpResponse, Problem> {
     Ok(html_response(StatusCode::OK, body, state))
 }
 
-/// `/preview?<query>`: the papers of a feed query, or, with `period=`, the items of a digest.
+/// `/preview?<query>`: the papers of a feed query, or, with `period=` or `count=`, the items of a digest (a daily one unless `period` says otherwise).
 /// The form sends every field, so an empty value is taken as not given.
 async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Problem> {
     let settings = &state.settings;
@@ -105,7 +105,10 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
     let (form, parsed) = match decode_pairs(req.query_string()) {
         Ok(mut pairs) => {
             pairs.retain(|(_, value)| !value.trim().is_empty());
-            let kind = if pairs.iter().any(|(key, _)| key == "period") {
+            let kind = if pairs
+                .iter()
+                .any(|(key, _)| key == "period" || key == "count")
+            {
                 QueryKind::Digest
             } else {
                 QueryKind::Feed

@@ -430,6 +430,14 @@ async fn a_digest_preview_shows_the_periods_as_the_digest_will() {
         format!("{}/digest.atom?top=4&period=week&count=3", app.address)
     );
     assert_eq!(app.client.get(url).send().await.unwrap().status(), 200);
+    // The digest's count alone asks for a digest too: a daily one.
+    let (status, doc) = page(&app, "/preview?period=&count=2").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        doc.select(&sel("article.period")).count(),
+        2,
+        "08-13 and 08-12"
+    );
     // A digest refuses what does not apply to it, on the page too.
     let (status, doc) = page(&app, "/preview?period=day&days=3").await;
     assert_eq!(status, 400);
