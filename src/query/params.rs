@@ -197,7 +197,8 @@ impl QueryKind {
                  (/huggingface/daily-papers/date, /week or /month)."
             )),
             (_, "format") => Some(
-                "The parameter format is only accepted on /feed; this URL already names its format."
+                "The parameter format is only accepted on /feed and /huggingface/daily-papers; \
+                 this URL already names its format."
                     .to_owned(),
             ),
             _ => None,
