@@ -2,6 +2,7 @@ pub mod allocator;
 pub mod background;
 pub mod builds;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod daily_list;
 pub mod feed;

@@ -197,10 +197,33 @@ impl HomeCache {
 }
 
 /// `/`: the topics, the OPML links, and the form.
+/// Where a home page is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Site {
+    /// Served by paperboy: absolute links, the form, previews.
+    Served,
+    /// The `index.html` of a static export (`paperboy export`): links relative to it, to the
+    /// exported files only, and no form (there is no server to answer it).
+    Static,
+}
+
+impl Site {
+    /// What links to the icons and the home page start with.
+    fn root(self) -> &'static str {
+        match self {
+            Site::Served => "/",
+            Site::Static => "./",
+        }
+    }
+}
+
 #[derive(Debug, Template)]
 #[template(path = "home.html")]
 pub struct HomePage {
     pub version: &'static str,
+    /// What links to the icons and the home page start with (`/`, or `./` in an export).
+    pub root: &'static str,
+    pub static_site: bool,
     pub alternates: Vec<Alternate>,
     pub topics: Vec<TopicView>,
     pub default_days: u32,
@@ -216,7 +239,9 @@ pub struct HomePage {
 }
 
 impl HomePage {
+    /// The page for `site`; `public_url` is the base of every link (`.` for an export).
     pub fn new(
+        site: Site,
         public_url: &str,
         topics: Vec<TopicView>,
         default_days: u32,
@@ -232,6 +257,8 @@ impl HomePage {
         let opml_url = |format: &str| format!("{public_url}/topics.opml?format={format}");
         HomePage {
             version: VERSION,
+            root: site.root(),
+            static_site: site == Site::Static,
             alternates,
             topics,
             default_days,
@@ -308,6 +335,7 @@ pub struct ErrorView {
 #[template(path = "preview.html")]
 pub struct PreviewPage {
     pub version: &'static str,
+    pub root: &'static str,
     pub form: FormView,
     pub error: Option<ErrorView>,
     /// `None` when the query is invalid.
@@ -326,6 +354,7 @@ impl PreviewPage {
     pub fn failed(form: FormView, error: ErrorView) -> PreviewPage {
         PreviewPage {
             version: VERSION,
+            root: Site::Served.root(),
             form,
             error: Some(error),
             feeds: None,
@@ -349,6 +378,7 @@ impl PreviewPage {
     ) -> PreviewPage {
         PreviewPage {
             version: VERSION,
+            root: Site::Served.root(),
             form,
             error: None,
             feeds: Some(feeds),

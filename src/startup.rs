@@ -30,6 +30,67 @@ pub struct Application {
     background: Option<BackgroundTask>,
 }
 
+/// The state every handler shares, and the storage it writes to (if any).
+fn shared_state(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    readiness: Arc<Readiness>,
+) -> anyhow::Result<(AppState, Option<Arc<Storage>>)> {
+    let storage = match settings.data_dir() {
+        Some(dir) => Some(Arc::new(Storage::open(&dir).with_context(|| {
+            format!(
+                "storage.data_dir {:?} cannot be used (fix its permissions, or set it empty \
+                 to run without storage)",
+                settings.storage.data_dir
+            )
+        })?)),
+        None => None,
+    };
+    let topics = settings
+        .parsed_topics()
+        .map_err(|e| anyhow::anyhow!("invalid setting {e}"))?;
+    let metrics = Metrics::new().context("Failed to define the metrics")?;
+    let upstream = Arc::new(UpstreamClient::new(
+        &settings.upstream,
+        settings.feeds.earliest_date,
+        clock.clone(),
+        metrics.clone(),
+    )?);
+    let store = Arc::new(
+        Store::new(
+            settings.cache.clone(),
+            upstream,
+            clock.clone(),
+            metrics.clone(),
+        )
+        .with_storage(storage.clone()),
+    );
+    let build_slots = settings.server.builds();
+    let renders = RenderCache::new(settings.cache.max_memory.as_u64());
+    let state = AppState {
+        settings,
+        store,
+        clock,
+        topics,
+        renders,
+        builds: Builds::new(build_slots),
+        home_page: HomeCache::default(),
+        metrics,
+        readiness,
+    };
+    Ok((state, storage))
+}
+
+/// The state the feeds are rendered from, without a server: for the commands that fetch and
+/// export (`paperboy fetch`, `paperboy export`). Self links and ids are built from
+/// `server.public_url` (or `http://<bind>:<port>`).
+pub fn offline_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    let mut settings = settings;
+    settings.server.public_url = settings.public_url(settings.server.port);
+    let (state, _) = shared_state(settings, clock, Arc::new(Readiness::new(true)))?;
+    Ok(state)
+}
+
 impl Application {
     /// Builds what `paperboy serve` runs: the system clock, warm-up and the refresh timer.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
@@ -52,16 +113,6 @@ impl Application {
         clock: Arc<dyn Clock>,
         background: Background,
     ) -> anyhow::Result<Application> {
-        let storage = match settings.data_dir() {
-            Some(dir) => Some(Arc::new(Storage::open(&dir).with_context(|| {
-                format!(
-                    "storage.data_dir {:?} cannot be used (fix its permissions, or set it empty \
-                     to run without storage)",
-                    settings.storage.data_dir
-                )
-            })?)),
-            None => None,
-        };
         let address = format!("{}:{}", settings.server.bind, settings.server.port);
         let listener = TcpListener::bind(&address)
             .with_context(|| format!("Failed to listen on {address}"))?;
@@ -71,40 +122,9 @@ impl Application {
             .port();
         let mut settings = settings;
         settings.server.public_url = settings.public_url(port);
-        let topics = settings
-            .parsed_topics()
-            .map_err(|e| anyhow::anyhow!("invalid setting {e}"))?;
-
-        let metrics = Metrics::new().context("Failed to define the metrics")?;
-        let upstream = Arc::new(UpstreamClient::new(
-            &settings.upstream,
-            settings.feeds.earliest_date,
-            clock.clone(),
-            metrics.clone(),
-        )?);
-        let store = Arc::new(
-            Store::new(
-                settings.cache.clone(),
-                upstream,
-                clock.clone(),
-                metrics.clone(),
-            )
-            .with_storage(storage.clone()),
-        );
         let readiness = Arc::new(Readiness::new(background == Background::Off));
-        let build_slots = settings.server.builds();
-        let renders = RenderCache::new(settings.cache.max_memory.as_u64());
-        let state = web::Data::new(AppState {
-            settings,
-            store,
-            clock,
-            topics,
-            renders,
-            builds: Builds::new(build_slots),
-            home_page: HomeCache::default(),
-            metrics,
-            readiness,
-        });
+        let (state, storage) = shared_state(settings, clock, readiness)?;
+        let state = web::Data::new(state);
 
         let server_settings = &state.settings.server;
         let shutdown_timeout = server_settings.shutdown_timeout.as_secs();

@@ -85,6 +85,34 @@ impl Window {
     }
 }
 
+/// What [`Store::backfill`] did with a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backfilled {
+    /// A fresh copy was stored already; upstream was not asked.
+    Stored,
+    /// Fetched and written, with this many papers.
+    Fetched { papers: usize },
+}
+
+/// Why [`Store::backfill`] could not bring a date in.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BackfillError {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error("could not write it to the data directory: {0}")]
+    Storage(String),
+}
+
+impl BackfillError {
+    /// When asking upstream again may help, if it said so (or the budget does).
+    pub fn retry_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            BackfillError::Upstream(e) => e.retry_at(),
+            BackfillError::Storage(_) => None,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct RefreshState {
     in_flight: HashSet<NaiveDate>,
@@ -269,7 +297,18 @@ impl Store {
         fetched: FetchedDay,
         previous: Option<&DailyList>,
     ) -> Result<Arc<DailyList>, UpstreamError> {
-        let list = DailyList::from_fetch(&fetched, self.clock.now(), previous);
+        let list = self.usable_list(&fetched, previous)?;
+        self.persist(fetched, list.clone());
+        Ok(list)
+    }
+
+    /// A fetched day as a list, unless upstream sent items but not one usable paper.
+    fn usable_list(
+        &self,
+        fetched: &FetchedDay,
+        previous: Option<&DailyList>,
+    ) -> Result<Arc<DailyList>, UpstreamError> {
+        let list = DailyList::from_fetch(fetched, self.clock.now(), previous);
         if list.papers.is_empty() && (!fetched.items.is_empty() || fetched.skipped > 0) {
             return Err(UpstreamError::Body(format!(
                 "none of the {} items of {} is a usable paper",
@@ -277,9 +316,51 @@ impl Store {
                 fetched.date
             )));
         }
-        let list = Arc::new(list);
-        self.persist(fetched, list.clone());
-        Ok(list)
+        Ok(Arc::new(list))
+    }
+
+    /// Back-fill (`paperboy fetch`, `paperboy export`): makes sure the data directory (or,
+    /// without one, memory) holds a fresh list of `date`. A stored copy that is fresh is kept (unless `force`); otherwise the
+    /// date is fetched through the same client, budget and retries as any other, and written
+    /// before this returns, so that a list counted as fetched is on disk. The list is put in
+    /// memory too. A failed fetch keeps the stored copy, and cools the date down as a failed
+    /// refresh does.
+    pub async fn backfill(
+        self: &Arc<Self>,
+        date: NaiveDate,
+        force: bool,
+    ) -> Result<Backfilled, BackfillError> {
+        let stored = self.read_stored(date).await;
+        if let Some(list) = stored.as_ref().filter(|l| !force && self.is_fresh(l)) {
+            if self.lists.entry(date).or_insert(list.clone()).await.is_fresh() {
+                self.bump_generation();
+            }
+            return Ok(Backfilled::Stored);
+        }
+        let fetched = self.upstream.fetch_day(date).await;
+        let list = fetched.and_then(|f| {
+            let list = self.usable_list(&f, stored.as_deref())?;
+            Ok((f, list))
+        });
+        let (fetched, list) = match list {
+            Ok(done) => done,
+            Err(e) => {
+                self.cool_down(date, &e);
+                return Err(BackfillError::Upstream(e));
+            }
+        };
+        if let Some(storage) = self.storage.clone() {
+            let written = list.clone();
+            let saved = tokio::task::spawn_blocking(move || storage.save(&fetched, &written))
+                .await
+                .map_err(|e| BackfillError::Storage(e.to_string()))?;
+            self.metrics.storage_write(saved.is_ok());
+            saved.map_err(|e| BackfillError::Storage(e.to_string()))?;
+        }
+        let papers = list.papers.len();
+        self.lists.insert(date, list).await;
+        self.bump_generation();
+        Ok(Backfilled::Fetched { papers })
     }
 
     /// Puts a list in the cache directly (start-up from storage, tests).

@@ -13,10 +13,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use actix_web::web::Bytes;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::daily_list::DailyList;
 use crate::feed::{self, FeedMeta, Format};
+use crate::feed_settings::FeedSettings;
 use crate::http::problem::Problem;
 use crate::paper::Paper;
 use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};
@@ -150,37 +152,11 @@ pub async fn serve_feed(
         return answer(req, state, &encoded, format).await;
     }
 
-    let (key_without_data, periods, window) = plan(req, state, route, today).await?;
-    let last_changed = match window.last_changed() {
-        Some(at) => at,
-        // Nothing to show, and nothing missing: an empty feed, dated the first Daily Papers.
-        None if window.is_before_the_first_list() => state
-            .settings
-            .feeds
-            .earliest_date
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc(),
-        None => return Err(unavailable(&window, state)),
-    };
-    let key = RenderKey {
-        data_version: window.data_version(),
-        ..key_without_data
-    };
+    let plan = plan(state, route, req.query_string(), today).await?;
+    let window = plan.read(state).await?;
+    let (key, job) = plan.job(state, &window)?;
     let format = key.format;
     let self_url = self_url(&state.settings.server.public_url, req);
-    let job = RenderJob {
-        query: key.query.clone(),
-        title: key.title.clone(),
-        format,
-        lists: window.lists.clone(),
-        limit: key.query.limit_or(&state.settings.feeds) as usize,
-        placeholder: state.renders.placeholder().to_owned(),
-        updated: last_changed,
-        max_age: state.settings.server.max_age,
-        public_url: state.settings.server.public_url.clone(),
-        periods,
-        id_query: key.id_query.clone(),
-    };
     let renders = &state.renders;
     let gzip = negotiate(req, false) == ContentEncoding::Gzip;
     let template = match renders.get(&key).await {
@@ -233,14 +209,83 @@ pub async fn serve_feed(
     answer(req, state, &encoded, format).await
 }
 
-/// What a request asks for: its render key (without the data version, known once the lists
-/// are read), a digest's periods, and the window of daily lists it covers.
-async fn plan(
-    req: &HttpRequest,
+/// What a request asks for, before any list is read: its render key (without the data
+/// version, known once the lists are read) and a digest's periods.
+pub struct Plan {
+    key: RenderKey,
+    periods: Vec<Period>,
+    today: NaiveDate,
+}
+
+impl Plan {
+    /// The dates this feed reads, newest first (none before `feeds.earliest_date`).
+    pub fn dates(&self, feeds: &FeedSettings) -> Vec<NaiveDate> {
+        let (newest, days) = self.key.query.window(self.today, feeds);
+        newest
+            .iter_days()
+            .rev()
+            .take(days as usize)
+            .take_while(|d| *d >= feeds.earliest_date)
+            .collect()
+    }
+
+    /// The format the feed is written in.
+    pub fn format(&self) -> Format {
+        self.key.format
+    }
+
+    /// The window of daily lists the feed covers (a digest's read one period at a time).
+    async fn read(&self, state: &AppState) -> Result<Window, Problem> {
+        if self.key.query.digest.is_some() {
+            digest_window(state, &self.key.query, &self.periods).await
+        } else {
+            let (newest, days) = self.key.query.window(self.today, &state.settings.feeds);
+            Ok(state.store.window(newest, days).await)
+        }
+    }
+
+    /// The render key with the window's data version, and the job that renders the feed;
+    /// a 503 when the window has no list and should have.
+    fn job(self, state: &AppState, window: &Window) -> Result<(RenderKey, RenderJob), Problem> {
+        let last_changed = match window.last_changed() {
+            Some(at) => at,
+            // Nothing to show, and nothing missing: an empty feed, dated the first Daily Papers.
+            None if window.is_before_the_first_list() => state
+                .settings
+                .feeds
+                .earliest_date
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc(),
+            None => return Err(unavailable(window, state)),
+        };
+        let key = RenderKey {
+            data_version: window.data_version(),
+            ..self.key
+        };
+        let job = RenderJob {
+            query: key.query.clone(),
+            title: key.title.clone(),
+            format: key.format,
+            lists: window.lists.clone(),
+            limit: key.query.limit_or(&state.settings.feeds) as usize,
+            placeholder: state.renders.placeholder().to_owned(),
+            updated: last_changed,
+            max_age: state.settings.server.max_age,
+            public_url: state.settings.server.public_url.clone(),
+            periods: self.periods,
+            id_query: key.id_query.clone(),
+        };
+        Ok((key, job))
+    }
+}
+
+/// Plans the feed `route` serves for `query` (a query string as received), today.
+pub async fn plan(
     state: &AppState,
     route: FeedRoute<'_>,
-    today: chrono::NaiveDate,
-) -> Result<(RenderKey, Vec<Period>, Window), Problem> {
+    query: &str,
+    today: NaiveDate,
+) -> Result<Plan, Problem> {
     let settings = &state.settings;
     let ctx = ParseContext {
         today,
@@ -248,7 +293,7 @@ async fn plan(
         allow_format: route.format.is_none(),
         kind: route.kind(),
     };
-    let request = FeedQuery::parse(req.query_string(), &ctx)?;
+    let request = FeedQuery::parse(query, &ctx)?;
     let format = route.format.or(request.format).unwrap_or(Format::Rss);
     // Titles come from the canonical request, so that canonical-equal URLs share one.
     let mut named = request.canonical(today, &settings.feeds);
@@ -269,12 +314,6 @@ async fn plan(
     };
     let query = query.canonical(today, &settings.feeds);
     let periods = query.periods(today);
-    let window = if query.digest.is_some() {
-        digest_window(state, &query, &periods).await?
-    } else {
-        let (newest, days) = query.window(today, &settings.feeds);
-        state.store.window(newest, days).await
-    };
     let id_query = match route.scope {
         Scope::Digest => digest_id_query(&named, route.topic),
         _ => String::new(),
@@ -287,7 +326,27 @@ async fn plan(
         id_query,
         data_version: 0,
     };
-    Ok((key, periods, window))
+    Ok(Plan {
+        key,
+        periods,
+        today,
+    })
+}
+
+/// The feed `route` serves for `query` today, written for `self_url`, uncompressed: what
+/// the server answers for the same request and data when its self link is `self_url`
+/// (`paperboy export`).
+pub async fn render_once(
+    state: &AppState,
+    route: FeedRoute<'_>,
+    query: &str,
+    self_url: &str,
+) -> Result<Bytes, Problem> {
+    let plan = plan(state, route, query, state.clock.today()).await?;
+    let window = plan.read(state).await?;
+    let (_, job) = plan.job(state, &window)?;
+    let template = build(state, move || job.render()).await?;
+    Ok(template.one_off(self_url).body(ContentEncoding::Identity))
 }
 
 /// A digest's days, read one period at a time: a period's lists are loaded, its top papers

@@ -9,8 +9,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::http::problem::Problem;
 use crate::routes::get_or_head;
 
-const FAVICON: &[u8] = include_bytes!("../../assets/favicon.ico");
-const ICON_PNG: &[u8] = include_bytes!("../../assets/icon.png");
+pub const FAVICON: &[u8] = include_bytes!("../../assets/favicon.ico");
+pub const ICON_PNG: &[u8] = include_bytes!("../../assets/icon.png");
 /// Seconds a client may keep an icon without asking again.
 const MAX_AGE: u32 = 86_400;
 

@@ -12,7 +12,8 @@ use crate::http::problem::Problem;
 use chrono::NaiveDate;
 
 use crate::pages::{
-    ErrorView, FeedLinks, FormView, HomePage, PaperView, PeriodView, PreviewPage, TopicView,
+    ErrorView, FeedLinks, FormView, HomePage, PaperView, PeriodView, PreviewPage, Site,
+    TopicView,
 };
 use crate::query::decode::decode_pairs;
 use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};
@@ -55,21 +56,30 @@ enum Page {
 /// The home page: rendered once per data generation and day (its topic counts change with
 /// the lists), in the build pool.
 async fn home(state: &AppState) -> Result<HttpResponse, Problem> {
-    let settings = &state.settings;
     let today = state.clock.today();
     // Read before the lists: a page rendered from them is current while it has not moved.
     let generation = state.store.generation();
     if let Some(body) = state.home_page.get(generation, today) {
         return Ok(html_response(StatusCode::OK, body, state));
     }
+    let body = home_page(state, Site::Served).await?;
+    let body = state.home_page.put(generation, today, body);
+    Ok(html_response(StatusCode::OK, body, state))
+}
+
+/// The home page's HTML for `site`: every topic with its paper count over the last
+/// `feeds.default_days` days and its feeds; served, with the form and previews too.
+pub async fn home_page(state: &AppState, site: Site) -> Result<String, Problem> {
+    let settings = &state.settings;
+    let today = state.clock.today();
     let days = settings.feeds.default_days;
     let window = state.store.window(today, days).await;
-    let (public_url, topics, feeds) = (
-        settings.server.public_url.clone(),
-        state.topics.clone(),
-        settings.feeds.clone(),
-    );
-    let body = build(state, move || {
+    let base = match site {
+        Site::Served => settings.server.public_url.clone(),
+        Site::Static => ".".to_owned(),
+    };
+    let (topics, feeds) = (state.topics.clone(), settings.feeds.clone());
+    build(state, move || {
         let loaded = !window.lists.is_empty();
         let views: Vec<TopicView> = topics
             .iter()
@@ -80,21 +90,16 @@ async fn home(state: &AppState) -> Result<HttpResponse, Problem> {
                 query: topic.query_text.clone(),
                 // The topic's own days and limit are left out, so that counts compare.
                 count: loaded.then(|| select(&topic.query, &window.lists, usize::MAX).len()),
-                feeds: FeedLinks::new(&public_url, &format!("/topics/{}", topic.name), ""),
-                daily_digest: format!("{public_url}/topics/{}/digest.atom", topic.name),
-                weekly_digest: format!(
-                    "{public_url}/topics/{}/digest.atom?period=week",
-                    topic.name
-                ),
+                feeds: FeedLinks::new(&base, &format!("/topics/{}", topic.name), ""),
+                daily_digest: format!("{base}/topics/{}/digest.atom", topic.name),
+                weekly_digest: format!("{base}/topics/{}/digest.atom?period=week", topic.name),
                 preview: preview_path(&topic.query_string),
             })
             .collect();
         let form = FormView::from_pairs(&[], today, &feeds);
-        render_page(&HomePage::new(&public_url, views, days, form))
+        render_page(&HomePage::new(site, &base, views, days, form))
     })
-    .await?;
-    let body = state.home_page.put(generation, today, body);
-    Ok(html_response(StatusCode::OK, body, state))
+    .await
 }
 
 /// `/preview?<query>`: the papers of a feed query, or, with `period=` or `count=`, the items of a digest (a daily one unless `period` says otherwise).

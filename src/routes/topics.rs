@@ -86,17 +86,9 @@ async fn topics_opml(
 ) -> Result<HttpResponse, Problem> {
     let format = opml_format(req.query_string())?;
     let public_url = &state.settings.server.public_url;
-    let outlines: Vec<Outline> = state
-        .topics
-        .iter()
-        .map(|topic| Outline {
-            title: topic.title.clone(),
-            description: topic.description.clone(),
-            xml_url: topic_feed_url(public_url, topic, format),
-            html_url: topic_preview_url(public_url, topic),
-        })
-        .collect();
-    let body = opml::render(&format!("{} — topics", crate::feed::BASE_TITLE), &outlines);
+    let body = topics_opml_document(&state, format, |topic| {
+        topic_preview_url(public_url, topic)
+    });
     let max_age = u32::try_from(state.settings.server.max_age.as_secs()).unwrap_or(u32::MAX);
     Ok(HttpResponse::Ok()
         .content_type(opml::CONTENT_TYPE)
@@ -106,6 +98,27 @@ async fn topics_opml(
         ]))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .body(body))
+}
+
+/// The OPML document listing every topic's feed in `format` (absolute, from
+/// `server.public_url`), each with the web page `html_url` gives.
+pub fn topics_opml_document(
+    state: &AppState,
+    format: Format,
+    html_url: impl Fn(&Topic) -> String,
+) -> String {
+    let public_url = &state.settings.server.public_url;
+    let outlines: Vec<Outline> = state
+        .topics
+        .iter()
+        .map(|topic| Outline {
+            title: topic.title.clone(),
+            description: topic.description.clone(),
+            xml_url: topic_feed_url(public_url, topic, format),
+            html_url: html_url(topic),
+        })
+        .collect();
+    opml::render(&format!("{} — topics", crate::feed::BASE_TITLE), &outlines)
 }
 
 /// `/topics.opml` takes one parameter, `format` (which feeds it lists; Atom by default, as

@@ -1,0 +1,486 @@
+//! `paperboy export --out DIR [--base-url URL] [--days N]`: the feeds as a static site that
+//! any static host serves (GitHub Pages, S3, nginx): `feed.*`, `digest.*`, every topic's feeds
+//! and digests, `topics.opml`, `index.html`, the icons, and a `.gz` copy of every text file for
+//! `gzip_static`.
+//!
+//! The feeds are rendered by the code that serves them ([`render_once`]): a file holds the
+//! bytes the server answers for the same request and data, its self link being the file's URL
+//! under `--base-url` (which is `server.public_url` for the run, so ids and OPML URLs use it
+//! too). What the files read is fetched first, as `paperboy fetch` does. The site is written
+//! into a new folder beside DIR and put in DIR's place only once every file is written, so a
+//! failed run leaves the previous export whole; a folder that paperboy did not write is never
+//! replaced.
+
+use std::fs;
+use std::future::Future;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use crate::commands::fetch::{Fetched, fetch_dates};
+use crate::commands::progress::Progress;
+use crate::commands::{Exit, UsageError};
+use crate::feed::Format;
+use crate::pages::Site;
+use crate::routes::feeds::{FeedRoute, plan, render_once};
+use crate::routes::icons::{FAVICON, ICON_PNG};
+use crate::routes::pages::home_page;
+use crate::routes::topics::topics_opml_document;
+use crate::state::AppState;
+
+/// The file that marks a folder as written by `paperboy export`: only such a folder (or an
+/// empty one) is replaced.
+pub const MARKER: &str = ".paperboy-export";
+
+/// What `paperboy export` is asked.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    pub out: PathBuf,
+    /// The days of `feed.*` and the topic feeds (`days=N`); by default the server's.
+    pub days: Option<u32>,
+}
+
+/// What an export did.
+#[derive(Debug, Clone, Default)]
+pub struct Exported {
+    pub fetched: Fetched,
+    /// Files written, `.gz` copies included; 0 when the run was stopped before writing.
+    pub files: usize,
+    pub bytes: u64,
+}
+
+impl Exported {
+    /// The fetch's exit code: 1 when a date failed (the site is written from what is stored,
+    /// as the server would serve it), 130 when stopped.
+    pub fn exit(&self) -> Exit {
+        self.fetched.exit()
+    }
+
+    /// The fetch's report, then `wrote N files (B bytes) to DIR`.
+    pub fn report(&self, out_dir: &Path, out: &mut dyn Write, err: &mut dyn Write) {
+        self.fetched.report(out, err);
+        if self.files > 0 {
+            let _ = writeln!(
+                out,
+                "wrote {} files ({} bytes) to {}",
+                self.files,
+                self.bytes,
+                out_dir.display()
+            );
+        }
+    }
+}
+
+/// Why an export wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Exit 2: the folder or the options cannot be used.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// Exit 1: a feed could not be rendered or a file not written; the previous export stays.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ExportError {
+    pub fn exit(&self) -> Exit {
+        match self {
+            ExportError::Usage(_) => Exit::Usage,
+            ExportError::Failed(_) => Exit::Failed,
+        }
+    }
+}
+
+/// One feed file of the site and the request it answers.
+struct SiteFeed<'a> {
+    path: String,
+    route: FeedRoute<'a>,
+    query: String,
+}
+
+/// Every feed of the site: the default query's feeds and digests, then each topic's.
+fn site_feeds(state: &AppState, days: Option<u32>) -> Vec<SiteFeed<'_>> {
+    let days_query = days.map(|d| format!("days={d}")).unwrap_or_default();
+    let mut feeds = Vec::new();
+    for format in Format::ALL {
+        let ext = format.name();
+        feeds.push(SiteFeed {
+            path: format!("feed.{ext}"),
+            route: FeedRoute::papers(Some(format), None),
+            query: days_query.clone(),
+        });
+        feeds.push(SiteFeed {
+            path: format!("digest.{ext}"),
+            route: FeedRoute::digest(format, None),
+            query: String::new(),
+        });
+        for topic in state.topics.iter() {
+            feeds.push(SiteFeed {
+                path: format!("topics/{}.{ext}", topic.name),
+                route: FeedRoute::papers(Some(format), Some(topic)),
+                query: days_query.clone(),
+            });
+            feeds.push(SiteFeed {
+                path: format!("topics/{}/digest.{ext}", topic.name),
+                route: FeedRoute::digest(format, Some(topic)),
+                query: String::new(),
+            });
+        }
+    }
+    feeds
+}
+
+/// `paperboy export`: fetches what the site reads (progress made for the number of dates),
+/// then writes it. `stop` resolving stops the fetch, and nothing is written.
+pub async fn export(
+    state: &AppState,
+    options: &ExportOptions,
+    progress: impl FnOnce(usize) -> Progress,
+    stop: impl Future<Output = ()>,
+) -> Result<Exported, ExportError> {
+    let feeds_settings = &state.settings.feeds;
+    if let Some(days) = options.days
+        && !(1..=feeds_settings.max_days).contains(&days)
+    {
+        return Err(UsageError(format!(
+            "--days {days}: give 1 to {} (feeds.max_days)",
+            feeds_settings.max_days
+        ))
+        .into());
+    }
+    let target = Target::new(&options.out)?;
+    let today = state.clock.today();
+    let feeds = site_feeds(state, options.days);
+
+    // What every file reads, and the home page's counts.
+    let mut dates: Vec<NaiveDate> = today
+        .iter_days()
+        .rev()
+        .take(feeds_settings.default_days as usize)
+        .take_while(|d| *d >= feeds_settings.earliest_date)
+        .collect();
+    for feed in &feeds {
+        let plan = plan(state, feed.route, &feed.query, today)
+            .await
+            .map_err(|p| ExportError::Failed(format!("{}: {}", feed.path, p.detail)))?;
+        dates.extend(plan.dates(feeds_settings));
+    }
+    dates.sort_unstable_by(|a, b| b.cmp(a));
+    dates.dedup();
+
+    let progress = progress(dates.len());
+    let fetched = fetch_dates(state, &dates, false, &progress, stop).await;
+    if fetched.interrupted {
+        return Ok(Exported {
+            fetched,
+            ..Exported::default()
+        });
+    }
+
+    let staging = target.staging()?;
+    let written = write_site(state, &feeds, &staging).await;
+    let (files, bytes) = match written {
+        Ok(counts) => counts,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    target.replace_with(&staging).map_err(|e| {
+        let _ = fs::remove_dir_all(&staging);
+        ExportError::Failed(format!(
+            "could not put the export in place at {}: {e}",
+            target.out.display()
+        ))
+    })?;
+    Ok(Exported {
+        fetched,
+        files,
+        bytes,
+    })
+}
+
+/// Writes every file of the site into `dir`; how many files, and their bytes.
+async fn write_site(
+    state: &AppState,
+    feeds: &[SiteFeed<'_>],
+    dir: &Path,
+) -> Result<(usize, u64), ExportError> {
+    let base = &state.settings.server.public_url;
+    let mut site = SiteWriter::new(dir);
+    for feed in feeds {
+        let self_url = format!("{base}/{}", feed.path);
+        let body = render_once(state, feed.route, &feed.query, &self_url)
+            .await
+            .map_err(|p| ExportError::Failed(format!("{}: {}", feed.path, p.detail)))?;
+        site.text(&feed.path, &body)?;
+    }
+    let opml = topics_opml_document(state, Format::Atom, |topic| {
+        format!("{base}/#topic-{}", topic.name)
+    });
+    site.text("topics.opml", opml.as_bytes())?;
+    let index = home_page(state, Site::Static)
+        .await
+        .map_err(|p| ExportError::Failed(format!("index.html: {}", p.detail)))?;
+    site.text("index.html", index.as_bytes())?;
+    site.binary("favicon.ico", FAVICON)?;
+    site.binary("icon.png", ICON_PNG)?;
+    Ok((site.files, site.bytes))
+}
+
+/// Writes files under a folder, counting them.
+struct SiteWriter<'a> {
+    dir: &'a Path,
+    files: usize,
+    bytes: u64,
+}
+
+impl<'a> SiteWriter<'a> {
+    fn new(dir: &'a Path) -> Self {
+        Self {
+            dir,
+            files: 0,
+            bytes: 0,
+        }
+    }
+
+    /// A text file and its `.gz` copy (for nginx's `gzip_static` and the like).
+    fn text(&mut self, path: &str, body: &[u8]) -> Result<(), ExportError> {
+        self.binary(path, body)?;
+        let gz = gzip(body).map_err(|e| self.failed(path, &e))?;
+        self.binary(&format!("{path}.gz"), &gz)
+    }
+
+    fn binary(&mut self, path: &str, body: &[u8]) -> Result<(), ExportError> {
+        let file = self.dir.join(path);
+        if let Some(parent) = file.parent() {
+            fs::create_dir_all(parent).map_err(|e| self.failed(path, &e))?;
+        }
+        fs::write(&file, body).map_err(|e| self.failed(path, &e))?;
+        self.files += 1;
+        self.bytes += body.len() as u64;
+        Ok(())
+    }
+
+    fn failed(&self, path: &str, e: &io::Error) -> ExportError {
+        ExportError::Failed(format!(
+            "could not write {}: {e}",
+            self.dir.join(path).display()
+        ))
+    }
+}
+
+fn gzip(body: &[u8]) -> io::Result<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::best());
+    encoder.write_all(body)?;
+    encoder.finish()
+}
+
+/// The folder an export goes to, and the folders beside it that it is written in.
+#[derive(Debug)]
+struct Target {
+    out: PathBuf,
+    /// `.<name>.paperboy-new` beside it: the export being written.
+    new: PathBuf,
+    /// `.<name>.paperboy-old` beside it: the previous export, while it is being replaced
+    /// where folders cannot be exchanged at once.
+    old: PathBuf,
+}
+
+impl Target {
+    /// Checks `out` before anything is fetched: it must be new, empty, or an earlier export.
+    fn new(out: &Path) -> Result<Target, UsageError> {
+        let name = out
+            .file_name()
+            .filter(|n| *n != "." && *n != "..")
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "--out {}: give a folder by name (say --out site)",
+                    out.display()
+                ))
+            })?
+            .to_string_lossy()
+            .into_owned();
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(|e| {
+            UsageError(format!(
+                "--out {}: cannot create {}: {e}",
+                out.display(),
+                parent.display()
+            ))
+        })?;
+        if let Some(why) = not_replaceable(out) {
+            return Err(UsageError(format!("--out {}: {why}", out.display())));
+        }
+        Ok(Target {
+            out: out.to_path_buf(),
+            new: parent.join(format!(".{name}.paperboy-new")),
+            old: parent.join(format!(".{name}.paperboy-old")),
+        })
+    }
+
+    /// A new, empty staging folder, marked as an export (a leftover of a run that was cut
+    /// short is removed first).
+    fn staging(&self) -> Result<PathBuf, ExportError> {
+        let failed = |e: io::Error| {
+            ExportError::Failed(format!("could not prepare {}: {e}", self.new.display()))
+        };
+        for leftover in [&self.new, &self.old] {
+            if fs::symlink_metadata(leftover).is_ok() {
+                if let Some(why) = not_replaceable(leftover) {
+                    return Err(UsageError(format!(
+                        "{} is in the way ({why}); remove it",
+                        leftover.display()
+                    ))
+                    .into());
+                }
+                fs::remove_dir_all(leftover).map_err(failed)?;
+            }
+        }
+        fs::create_dir(&self.new).map_err(failed)?;
+        let marker = format!(
+            "Written by paperboy {} export; the next export replaces this folder.\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        fs::write(self.new.join(MARKER), marker).map_err(failed)?;
+        Ok(self.new.clone())
+    }
+
+    /// Puts `staging` in the place of `out`: at once where the system can exchange two folders
+    /// (Linux), else by two renames, and removes the previous export.
+    fn replace_with(&self, staging: &Path) -> io::Result<()> {
+        if fs::symlink_metadata(&self.out).is_err() {
+            return fs::rename(staging, &self.out);
+        }
+        if exchange(staging, &self.out).is_ok() {
+            // `staging` now holds the previous export.
+            return fs::remove_dir_all(staging);
+        }
+        fs::rename(&self.out, &self.old)?;
+        if let Err(e) = fs::rename(staging, &self.out) {
+            let _ = fs::rename(&self.old, &self.out);
+            return Err(e);
+        }
+        fs::remove_dir_all(&self.old)
+    }
+}
+
+/// Why `path` may not be replaced by an export, if it may not: only a missing folder, an
+/// empty one, or one holding the [`MARKER`] may.
+fn not_replaceable(path: &Path) -> Option<String> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(format!("cannot be read: {e}")),
+    };
+    if meta.file_type().is_symlink() {
+        return Some("is a symbolic link; give the folder it points to".to_owned());
+    }
+    if !meta.is_dir() {
+        return Some("is not a folder".to_owned());
+    }
+    if path.join(MARKER).is_file() {
+        return None;
+    }
+    match fs::read_dir(path).map(|mut entries| entries.next().is_none()) {
+        Ok(true) => None,
+        Ok(false) => Some(format!(
+            "holds files that paperboy export did not write (there is no {MARKER}); give a new \
+             or empty folder, so that nothing of yours is replaced"
+        )),
+        Err(e) => Some(format!("cannot be read: {e}")),
+    }
+}
+
+/// Exchanges two folders at once (`renameat2` with `RENAME_EXCHANGE`), so that a server
+/// reading `b` sees the old export or the new one, never neither.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let b = CString::new(b.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+    let result = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<()> {
+    Err(io::Error::other("folders cannot be exchanged at once here"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_new_empty_or_exported_folders_are_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        assert!(Target::new(&site).is_ok(), "a new folder");
+        fs::create_dir(&site).unwrap();
+        assert!(Target::new(&site).is_ok(), "an empty folder");
+        fs::write(site.join("notes.txt"), "mine").unwrap();
+        let e = Target::new(&site).unwrap_err();
+        assert!(e.0.contains("did not write"), "{e}");
+        fs::write(site.join(MARKER), "").unwrap();
+        assert!(Target::new(&site).is_ok(), "an earlier export");
+        let file = dir.path().join("file");
+        fs::write(&file, "x").unwrap();
+        assert!(Target::new(&file).unwrap_err().0.contains("not a folder"));
+        assert!(Target::new(Path::new(".")).is_err());
+        std::os::unix::fs::symlink(&site, dir.path().join("link")).unwrap();
+        assert!(
+            Target::new(&dir.path().join("link"))
+                .unwrap_err()
+                .0
+                .contains("symbolic link")
+        );
+    }
+
+    #[test]
+    fn the_new_export_takes_the_place_of_the_old_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        for (round, file) in ["first.txt", "second.txt"].into_iter().enumerate() {
+            let target = Target::new(&site).unwrap();
+            let staging = target.staging().unwrap();
+            fs::write(staging.join(file), "x").unwrap();
+            target.replace_with(&staging).unwrap();
+            assert!(site.join(file).is_file(), "round {round}");
+            assert!(site.join(MARKER).is_file());
+            assert!(!staging.exists() && !target.old.exists(), "nothing left beside it");
+        }
+        assert!(!site.join("first.txt").exists(), "the previous export is gone whole");
+    }
+
+    #[test]
+    fn gz_copies_hold_the_same_bytes() {
+        use std::io::Read;
+        let body = b"<feed>some text, some text, some text</feed>".repeat(20);
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&gzip(&body).unwrap()[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, body);
+    }
+}
