@@ -332,7 +332,13 @@ impl Store {
     ) -> Result<Backfilled, BackfillError> {
         let stored = self.read_stored(date).await;
         if let Some(list) = stored.as_ref().filter(|l| !force && self.is_fresh(l)) {
-            if self.lists.entry(date).or_insert(list.clone()).await.is_fresh() {
+            if self
+                .lists
+                .entry(date)
+                .or_insert(list.clone())
+                .await
+                .is_fresh()
+            {
                 self.bump_generation();
             }
             return Ok(Backfilled::Stored);

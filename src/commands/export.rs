@@ -468,9 +468,15 @@ mod tests {
             target.replace_with(&staging).unwrap();
             assert!(site.join(file).is_file(), "round {round}");
             assert!(site.join(MARKER).is_file());
-            assert!(!staging.exists() && !target.old.exists(), "nothing left beside it");
+            assert!(
+                !staging.exists() && !target.old.exists(),
+                "nothing left beside it"
+            );
         }
-        assert!(!site.join("first.txt").exists(), "the previous export is gone whole");
+        assert!(
+            !site.join("first.txt").exists(),
+            "the previous export is gone whole"
+        );
     }
 
     #[test]

@@ -69,7 +69,8 @@ impl DateRange {
         }
         let to = to.unwrap_or(today);
         let back = chrono::Days::new(u64::from(feeds.max_days.saturating_sub(1)));
-        let from = from.unwrap_or_else(|| to.checked_sub_days(back).unwrap_or(earliest).max(earliest));
+        let from =
+            from.unwrap_or_else(|| to.checked_sub_days(back).unwrap_or(earliest).max(earliest));
         if from > to {
             return Err(UsageError(format!(
                 "--from {from} is after --to {to}; give the older date as --from"
@@ -244,11 +245,12 @@ async fn fetch_one(
             let mut noted = noted_wait.lock().unwrap_or_else(|e| e.into_inner());
             if *noted != Some(until) {
                 *noted = Some(until);
-                let why = result.as_ref().err().map(ToString::to_string).unwrap_or_default();
-                progress.note(&format!(
-                    "waiting {} s ({why})",
-                    wait.as_secs().max(1)
-                ));
+                let why = result
+                    .as_ref()
+                    .err()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                progress.note(&format!("waiting {} s ({why})", wait.as_secs().max(1)));
             }
         }
         tokio::time::sleep(wait).await;
@@ -288,9 +290,16 @@ mod tests {
         assert_eq!(range.dates().len(), 30);
         assert_eq!(range.dates()[0], date("2026-08-14"), "newest first");
         let range = resolve(Some("2026-08-01"), None).unwrap();
-        assert_eq!((range.from, range.to), (date("2026-08-01"), date("2026-08-14")));
+        assert_eq!(
+            (range.from, range.to),
+            (date("2026-08-01"), date("2026-08-14"))
+        );
         let range = resolve(None, Some("2023-05-10")).unwrap();
-        assert_eq!(range.from, date("2023-05-01"), "cut at the first Daily Papers");
+        assert_eq!(
+            range.from,
+            date("2023-05-01"),
+            "cut at the first Daily Papers"
+        );
     }
 
     #[test]
@@ -326,7 +335,9 @@ mod tests {
             "fetched 3 days (61 papers), 2 already stored, 0 failed"
         );
         assert_eq!(fetched.exit(), Exit::Success);
-        fetched.failed.push((date("2026-08-12"), "upstream answered 500".into()));
+        fetched
+            .failed
+            .push((date("2026-08-12"), "upstream answered 500".into()));
         assert_eq!(fetched.exit(), Exit::Failed);
         let (mut out, mut err) = (Vec::new(), Vec::new());
         fetched.report(&mut out, &mut err);

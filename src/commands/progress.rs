@@ -31,7 +31,8 @@ impl Progress {
     /// A bar on stderr when stderr is a terminal, else plain lines on stderr.
     pub fn on_stderr(total: usize) -> Progress {
         if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} days · {msg} · {per_sec} · ETA {eta}",
             )
@@ -169,7 +170,11 @@ mod tests {
     fn one_line_per_tenth_of_the_work() {
         let lines = lines_for(365);
         assert_eq!(lines.len(), 10, "{lines:?}");
-        assert!(lines[0].starts_with("fetch: 37/365 days (10%), 111 papers, "), "{}", lines[0]);
+        assert!(
+            lines[0].starts_with("fetch: 37/365 days (10%), 111 papers, "),
+            "{}",
+            lines[0]
+        );
         assert!(lines[9].starts_with("fetch: 365/365 days (100%), 1095 papers, "));
         assert!(lines[9].ends_with("done"), "{}", lines[9]);
     }
@@ -179,6 +184,10 @@ mod tests {
         assert_eq!(lines_for(4).len(), 4);
         let one = lines_for(1);
         assert_eq!(one.len(), 1);
-        assert!(one[0].starts_with("fetch: 1/1 days (100%), 3 papers, "), "{}", one[0]);
+        assert!(
+            one[0].starts_with("fetch: 1/1 days (100%), 3 papers, "),
+            "{}",
+            one[0]
+        );
     }
 }

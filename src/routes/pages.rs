@@ -12,8 +12,7 @@ use crate::http::problem::Problem;
 use chrono::NaiveDate;
 
 use crate::pages::{
-    ErrorView, FeedLinks, FormView, HomePage, PaperView, PeriodView, PreviewPage, Site,
-    TopicView,
+    ErrorView, FeedLinks, FormView, HomePage, PaperView, PeriodView, PreviewPage, Site, TopicView,
 };
 use crate::query::decode::decode_pairs;
 use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};

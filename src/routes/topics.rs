@@ -86,9 +86,7 @@ async fn topics_opml(
 ) -> Result<HttpResponse, Problem> {
     let format = opml_format(req.query_string())?;
     let public_url = &state.settings.server.public_url;
-    let body = topics_opml_document(&state, format, |topic| {
-        topic_preview_url(public_url, topic)
-    });
+    let body = topics_opml_document(&state, format, |topic| topic_preview_url(public_url, topic));
     let max_age = u32::try_from(state.settings.server.max_age.as_secs()).unwrap_or(u32::MAX);
     Ok(HttpResponse::Ok()
         .content_type(opml::CONTENT_TYPE)

@@ -530,3 +530,72 @@ impl Feeds {
         atom
     }
 }
+
+/// Plain progress lines, kept for a test to read.
+#[derive(Clone, Default)]
+pub struct Captured(pub Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// A progress display writing here, as `paperboy fetch` writes when not on a terminal.
+    pub fn progress(&self, total: usize) -> paperboy::commands::progress::Progress {
+        paperboy::commands::progress::Progress::lines(total, Box::new(self.clone()))
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `paperboy export --out <out>` on `state` (a test app's own, so the same clock, store and
+/// upstream), never interrupted.
+pub async fn export_site(
+    state: &AppState,
+    out: &Path,
+    days: Option<u32>,
+) -> Result<paperboy::commands::export::Exported, paperboy::commands::export::ExportError> {
+    let options = paperboy::commands::export::ExportOptions {
+        out: out.to_owned(),
+        days,
+    };
+    paperboy::commands::export::export(
+        state,
+        &options,
+        |n| Captured::default().progress(n),
+        std::future::pending(),
+    )
+    .await
+}
+
+/// Every file `paperboy export` writes for `topics` (feeds with their `.gz` copies), relative.
+pub fn export_files(topics: &[String]) -> Vec<String> {
+    let mut files = vec![
+        "topics.opml".to_owned(),
+        "topics.opml.gz".to_owned(),
+        "index.html".to_owned(),
+        "index.html.gz".to_owned(),
+        "favicon.ico".to_owned(),
+        "icon.png".to_owned(),
+    ];
+    for ext in ["rss", "atom", "json"] {
+        let mut feeds = vec![format!("feed.{ext}"), format!("digest.{ext}")];
+        for topic in topics {
+            feeds.push(format!("topics/{topic}.{ext}"));
+            feeds.push(format!("topics/{topic}/digest.{ext}"));
+        }
+        for feed in feeds {
+            files.push(format!("{feed}.gz"));
+            files.push(feed);
+        }
+    }
+    files
+}

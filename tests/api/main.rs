@@ -3,7 +3,9 @@ mod support;
 
 mod browser;
 mod digests;
+mod export;
 mod feeds;
+mod fetch;
 mod http;
 mod icons;
 mod limits;

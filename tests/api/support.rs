@@ -184,10 +184,19 @@ impl ChildGuard {
 
     /// Like [`ChildGuard::spawn`], for a process that must be stopped by `signal` (nginx's
     /// master stops its workers on SIGTERM; killed, it would leave them running).
-    pub fn spawn_stopped_by(mut command: Command, stop_signal: i32) -> ChildGuard {
+    pub fn spawn_stopped_by(command: Command, stop_signal: i32) -> ChildGuard {
+        Self::start(command, stop_signal, Stdio::null())
+    }
+
+    /// Like [`ChildGuard::spawn`], with stdout written to `stdout` (a file) for the test to read.
+    pub fn spawn_with_stdout(command: Command, stdout: std::fs::File) -> ChildGuard {
+        Self::start(command, libc::SIGKILL, Stdio::from(stdout))
+    }
+
+    fn start(mut command: Command, stop_signal: i32, stdout: Stdio) -> ChildGuard {
         command
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped());
         let mut child = command.spawn().expect("the child process starts");
         let lines = Arc::new(Mutex::new(Vec::new()));
