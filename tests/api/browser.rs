@@ -248,3 +248,59 @@ async fn a_real_browser_shows_the_new_form_fields_and_a_digest_preview() {
         .to_owned();
     assert!(atom.contains("/digest.atom?"), "{atom}");
 }
+
+#[tokio::test]
+async fn a_real_browser_opens_an_exported_index_and_its_links_lead_to_files() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let work = TempDir::new("browser-export");
+    let data = work.0.join("data").to_str().unwrap().to_owned();
+    let app = spawn_app_with(|s| s.storage.data_dir = data.clone()).await;
+    let site = work.0.join("site");
+    export_site(&app.state, &site, None).await.unwrap();
+
+    let index = url::Url::from_file_path(site.join("index.html")).unwrap();
+    let doc = dom(&chromium, &work, index.to_string()).await;
+    assert!(
+        texts(&doc, ".topic-title").len() == app.state.topics.iter().len(),
+        "every topic is listed"
+    );
+    assert!(
+        doc.select(&Selector::parse("form").unwrap())
+            .next()
+            .is_none(),
+        "no form"
+    );
+    // Every link and icon of the page, resolved as the browser resolves it from the file,
+    // is a file of the export; only Hugging Face's own pages lie outside.
+    let mut local = 0;
+    for (css, attr) in [
+        ("a[href]", "href"),
+        ("link[href]", "href"),
+        ("img[src]", "src"),
+    ] {
+        for element in doc.select(&Selector::parse(css).unwrap()) {
+            let target = index.join(element.value().attr(attr).unwrap()).unwrap();
+            if target.scheme() != "file" {
+                assert_eq!(target.host_str(), Some("huggingface.co"), "{target}");
+                continue;
+            }
+            let path = target.to_file_path().unwrap();
+            let path = if path.is_dir() {
+                path.join("index.html")
+            } else {
+                path
+            };
+            assert!(path.is_file(), "{css} {target} is not a file of the export");
+            local += 1;
+        }
+    }
+    let topics = app.state.topics.iter().len();
+    assert!(local >= 4 * topics + 6, "{local} links to files");
+    let first_link = doc
+        .select(&Selector::parse(".topics .links a").unwrap())
+        .next()
+        .unwrap();
+    assert_eq!(first_link.text().collect::<String>(), "Atom", "Atom first");
+}

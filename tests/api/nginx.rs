@@ -250,3 +250,164 @@ async fn nginx_revalidates_an_expired_entry_and_paperboy_answers_304() {
         "the body was sent once"
     );
 }
+
+/// nginx with `deploy/static/nginx.conf`, serving `site` (a `paperboy export`).
+async fn start_static_nginx(site: &Path) -> (Nginx, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    open_to_all(dir.path());
+    std::fs::create_dir_all(dir.path().join("cache")).unwrap();
+    open_to_all(&dir.path().join("cache"));
+    let port = {
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let original = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/static/nginx.conf"),
+    )
+    .expect("deploy/static/nginx.conf");
+    let path = dir.path().to_str().unwrap();
+    let log = dir.path().join("access.log");
+    let mut config = original;
+    for (from, to) in [
+        ("listen 80;".to_owned(), format!("listen 127.0.0.1:{port};")),
+        (
+            "root /srv/paperboy;".to_owned(),
+            format!("root {};", site.display()),
+        ),
+        (
+            "pid /var/run/nginx.pid;".to_owned(),
+            format!("pid {path}/nginx.pid;"),
+        ),
+        ("/var/cache/nginx/".to_owned(), format!("{path}/cache/")),
+        (
+            "access_log /dev/stdout".to_owned(),
+            format!("access_log {}", log.display()),
+        ),
+    ] {
+        assert!(
+            config.contains(&from),
+            "deploy/static/nginx.conf no longer has {from:?}: update this test with it"
+        );
+        config = config.replace(&from, &to);
+    }
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(&conf, config).unwrap();
+    let mut command = Command::new(NGINX);
+    command
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-c")
+        .arg(&conf)
+        .args(["-e", "stderr", "-g", "daemon off;"]);
+    let process = ChildGuard::spawn_stopped_by(command, libc::SIGTERM);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut up = false;
+    for _ in 0..500 {
+        if let Ok(r) = client.get(format!("{base}/index.html")).send().await {
+            up = r.status() == 200;
+            if up {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        up,
+        "nginx never served the export; stderr:\n{}",
+        process.lines().join("\n")
+    );
+    (
+        Nginx {
+            base,
+            _process: process,
+            _dir: dir,
+        },
+        log,
+    )
+}
+
+#[tokio::test]
+async fn nginx_serves_an_export_with_gzip_static_to_a_real_feed_reader() {
+    if !nginx_available() {
+        return;
+    }
+    let Some(newsboat) = crate::readers::newsboat_or_skip() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    // nginx's workers run as an unprivileged user: they must reach the site.
+    open_to_all(work.path());
+    let data = work.path().join("data").to_str().unwrap().to_owned();
+    let app = spawn_app_with(|s| s.storage.data_dir = data.clone()).await;
+    let site = work.path().join("site");
+    export_site(&app.state, &site, None).await.unwrap();
+    for entry in ["", "topics", "topics/llm"] {
+        open_to_all(&site.join(entry));
+    }
+    let (nginx, log) = start_static_nginx(&site).await;
+
+    // gzip_static: the .gz sibling to a client that takes gzip, the file to one that does not.
+    let file = std::fs::read(site.join("feed.atom")).unwrap();
+    let gz = std::fs::read(site.join("feed.atom.gz")).unwrap();
+    let response = app
+        .client
+        .get(format!("{}/feed.atom", nginx.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    assert_eq!(response.headers()["content-type"], ATOM_TYPE);
+    assert_eq!(response.headers()["vary"], "Accept-Encoding");
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(
+        response.bytes().await.unwrap(),
+        gz,
+        "the .gz file, sent as it is"
+    );
+    let (status, _, plain) = through(&app, &nginx, "/feed.atom", &[]).await;
+    assert_eq!(status, 200);
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.bytes().await.unwrap(), file);
+    let (status, _, _) = through(
+        &app,
+        &nginx,
+        "/feed.atom",
+        &[("if-none-match", &etag), ("accept-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(status, 304, "a reader's conditional request");
+    let (status, _, _) = through(&app, &nginx, "/.paperboy-export", &[]).await;
+    assert_eq!(status, 404);
+    let (status, _, index) = through(&app, &nginx, "/", &[]).await;
+    assert_eq!(status, 200);
+    assert!(index.text().await.unwrap().contains("topics.opml"));
+
+    // newsboat subscribes to two files and reads every item of each, compressed.
+    let home = work.path().join("newsboat");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("urls"),
+        format!("{0}/feed.atom\n{0}/topics/llm/digest.rss\n", nginx.base),
+    )
+    .unwrap();
+    std::fs::write(home.join("config-file"), "reload-threads 2\n").unwrap();
+    let items = parse_atom(&file).entries().len()
+        + parse_rss(&std::fs::read(site.join("topics/llm/digest.rss")).unwrap())
+            .items()
+            .len();
+    assert!(items > 5, "{items}");
+    let output = crate::readers::newsboat(&newsboat, &home, &["reload", "print-unread"]).await;
+    assert_eq!(crate::readers::unread(&output), items);
+    let log = std::fs::read_to_string(&log).unwrap();
+    let reader_lines: Vec<&str> = log.lines().filter(|l| l.contains("newsboat")).collect();
+    assert_eq!(reader_lines.len(), 2, "{log}");
+    assert!(
+        reader_lines
+            .iter()
+            .all(|l| l.contains(" 200 ") && l.contains("enc=gzip")),
+        "newsboat got the .gz files: {log}"
+    );
+}

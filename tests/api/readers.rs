@@ -14,7 +14,7 @@ use crate::helpers::*;
 /// newsboat gets this long per run.
 const READER_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn newsboat_or_skip() -> Option<PathBuf> {
+pub fn newsboat_or_skip() -> Option<PathBuf> {
     let found = ["/usr/bin/newsboat", "/usr/local/bin/newsboat"]
         .into_iter()
         .map(PathBuf::from)
@@ -37,7 +37,7 @@ fn newsboat_or_skip() -> Option<PathBuf> {
 ///
 /// A plain `std::process` child waited for on a blocking thread, polled and killed at the
 /// deadline: the test then fails with a message instead of hanging.
-async fn newsboat(binary: &Path, home: &Path, commands: &[&str]) -> String {
+pub async fn newsboat(binary: &Path, home: &Path, commands: &[&str]) -> String {
     let mut command = std::process::Command::new(binary);
     command
         .env("HOME", home)
@@ -87,7 +87,7 @@ async fn newsboat(binary: &Path, home: &Path, commands: &[&str]) -> String {
 }
 
 /// `N unread articles` → N.
-fn unread(output: &str) -> usize {
+pub fn unread(output: &str) -> usize {
     output
         .split_whitespace()
         .next()
