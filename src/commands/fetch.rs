@@ -14,13 +14,17 @@ use futures_util::StreamExt;
 
 use crate::commands::progress::Progress;
 use crate::commands::{Exit, UsageError};
+use crate::config::UpstreamSettings;
 use crate::feed_settings::FeedSettings;
 use crate::state::AppState;
 use crate::store::{BackfillError, Backfilled};
+use crate::upstream::client::UpstreamError;
 
 /// The longest wait for the upstream budget or a `Retry-After` that a date sits out; a longer
 /// one fails the date (a later run picks it up).
 pub const MAX_WAIT: Duration = Duration::from_secs(10 * 60);
+/// A wait ending this long after the last one noted is noted again.
+const NOTE_AGAIN_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 /// Waits one date sits out at most, however short each.
 const MAX_WAITS_PER_DATE: usize = 20;
 
@@ -242,20 +246,43 @@ async fn fetch_one(
             return (date, result);
         };
         {
+            // One note per wait, not one per date waiting (or per request leaving the
+            // budget's window).
             let mut noted = noted_wait.lock().unwrap_or_else(|e| e.into_inner());
-            if *noted != Some(until) {
+            if noted.is_none_or(|n| until > n + NOTE_AGAIN_AFTER) {
                 *noted = Some(until);
-                let why = result
-                    .as_ref()
-                    .err()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                progress.note(&format!("waiting {} s ({why})", wait.as_secs().max(1)));
+                if let Err(e) = &result {
+                    progress.note(&wait_note(e, wait, until, &state.settings.upstream));
+                }
             }
         }
         tokio::time::sleep(wait).await;
         waits += 1;
     }
+}
+
+/// The line said when dates wait: why, how long, until when.
+fn wait_note(
+    error: &BackfillError,
+    wait: Duration,
+    until: DateTime<Utc>,
+    upstream: &UpstreamSettings,
+) -> String {
+    let why = match error {
+        BackfillError::Upstream(UpstreamError::OverBudget { .. }) => format!(
+            "the upstream budget is spent (upstream.budget: {} requests in any 5 minutes)",
+            upstream.budget
+        ),
+        BackfillError::Upstream(UpstreamError::RateLimited { .. }) => {
+            "Hugging Face asked to wait (429, Retry-After)".to_owned()
+        }
+        other => other.to_string(),
+    };
+    format!(
+        "{why}: waiting {} s, until {} UTC",
+        wait.as_secs().max(1),
+        until.format("%H:%M:%S")
+    )
 }
 
 /// How long to wait for `until`, if it is soon enough to be worth it.
@@ -320,6 +347,31 @@ mod tests {
         assert!(worth_waiting(soon, now).is_some_and(|w| w >= Duration::from_secs(240)));
         assert_eq!(worth_waiting(now + chrono::TimeDelta::hours(1), now), None);
         assert!(worth_waiting(now - chrono::TimeDelta::seconds(5), now).is_some());
+    }
+
+    #[test]
+    fn a_wait_says_why_and_until_when() {
+        let until: DateTime<Utc> = "2026-08-14T12:05:00.123456Z".parse().unwrap();
+        let budget = BackfillError::Upstream(UpstreamError::OverBudget { until });
+        let note = wait_note(
+            &budget,
+            Duration::from_secs(300),
+            until,
+            &UpstreamSettings::default(),
+        );
+        assert_eq!(
+            note,
+            "the upstream budget is spent (upstream.budget: 120 requests in any 5 minutes): \
+             waiting 300 s, until 12:05:00 UTC"
+        );
+        let limited = BackfillError::Upstream(UpstreamError::RateLimited { until });
+        let note = wait_note(
+            &limited,
+            Duration::from_secs(30),
+            until,
+            &UpstreamSettings::default(),
+        );
+        assert!(note.starts_with("Hugging Face asked to wait (429, Retry-After): waiting 30 s"));
     }
 
     #[test]

@@ -184,6 +184,11 @@ impl UpstreamClient {
                 status.last_success = Some(self.clock.now());
                 tracing::info!(%date, items = day.items.len(), skipped = day.skipped, "fetched daily list");
             }
+            // Refused by the budget: nothing was sent, and under a flood of date sweeps one
+            // warning per refusal would flood the log too.
+            Err(e @ UpstreamError::OverBudget { .. }) => {
+                tracing::debug!(%date, error = %e, "not fetching the daily list: over budget");
+            }
             Err(e) => {
                 status.last_error = Some((self.clock.now(), e.to_string()));
                 tracing::warn!(%date, error = %e, endpoint = %self.endpoint, "failed to fetch daily list");
