@@ -127,8 +127,14 @@ impl State {
         } else {
             "time left unknown".to_owned()
         };
+        // A back-fill held by the upstream budget moves a few days a minute.
+        let rate = if rate >= 1.0 {
+            format!("{rate:.1} days/s")
+        } else {
+            format!("{:.1} days/min", rate * 60.0)
+        };
         format!(
-            "fetch: {}/{} days ({}%), {} papers, {rate:.1} days/s, {eta}",
+            "fetch: {}/{} days ({}%), {} papers, {rate}, {eta}",
             self.done,
             self.total,
             self.done * 100 / self.total.max(1),
