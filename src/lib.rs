@@ -17,6 +17,7 @@ pub mod render_cache;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod stitch;
 pub mod storage;
 pub mod store;
 pub mod telemetry;
