@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{NaiveDate, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use paperboy::daily_list::DailyList;
-use paperboy::feed::{self, FeedMeta, Format};
+use paperboy::feed::{self, FeedMeta, Format, parts};
 use paperboy::feed_settings::FeedSettings;
 use paperboy::paper::Paper;
 use paperboy::query::params::{FeedQuery, ParseContext};
@@ -167,6 +167,28 @@ fn benches(c: &mut Criterion) {
         "gzip a 50-item atom feed stitched from precompressed entries",
         |b| b.iter(|| black_box(stitch()).len()),
     );
+
+    // A feed assembled from its head, 50 item fragments rendered beforehand, and its tail,
+    // against rendering it through the writer.
+    let frame = parts::Frame::new(Format::Atom, &meta).unwrap();
+    let fragments: Vec<Vec<u8>> = papers[..50]
+        .iter()
+        .map(|p| parts::fragment(Format::Atom, &meta, p).unwrap())
+        .collect();
+    let items: Vec<&[u8]> = fragments.iter().map(Vec::as_slice).collect();
+    assert_eq!(parts::assemble(&frame, &items), body, "the same bytes");
+    let mut group = c.benchmark_group("a 50-item atom feed");
+    group.bench_function("rendered by the writer", |b| {
+        b.iter(|| {
+            feed::render(Format::Atom, &meta, black_box(&papers[..50]))
+                .unwrap()
+                .len()
+        })
+    });
+    group.bench_function("assembled from fragments", |b| {
+        b.iter(|| parts::assemble(&frame, black_box(&items)).len())
+    });
+    group.finish();
 }
 
 criterion_group! {

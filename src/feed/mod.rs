@@ -14,6 +14,7 @@ mod atom;
 mod content;
 pub mod digest;
 mod json;
+pub mod parts;
 mod rss;
 
 pub use content::item_html;

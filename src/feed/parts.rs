@@ -1,0 +1,205 @@
+//! A feed as parts (issue 13, "items rendered once"): its head, one fragment per item, its
+//! tail. Every part is cut out of what the feed writers write (the `rss`, `atom_syndication`
+//! and `serde_json` code of [`super::render`]), so their escaping and layout carry over: a
+//! paper's fragment is its item as a one-item feed writes it, the head and tail are what an
+//! empty feed writes around its (missing) items, and [`assemble`] puts them together into the
+//! same bytes [`super::render`] writes for those papers. A fragment depends on the paper only,
+//! so it can be rendered once, when the paper is ingested, for every feed that selects it.
+//!
+//! Not yet used to serve feeds.
+
+use super::{FeedMeta, Format, RenderError, render};
+use crate::paper::Paper;
+
+/// Where items start in an empty feed, and what follows the last one.
+fn marks(format: Format) -> (&'static [u8], &'static [u8], &'static [u8]) {
+    // (the first item's opening, the items' container end, the separator between items)
+    match format {
+        Format::Rss => (b"<item>", b"</channel></rss>", b""),
+        Format::Atom => (b"<entry>", b"</feed>", b""),
+        Format::Json => (b"{\"id\":", b"]}", b","),
+    }
+}
+
+/// A feed's head and tail: what an empty feed of `meta` writes before and after its items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub format: Format,
+    pub head: Vec<u8>,
+    pub tail: Vec<u8>,
+}
+
+impl Frame {
+    /// The head and tail of feeds of `meta` in `format`.
+    pub fn new(format: Format, meta: &FeedMeta) -> Result<Frame, RenderError> {
+        let empty = render(format, meta, &[])?;
+        let (_, end, _) = marks(format);
+        let at = find_last(&empty, end).ok_or_else(|| shape(format, "no end of items"))?;
+        Ok(Frame {
+            format,
+            head: empty[..at].to_vec(),
+            tail: empty[at..].to_vec(),
+        })
+    }
+}
+
+/// A paper's item, as a feed in `format` writes it.
+pub fn fragment(format: Format, meta: &FeedMeta, paper: &Paper) -> Result<Vec<u8>, RenderError> {
+    let one = render(format, meta, &[paper])?;
+    let (open, end, _) = marks(format);
+    let from = find_first(&one, open).ok_or_else(|| shape(format, "no item"))?;
+    let to = find_last(&one, end).ok_or_else(|| shape(format, "no end of items"))?;
+    if from > to {
+        return Err(shape(format, "the item ends before it starts"));
+    }
+    Ok(one[from..to].to_vec())
+}
+
+/// The feed of `frame` holding `items` (fragments), in order: head, items, tail.
+pub fn assemble(frame: &Frame, items: &[&[u8]]) -> Vec<u8> {
+    let (_, _, separator) = marks(frame.format);
+    let size = frame.head.len()
+        + frame.tail.len()
+        + items
+            .iter()
+            .map(|i| i.len() + separator.len())
+            .sum::<usize>();
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(&frame.head);
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            out.extend_from_slice(separator);
+        }
+        out.extend_from_slice(item);
+    }
+    out.extend_from_slice(&frame.tail);
+    out
+}
+
+fn shape(format: Format, what: &str) -> RenderError {
+    RenderError::Xml(format!(
+        "the {} writer's output has an unexpected shape: {what}",
+        format.name()
+    ))
+}
+
+fn find_first(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(haystack, needle)
+}
+
+fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::rfind(haystack, needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::{TimeZone, Utc};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::feed::content::tests::{bare, markup, paper, unicode};
+    use crate::stitch::{GzipAssembler, Precompressed};
+
+    fn meta() -> FeedMeta {
+        FeedMeta {
+            title: "Hugging Face Daily Papers — q: \"flow\" & <more>".to_owned(),
+            self_url: "http://127.0.0.1:8080/feed?q=%22flow%22&format=atom".to_owned(),
+            updated: Utc.with_ymd_and_hms(2026, 8, 14, 12, 0, 0).unwrap(),
+            max_age: Duration::from_secs(600),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+        }
+    }
+
+    /// A paper with any text in its title, abstract, authors and keywords.
+    fn any_paper() -> impl Strategy<Value = Paper> {
+        (
+            "[0-9]{4}\\.[0-9]{5}",
+            any::<String>(),
+            any::<String>(),
+            proptest::collection::vec(any::<String>(), 0..4),
+            proptest::collection::vec("[a-z <&>\"']{1,12}", 0..3),
+            0u64..500,
+        )
+            .prop_map(|(id, title, summary, authors, keywords, upvotes)| {
+                let authors: Vec<serde_json::Value> = authors
+                    .into_iter()
+                    .map(|name| serde_json::json!({ "name": name }))
+                    .collect();
+                paper(serde_json::json!({
+                    "paper": {
+                        "id": id,
+                        "title": format!("T {title}"),
+                        "summary": summary,
+                        "authors": authors,
+                        "ai_keywords": keywords,
+                        "upvotes": upvotes,
+                    },
+                    "numComments": 1
+                }))
+            })
+    }
+
+    fn check(papers: &[Paper]) {
+        let meta = meta();
+        let refs: Vec<&Paper> = papers.iter().collect();
+        for format in Format::ALL {
+            let frame = Frame::new(format, &meta).unwrap();
+            let fragments: Vec<Vec<u8>> = papers
+                .iter()
+                .map(|p| fragment(format, &meta, p).unwrap())
+                .collect();
+            let items: Vec<&[u8]> = fragments.iter().map(Vec::as_slice).collect();
+            let assembled = assemble(&frame, &items);
+            let rendered = render(format, &meta, &refs).unwrap();
+            // Gzip without compressing the items again: the same bytes once decompressed.
+            let level = flate2::Compression::new(6);
+            let mut gzip = GzipAssembler::new(rendered.len() / 2, level);
+            gzip.raw(&frame.head).unwrap();
+            for (n, item) in items.iter().enumerate() {
+                if n > 0 {
+                    gzip.raw(marks(format).2).unwrap();
+                }
+                gzip.precompressed(&Precompressed::new(item, level).unwrap());
+            }
+            gzip.raw(&frame.tail).unwrap();
+            let mut unzipped = Vec::new();
+            std::io::Read::read_to_end(
+                &mut flate2::read::GzDecoder::new(&gzip.finish()[..]),
+                &mut unzipped,
+            )
+            .unwrap();
+            assert!(
+                unzipped == rendered,
+                "{}: the stitched gzip differs",
+                format.name()
+            );
+            assert!(
+                assembled == rendered,
+                "{}: parts differ from the feed:\n{}\n---\n{}",
+                format.name(),
+                String::from_utf8_lossy(&assembled),
+                String::from_utf8_lossy(&rendered)
+            );
+        }
+    }
+
+    #[test]
+    fn a_feed_is_its_head_its_items_and_its_tail() {
+        check(&[]);
+        check(&[bare()]);
+        check(&[markup(), unicode(), bare()]);
+        check(&[unicode(), unicode()]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn parts_assemble_to_the_feed_for_any_papers(
+            papers in proptest::collection::vec(any_paper(), 0..6),
+        ) {
+            check(&papers);
+        }
+    }
+}
