@@ -121,22 +121,17 @@ fn entry(paper: &Paper) -> Entry {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use chrono::TimeZone;
 
     use super::*;
-    use crate::feed::content::tests::{bare, markup, unicode};
+    use crate::feed::content::tests::{bare, markup, meta_with, unicode};
     use crate::feed::generator;
 
     fn meta() -> FeedMeta {
-        FeedMeta {
-            title: "Hugging Face Daily Papers — Agents & <Tools>".to_owned(),
-            self_url: "https://feeds.example/topics/agents.atom?min_upvotes=5&x=<y>".to_owned(),
-            updated: Utc.with_ymd_and_hms(2026, 8, 3, 9, 30, 0).unwrap(),
-            max_age: Duration::from_secs(600),
-            public_url: "https://feeds.example".to_owned(),
-        }
+        meta_with(
+            "Hugging Face Daily Papers — Agents & <Tools>",
+            "https://feeds.example/topics/agents.atom?min_upvotes=5&x=<y>",
+            600,
+        )
     }
 
     #[test]

@@ -120,6 +120,18 @@ pub(super) mod tests {
         Paper::from_raw(&raw, NaiveDate::from_ymd_opt(2026, 8, 3).unwrap()).unwrap()
     }
 
+    /// Feed metadata for the writers' tests: `title` and `self_url` as given.
+    pub fn meta_with(title: &str, self_url: &str, max_age_secs: u64) -> crate::feed::FeedMeta {
+        use chrono::TimeZone;
+        crate::feed::FeedMeta {
+            title: title.to_owned(),
+            self_url: self_url.to_owned(),
+            updated: chrono::Utc.with_ymd_and_hms(2026, 8, 3, 9, 30, 0).unwrap(),
+            max_age: std::time::Duration::from_secs(max_age_secs),
+            public_url: "https://feeds.example".to_owned(),
+        }
+    }
+
     /// Title and abstract with markup; every optional field present.
     pub fn markup() -> Paper {
         paper(serde_json::json!({

@@ -142,22 +142,19 @@ fn item(paper: &Paper) -> JsonItem<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
-    use chrono::{DateTime, TimeZone, Utc};
+    use chrono::DateTime;
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::feed::content::tests::{bare, markup, unicode};
+    use crate::feed::content::tests::{bare, markup, meta_with, unicode};
 
     fn meta() -> FeedMeta {
-        FeedMeta {
-            title: "Hugging Face Daily Papers — author: Müller".to_owned(),
-            self_url: "https://feeds.example/feed.json?author=M%C3%BCller".to_owned(),
-            updated: Utc.with_ymd_and_hms(2026, 8, 3, 9, 30, 0).unwrap(),
-            max_age: Duration::from_secs(600),
-            public_url: "https://feeds.example".to_owned(),
-        }
+        meta_with(
+            "Hugging Face Daily Papers — author: Müller",
+            "https://feeds.example/feed.json?author=M%C3%BCller",
+            600,
+        )
     }
 
     #[test]

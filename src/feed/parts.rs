@@ -93,23 +93,19 @@ fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
-    use chrono::{TimeZone, Utc};
     use proptest::prelude::*;
 
     use super::*;
-    use crate::feed::content::tests::{bare, markup, paper, unicode};
+    use crate::feed::content::tests::{bare, markup, meta_with, paper, unicode};
     use crate::stitch::{GzipAssembler, Precompressed};
 
     fn meta() -> FeedMeta {
-        FeedMeta {
-            title: "Hugging Face Daily Papers — q: \"flow\" & <more>".to_owned(),
-            self_url: "http://127.0.0.1:8080/feed?q=%22flow%22&format=atom".to_owned(),
-            updated: Utc.with_ymd_and_hms(2026, 8, 14, 12, 0, 0).unwrap(),
-            max_age: Duration::from_secs(600),
-            public_url: "http://127.0.0.1:8080".to_owned(),
-        }
+        meta_with(
+            "Hugging Face Daily Papers — q: \"flow\" & <more>",
+            "http://127.0.0.1:8080/feed?q=%22flow%22&format=atom",
+            600,
+        )
     }
 
     /// A paper with any text in its title, abstract, authors and keywords.

@@ -109,20 +109,18 @@ fn item(paper: &Paper) -> Item {
 mod tests {
     use std::time::Duration;
 
-    use chrono::{DateTime, TimeZone, Utc};
+    use chrono::DateTime;
     use rss::validation::Validate;
 
     use super::*;
-    use crate::feed::content::tests::{bare, markup, unicode};
+    use crate::feed::content::tests::{bare, markup, meta_with, unicode};
 
     fn meta() -> FeedMeta {
-        FeedMeta {
-            title: "Hugging Face Daily Papers — q: diffusion & <more>".to_owned(),
-            self_url: "https://feeds.example/feed.rss?q=diffusion&min_upvotes=10".to_owned(),
-            updated: Utc.with_ymd_and_hms(2026, 8, 3, 9, 30, 0).unwrap(),
-            max_age: Duration::from_secs(900),
-            public_url: "https://feeds.example".to_owned(),
-        }
+        meta_with(
+            "Hugging Face Daily Papers — q: diffusion & <more>",
+            "https://feeds.example/feed.rss?q=diffusion&min_upvotes=10",
+            900,
+        )
     }
 
     fn parse(bytes: &[u8]) -> Channel {
