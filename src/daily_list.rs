@@ -28,7 +28,7 @@ impl DailyList {
         fetched_at: DateTime<Utc>,
         previous: Option<&DailyList>,
     ) -> DailyList {
-        let papers: Vec<Paper> = fetched
+        let mut papers: Vec<Paper> = fetched
             .items
             .iter()
             .filter_map(|item| match Paper::from_raw(item, fetched.date) {
@@ -39,6 +39,9 @@ impl DailyList {
                 }
             })
             .collect();
+        if let Some(previous) = previous {
+            keep_rendered_items(&mut papers, previous);
+        }
         let content_hash = content_hash(&papers);
         let changed_at = match previous {
             Some(prev) if prev.content_hash == content_hash => prev.changed_at,
@@ -51,6 +54,20 @@ impl DailyList {
             fetched_at,
             changed_at,
             content_hash,
+        }
+    }
+}
+
+/// Gives each paper that a refresh left unchanged the items rendered for its previous copy,
+/// so that only a paper whose content changed is rendered again.
+fn keep_rendered_items(papers: &mut [Paper], previous: &DailyList) {
+    let before: std::collections::HashMap<&str, &Paper> =
+        previous.papers.iter().map(|p| (p.id.as_str(), p)).collect();
+    for paper in papers {
+        if let Some(old) = before.get(paper.id.as_str())
+            && **old == *paper
+        {
+            paper.items = old.items.clone();
         }
     }
 }
@@ -78,5 +95,59 @@ fn content_hash(papers: &[Paper]) -> u64 {
         Ok(bytes) => xxhash_rust::xxh3::xxh3_64(&bytes),
         // Not expected for plain data; a fresh hash then just counts as "changed".
         Err(_) => rand::random(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feed::{Format, parts};
+
+    fn fetched(titles: &[(&str, &str)]) -> FetchedDay {
+        let items = titles
+            .iter()
+            .map(|(id, title)| {
+                serde_json::from_value(serde_json::json!({
+                    "paper": {"id": id, "title": title, "upvotes": 3}
+                }))
+                .unwrap()
+            })
+            .collect();
+        FetchedDay {
+            date: NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
+            items,
+            raw: Vec::new(),
+            skipped: 0,
+        }
+    }
+
+    #[test]
+    fn a_refresh_renders_again_only_the_papers_that_changed() {
+        let now = Utc::now();
+        let first = DailyList::from_fetch(
+            &fetched(&[("2608.00001", "Same"), ("2608.00002", "Old title")]),
+            now,
+            None,
+        );
+        for paper in &first.papers {
+            parts::item(Format::Atom, paper).unwrap();
+        }
+        let second = DailyList::from_fetch(
+            &fetched(&[("2608.00001", "Same"), ("2608.00002", "New title")]),
+            now,
+            Some(&first),
+        );
+        assert!(second.papers[0].items.shares(&first.papers[0].items));
+        assert!(
+            second.papers[0].items.get(1).is_some(),
+            "kept, not rendered again"
+        );
+        assert!(!second.papers[1].items.shares(&first.papers[1].items));
+        assert!(
+            second.papers[1].items.get(1).is_none(),
+            "to be rendered anew"
+        );
+        let item = parts::item(Format::Atom, &second.papers[1]).unwrap();
+        assert!(String::from_utf8_lossy(item).contains("New title"));
     }
 }

@@ -4,6 +4,8 @@
 //! line-wraps are joined, URLs are checked, the item date is decided, and the words used by
 //! search are folded. Nothing of this is redone per request.
 
+use std::sync::{Arc, OnceLock};
+
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 use url::Url;
@@ -36,6 +38,55 @@ pub struct Paper {
     /// Folded words for search; derived from the fields above.
     #[serde(skip)]
     pub search: SearchIndex,
+    /// The paper's item as each feed format writes it, rendered the first time a feed needs
+    /// it and then shared by every feed (and every clone of the paper).
+    #[serde(skip)]
+    pub items: ItemCache,
+}
+
+/// A paper's rendered items, one cell per feed format ([`crate::feed::parts`]). Clones share
+/// the cells. Derived from the paper's fields, so it takes no part in comparing papers.
+#[derive(Clone, Default)]
+pub struct ItemCache(Arc<[OnceLock<Box<[u8]>>; 3]>);
+
+impl ItemCache {
+    /// The item in cell `index`, if rendered.
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        self.0.get(index)?.get().map(|b| &**b)
+    }
+
+    /// Keeps `item` in cell `index` unless one is there already; the one kept.
+    pub fn keep(&self, index: usize, item: Vec<u8>) -> Option<&[u8]> {
+        let cell = self.0.get(index)?;
+        let _ = cell.set(item.into_boxed_slice());
+        cell.get().map(|b| &**b)
+    }
+
+    /// Whether both are the same cells (a refresh carried them over).
+    pub fn shares(&self, other: &ItemCache) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Bytes held, for memory accounting.
+    pub fn bytes(&self) -> usize {
+        self.0
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(|b| b.len())
+            .sum()
+    }
+}
+
+impl std::fmt::Debug for ItemCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ItemCache({} bytes)", self.bytes())
+    }
+}
+
+impl PartialEq for ItemCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// The Hugging Face organization a paper is filed under.
@@ -233,6 +284,7 @@ impl Paper {
             day,
             date,
             search,
+            items: ItemCache::default(),
             id,
         })
     }

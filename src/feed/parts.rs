@@ -6,10 +6,63 @@
 //! same bytes [`super::render`] writes for those papers. A fragment depends on the paper only,
 //! so it can be rendered once, when the paper is ingested, for every feed that selects it.
 //!
-//! Not yet used to serve feeds.
+//! Feeds of papers are written this way ([`render_assembled`]): each paper's item is rendered
+//! the first time a feed needs it, kept with the paper ([`crate::paper::ItemCache`], shared by
+//! its clones and carried over a refresh that leaves the paper unchanged), and copied into every
+//! later feed that selects it.
+
+use std::time::Duration;
+
+use chrono::DateTime;
 
 use super::{FeedMeta, Format, RenderError, render};
 use crate::paper::Paper;
+
+/// The metadata of the one-item feeds items are cut from: items do not depend on it.
+fn item_meta() -> FeedMeta {
+    FeedMeta {
+        title: "paperboy".to_owned(),
+        self_url: "http://localhost/".to_owned(),
+        updated: DateTime::UNIX_EPOCH,
+        max_age: Duration::from_secs(60),
+        public_url: "http://localhost".to_owned(),
+    }
+}
+
+fn cell(format: Format) -> usize {
+    match format {
+        Format::Rss => 0,
+        Format::Atom => 1,
+        Format::Json => 2,
+    }
+}
+
+/// `paper`'s item in `format`: kept with the paper once rendered.
+pub fn item(format: Format, paper: &Paper) -> Result<&[u8], RenderError> {
+    let index = cell(format);
+    if paper.items.get(index).is_none() {
+        let rendered = fragment(format, &item_meta(), paper)?;
+        paper.items.keep(index, rendered);
+    }
+    paper
+        .items
+        .get(index)
+        .ok_or_else(|| shape(format, "no cell for the item"))
+}
+
+/// The feed of `papers` in `format`: the same bytes as [`render`], from the papers' kept items.
+pub fn render_assembled(
+    format: Format,
+    meta: &FeedMeta,
+    papers: &[&Paper],
+) -> Result<Vec<u8>, RenderError> {
+    let frame = Frame::new(format, meta)?;
+    let items = papers
+        .iter()
+        .map(|p| item(format, p))
+        .collect::<Result<Vec<&[u8]>, RenderError>>()?;
+    Ok(assemble(&frame, &items))
+}
 
 /// Where items start in an empty feed, and what follows the last one.
 fn marks(format: Format) -> (&'static [u8], &'static [u8], &'static [u8]) {
@@ -149,6 +202,8 @@ mod tests {
             let items: Vec<&[u8]> = fragments.iter().map(Vec::as_slice).collect();
             let assembled = assemble(&frame, &items);
             let rendered = render(format, &meta, &refs).unwrap();
+            let kept = render_assembled(format, &meta, &refs).unwrap();
+            assert!(kept == rendered, "{}: kept items differ", format.name());
             // Gzip without compressing the items again: the same bytes once decompressed.
             let level = flate2::Compression::new(6);
             let mut gzip = GzipAssembler::new(rendered.len() / 2, level);

@@ -448,7 +448,9 @@ impl RenderJob {
             feed::render_digest(self.format, &meta, &items)
         } else {
             let papers = select(&self.query, &self.lists, self.limit);
-            feed::render(self.format, &meta, &papers)
+            // Each paper's item rendered once and kept with it: a new feed of papers costs
+            // its selection, its head and tail, and copies.
+            feed::parts::render_assembled(self.format, &meta, &papers)
         };
         let body = body.map_err(|e| {
             tracing::error!(error = %e, "failed to render a feed");
