@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 use url::Url;
 
+use crate::stitch::Precompressed;
 use crate::text::{clean_inline, fold_words};
 use crate::upstream::model::{RawItem, RawOrganization};
 
@@ -44,22 +45,45 @@ pub struct Paper {
     pub items: ItemCache,
 }
 
-/// A paper's rendered items, one cell per feed format ([`crate::feed::parts`]). Clones share
-/// the cells. Derived from the paper's fields, so it takes no part in comparing papers.
+/// A paper's rendered items, one cell per feed format ([`crate::feed::parts`]), and each also
+/// compressed once ([`crate::stitch`]). Clones share the cells. Derived from the paper's
+/// fields, so it takes no part in comparing papers.
 #[derive(Clone, Default)]
-pub struct ItemCache(Arc<[OnceLock<Box<[u8]>>; 3]>);
+pub struct ItemCache(Arc<ItemCells>);
+
+#[derive(Default)]
+struct ItemCells {
+    items: [OnceLock<Box<[u8]>>; 3],
+    compressed: [OnceLock<Arc<Precompressed>>; 3],
+}
 
 impl ItemCache {
     /// The item in cell `index`, if rendered.
     pub fn get(&self, index: usize) -> Option<&[u8]> {
-        self.0.get(index)?.get().map(|b| &**b)
+        self.0.items.get(index)?.get().map(|b| &**b)
     }
 
     /// Keeps `item` in cell `index` unless one is there already; the one kept.
     pub fn keep(&self, index: usize, item: Vec<u8>) -> Option<&[u8]> {
-        let cell = self.0.get(index)?;
+        let cell = self.0.items.get(index)?;
         let _ = cell.set(item.into_boxed_slice());
         cell.get().map(|b| &**b)
+    }
+
+    /// The item in cell `index`, compressed, if it was.
+    pub fn compressed(&self, index: usize) -> Option<&Arc<Precompressed>> {
+        self.0.compressed.get(index)?.get()
+    }
+
+    /// Keeps the compressed item of cell `index` unless one is there already; the one kept.
+    pub fn keep_compressed(
+        &self,
+        index: usize,
+        compressed: Precompressed,
+    ) -> Option<&Arc<Precompressed>> {
+        let cell = self.0.compressed.get(index)?;
+        let _ = cell.set(Arc::new(compressed));
+        cell.get()
     }
 
     /// Whether both are the same cells (a refresh carried them over).
@@ -69,11 +93,21 @@ impl ItemCache {
 
     /// Bytes held, for memory accounting.
     pub fn bytes(&self) -> usize {
-        self.0
+        let items: usize = self
+            .0
+            .items
             .iter()
             .filter_map(OnceLock::get)
             .map(|b| b.len())
-            .sum()
+            .sum();
+        let compressed: usize = self
+            .0
+            .compressed
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(|c| c.compressed().len())
+            .sum();
+        items + compressed
     }
 }
 

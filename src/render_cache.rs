@@ -26,6 +26,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use moka::future::Cache;
 
 use crate::feed::Format;
+use crate::feed::parts::Stitch;
 use crate::http::conditional::Validators;
 use crate::query::params::FeedQuery;
 
@@ -60,6 +61,9 @@ pub struct Encoded {
     /// Offered only for bodies that are kept (requested again): brotli costs more CPU than
     /// a body answered once is worth.
     brotli: Option<OnceLock<Bytes>>,
+    /// For a feed of papers answered once: its items compressed once, so that its gzip body
+    /// is stitched rather than compressed whole.
+    stitch: Option<Stitch>,
     pub validators: Validators,
 }
 
@@ -73,20 +77,23 @@ impl Encoded {
             level: flate2::Compression::default(),
             gzip: OnceLock::new(),
             brotli: Some(OnceLock::new()),
+            stitch: None,
         };
         encoded.body(ContentEncoding::Gzip);
         encoded.body(ContentEncoding::Brotli);
         encoded
     }
 
-    /// A body answered once: gzip at level 1 when asked for, no brotli.
-    fn one_off(identity: Vec<u8>, last_modified: DateTime<Utc>) -> Self {
+    /// A body answered once: gzip at level 1 when asked for (stitched from the items
+    /// compressed once, when there are such), no brotli.
+    fn one_off(identity: Vec<u8>, last_modified: DateTime<Utc>, stitch: Option<Stitch>) -> Self {
         Self {
             validators: Validators::for_body(&identity, last_modified),
             identity: exact(identity),
             level: flate2::Compression::fast(),
             gzip: OnceLock::new(),
             brotli: None,
+            stitch,
         }
     }
 
@@ -110,7 +117,13 @@ impl Encoded {
         match (encoding, &self.brotli) {
             (ContentEncoding::Gzip, _) => self
                 .gzip
-                .get_or_init(|| gzip(&self.identity, self.level))
+                .get_or_init(|| {
+                    self.stitch
+                        .as_ref()
+                        .and_then(|stitch| stitch.gzip(&self.identity, self.level))
+                        .map(exact)
+                        .unwrap_or_else(|| gzip(&self.identity, self.level))
+                })
                 .clone(),
             (ContentEncoding::Brotli, Some(brotli_body)) => {
                 brotli_body.get_or_init(|| brotli(&self.identity)).clone()
@@ -159,6 +172,8 @@ fn exact(mut bytes: Vec<u8>) -> Bytes {
 pub struct RenderedFeed {
     /// The body split at each occurrence of the placeholder.
     parts: Vec<Bytes>,
+    /// What a one-off gzip body is stitched from, for a feed of papers.
+    stitch: Option<Stitch>,
     format: Format,
     last_modified: DateTime<Utc>,
 }
@@ -181,15 +196,26 @@ impl RenderedFeed {
         parts.push(body.slice(rest..));
         Self {
             parts,
+            stitch: None,
             format,
             last_modified,
         }
     }
 
+    /// With the items its one-off gzip bodies are stitched from.
+    pub fn with_stitch(mut self, stitch: Option<Stitch>) -> Self {
+        self.stitch = stitch;
+        self
+    }
+
     /// The body for `self_url`, for a feed answered once and not kept: spliced and hashed, and
     /// compressed fast if at all.
     pub fn one_off(&self, self_url: &str) -> Arc<Encoded> {
-        Arc::new(Encoded::one_off(self.splice(self_url), self.last_modified))
+        Arc::new(Encoded::one_off(
+            self.splice(self_url),
+            self.last_modified,
+            self.stitch.clone(),
+        ))
     }
 
     /// The template with `self_url`, escaped for the format, in each slot.
@@ -522,7 +548,7 @@ mod tests {
     #[test]
     fn one_off_bodies_are_gzipped_on_demand_and_never_brotli() {
         let body: Vec<u8> = b"<feed>hello</feed>".repeat(20);
-        let encoded = Encoded::one_off(body.clone(), date());
+        let encoded = Encoded::one_off(body.clone(), date(), None);
         assert!(!encoded.offers_brotli());
         assert!(!encoded.ready(ContentEncoding::Gzip));
         assert_eq!(encoded.body(ContentEncoding::Brotli), body);

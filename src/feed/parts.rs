@@ -11,12 +11,15 @@
 //! its clones and carried over a refresh that leaves the paper unchanged), and copied into every
 //! later feed that selects it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::DateTime;
+use flate2::Compression;
 
 use super::{FeedMeta, Format, RenderError, render};
 use crate::paper::Paper;
+use crate::stitch::{GzipAssembler, Precompressed};
 
 /// The metadata of the one-item feeds items are cut from: items do not depend on it.
 fn item_meta() -> FeedMeta {
@@ -48,6 +51,87 @@ pub fn item(format: Format, paper: &Paper) -> Result<&[u8], RenderError> {
         .items
         .get(index)
         .ok_or_else(|| shape(format, "no cell for the item"))
+}
+
+/// `paper`'s item in `format`, compressed once ([`Precompressed`]) and kept with the paper.
+fn item_compressed(format: Format, paper: &Paper) -> Option<Arc<Precompressed>> {
+    let index = cell(format);
+    if let Some(kept) = paper.items.compressed(index) {
+        return Some(kept.clone());
+    }
+    let item = item(format, paper).ok()?;
+    let compressed = Precompressed::new(item, Compression::default()).ok()?;
+    paper.items.keep_compressed(index, compressed).cloned()
+}
+
+/// What a gzip body of an assembled feed is stitched from: its items compressed once, in
+/// order, the separator between them, and the length of the feed's tail (which holds no self
+/// link, so splicing the self link into the head leaves the items where they were).
+#[derive(Debug, Clone)]
+pub struct Stitch {
+    pub items: Vec<Arc<Precompressed>>,
+    pub separator: &'static [u8],
+    pub tail_len: usize,
+}
+
+impl Stitch {
+    /// `body` (an assembled feed, its head spliced) as gzip, its items copied compressed;
+    /// `None` when the items are not where they should be (their CRC-32 says so).
+    pub fn gzip(&self, body: &[u8], level: Compression) -> Option<Vec<u8>> {
+        let count = self.items.len();
+        let items_len = self.items.iter().map(|i| i.len() as usize).sum::<usize>()
+            + self.separator.len() * count.saturating_sub(1);
+        let items_end = body.len().checked_sub(self.tail_len)?;
+        let items_start = items_end.checked_sub(items_len)?;
+        let mut expected = crc32fast::Hasher::new();
+        for (n, item) in self.items.iter().enumerate() {
+            if n > 0 {
+                expected.update(self.separator);
+            }
+            expected.combine(&crc32fast::Hasher::new_with_initial_len(
+                item.crc(),
+                item.len(),
+            ));
+        }
+        if expected.finalize() != crc32fast::hash(&body[items_start..items_end]) {
+            return None;
+        }
+        let mut gzip = GzipAssembler::new(body.len() / 2, level);
+        gzip.raw(&body[..items_start]).ok()?;
+        for (n, item) in self.items.iter().enumerate() {
+            if n > 0 {
+                gzip.raw(self.separator).ok()?;
+            }
+            gzip.precompressed(item);
+        }
+        gzip.raw(&body[items_end..]).ok()?;
+        Some(gzip.finish())
+    }
+}
+
+/// Like [`render_assembled`], with what its gzip body can be stitched from (`None` when an
+/// item could not be compressed; the body is then compressed whole).
+pub fn render_stitchable(
+    format: Format,
+    meta: &FeedMeta,
+    papers: &[&Paper],
+) -> Result<(Vec<u8>, Option<Stitch>), RenderError> {
+    let frame = Frame::new(format, meta)?;
+    let items = papers
+        .iter()
+        .map(|p| item(format, p))
+        .collect::<Result<Vec<&[u8]>, RenderError>>()?;
+    let body = assemble(&frame, &items);
+    let compressed = papers
+        .iter()
+        .map(|p| item_compressed(format, p))
+        .collect::<Option<Vec<_>>>();
+    let stitch = compressed.map(|items| Stitch {
+        items,
+        separator: marks(format).2,
+        tail_len: frame.tail.len(),
+    });
+    Ok((body, stitch))
 }
 
 /// The feed of `papers` in `format`: the same bytes as [`render`], from the papers' kept items.
@@ -152,6 +236,7 @@ mod tests {
     use super::*;
     use crate::feed::content::tests::{bare, markup, meta_with, paper, unicode};
     use crate::stitch::{GzipAssembler, Precompressed};
+    use flate2::Compression;
 
     fn meta() -> FeedMeta {
         meta_with(
@@ -204,6 +289,17 @@ mod tests {
             let rendered = render(format, &meta, &refs).unwrap();
             let kept = render_assembled(format, &meta, &refs).unwrap();
             assert!(kept == rendered, "{}: kept items differ", format.name());
+            let (body, stitch) = render_stitchable(format, &meta, &refs).unwrap();
+            assert!(body == rendered);
+            let stitched = stitch.unwrap().gzip(&body, Compression::fast()).unwrap();
+            let mut back = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&stitched[..]), &mut back)
+                .unwrap();
+            assert!(
+                back == rendered,
+                "{}: the stitched body differs",
+                format.name()
+            );
             // Gzip without compressing the items again: the same bytes once decompressed.
             let level = flate2::Compression::new(6);
             let mut gzip = GzipAssembler::new(rendered.len() / 2, level);

@@ -435,6 +435,7 @@ impl RenderJob {
             max_age: self.max_age,
             public_url: self.public_url,
         };
+        let mut stitch = None;
         let body = if self.query.digest.is_some() {
             let top = self.query.digest_top();
             let items = feed::digest::items(
@@ -450,18 +451,19 @@ impl RenderJob {
             let papers = select(&self.query, &self.lists, self.limit);
             // Each paper's item rendered once and kept with it: a new feed of papers costs
             // its selection, its head and tail, and copies.
-            feed::parts::render_assembled(self.format, &meta, &papers)
+            feed::parts::render_stitchable(self.format, &meta, &papers).map(|(body, parts)| {
+                stitch = parts;
+                body
+            })
         };
         let body = body.map_err(|e| {
             tracing::error!(error = %e, "failed to render a feed");
             Problem::internal("The feed could not be written; this is a bug in paperboy.")
         })?;
-        Ok(RenderedFeed::from_template(
-            body,
-            &self.placeholder,
-            self.format,
-            self.updated,
-        ))
+        Ok(
+            RenderedFeed::from_template(body, &self.placeholder, self.format, self.updated)
+                .with_stitch(stitch),
+        )
     }
 }
 

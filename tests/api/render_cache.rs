@@ -193,3 +193,50 @@ async fn a_feed_is_kept_from_its_second_request_on() {
     }
     assert_eq!(renders(&app), 2, "kept: no more renders");
 }
+
+/// A feed answered once (first sight) is gzipped by stitching its items, compressed once per
+/// paper, between its head and tail compressed now: the same bytes once decompressed as the
+/// identity body, in every format, for feeds of one and of many papers.
+#[tokio::test]
+async fn a_one_off_gzip_body_is_stitched_and_decompresses_to_the_identity_body() {
+    use std::io::Read;
+    let app = spawn_app().await;
+    for format in ["rss", "atom", "json"] {
+        for query in [
+            "days=12&limit=200",
+            "q=quantization&days=12",
+            "q=nothingmatches",
+        ] {
+            let path = format!("/feed.{format}?{query}");
+            let gz = app.get_with(&path, &[("accept-encoding", "gzip")]).await;
+            assert_eq!(gz.status(), 200, "{path}");
+            assert_eq!(gz.headers()["content-encoding"], "gzip", "{path}");
+            let gz_etag = etag(&gz);
+            let compressed = gz.bytes().await.unwrap();
+            let mut unzipped = Vec::new();
+            flate2::read::GzDecoder::new(&compressed[..])
+                .read_to_end(&mut unzipped)
+                .expect("a valid gzip body (CRC-32 and length checked)");
+            // The same URL again is kept and compressed whole: the bodies must agree.
+            let plain = app
+                .get_with(&path, &[("accept-encoding", "identity")])
+                .await;
+            assert_eq!(etag(&plain), gz_etag, "{path}");
+            assert!(unzipped == plain.bytes().await.unwrap(), "{path}");
+            if query.starts_with("days=12") {
+                // Stitched, not compressed whole: each item carries its own dictionary, so the
+                // body is much larger than the fastest whole-body gzip of the same bytes.
+                let mut whole =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                std::io::Write::write_all(&mut whole, &unzipped).unwrap();
+                let whole = whole.finish().unwrap();
+                assert!(
+                    compressed.len() * 10 > whole.len() * 15,
+                    "{path}: {} bytes stitched against {} whole",
+                    compressed.len(),
+                    whole.len()
+                );
+            }
+        }
+    }
+}
