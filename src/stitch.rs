@@ -19,6 +19,8 @@ use flate2::{Compress, Compression, FlushCompress};
 
 /// The gzip header: magic, deflate, no flags, no modification time, no extra flags, unknown OS.
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff];
+/// Parts shorter than this are stored, not compressed.
+const STORED_BELOW: usize = 256;
 /// A final fixed-Huffman block holding only its end-of-block code: what ends the member.
 const FINAL_EMPTY_BLOCK: [u8; 2] = [0x03, 0x00];
 
@@ -84,12 +86,24 @@ impl GzipAssembler {
         }
     }
 
-    /// Appends `bytes`, compressed now.
+    /// Appends `bytes`, compressed now; a short part (a separator, a feed's tail) is stored
+    /// as it is, which costs 5 bytes and no compressor (setting one up clears hundreds of
+    /// kilobytes).
     pub fn raw(&mut self, bytes: &[u8]) -> io::Result<()> {
         if bytes.is_empty() {
             return Ok(());
         }
-        deflate_flushed(bytes, self.level, &mut self.out)?;
+        if bytes.len() < STORED_BELOW {
+            // A stored block: BFINAL 0 and BTYPE 00 in a byte of its own (the stream is
+            // byte-aligned here), LEN and its complement, the bytes.
+            let len = bytes.len() as u16;
+            self.out.push(0x00);
+            self.out.extend_from_slice(&len.to_le_bytes());
+            self.out.extend_from_slice(&(!len).to_le_bytes());
+            self.out.extend_from_slice(bytes);
+        } else {
+            deflate_flushed(bytes, self.level, &mut self.out)?;
+        }
         self.crc.update(bytes);
         self.len += bytes.len() as u64;
         Ok(())
