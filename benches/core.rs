@@ -60,6 +60,7 @@ fn lists() -> Vec<Arc<DailyList>> {
                 fetched_at: at,
                 changed_at: at,
                 content_hash: serial as u64,
+                index: Default::default(),
             })
         })
         .collect()

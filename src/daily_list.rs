@@ -4,7 +4,10 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
+use std::sync::OnceLock;
+
 use crate::paper::Paper;
+use crate::query::index::WordIndex;
 use crate::upstream::client::FetchedDay;
 
 /// One date's list of papers, as last fetched.
@@ -19,9 +22,16 @@ pub struct DailyList {
     pub changed_at: DateTime<Utc>,
     /// A hash of the normalized papers: equal hashes, equal feeds.
     pub content_hash: u64,
+    /// Which papers a query can match, built the first time a feed selects from this list.
+    pub index: OnceLock<WordIndex>,
 }
 
 impl DailyList {
+    /// The list's word index ([`WordIndex`]), built on first use.
+    pub fn word_index(&self) -> &WordIndex {
+        self.index.get_or_init(|| WordIndex::build(&self.papers))
+    }
+
     /// Builds a list from a fetch; `previous` is the copy it replaces, if any.
     pub fn from_fetch(
         fetched: &FetchedDay,
@@ -54,6 +64,7 @@ impl DailyList {
             fetched_at,
             changed_at,
             content_hash,
+            index: OnceLock::new(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! selection.
 
 pub mod decode;
+pub mod index;
 pub mod params;
 pub mod pattern;
 pub mod period;

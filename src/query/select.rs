@@ -4,6 +4,13 @@
 
 use std::cmp::Reverse;
 use std::collections::HashSet;
+
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
+
+/// The ids already counted, on a newer day. Ids come from upstream, checked at ingest (at most
+/// 64 ASCII characters), and a set holds one window's papers at most, so
+/// a fast hash without a random seed is safe here; SipHash was a visible share of a miss.
+type Seen<'a> = HashSet<&'a str, Xxh3DefaultBuilder>;
 use std::sync::Arc;
 
 use crate::daily_list::DailyList;
@@ -66,13 +73,11 @@ fn select_period<'a>(
     top: usize,
 ) -> Vec<&'a Paper> {
     let (first, last) = (period.first(), period.last());
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen = Seen::default();
     let mut papers: Vec<&Paper> = newest_first
         .iter()
         .filter(|l| l.date >= first && l.date <= last)
-        .flat_map(|l| l.papers.iter())
-        .filter(|p| seen.insert(p.id.as_str()))
-        .filter(|p| matches(query, p))
+        .flat_map(|l| matching(query, l, &mut seen))
         .collect();
     papers.sort_by(|a, b| {
         b.upvotes
@@ -84,21 +89,36 @@ fn select_period<'a>(
     papers
 }
 
+/// The papers of `list` that `query` matches, in list order, leaving out those `seen` on a
+/// newer day; every paper of the list is marked seen (a paper counts once, for its newest
+/// day, whether or not it matched there). Only the candidates of the list's word index are
+/// matched: the others cannot.
+fn matching<'a>(query: &FeedQuery, list: &'a DailyList, seen: &mut Seen<'a>) -> Vec<&'a Paper> {
+    let candidates = list.word_index().candidates(query, list.papers.len());
+    list.papers
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| seen.insert(p.id.as_str()))
+        .filter(|(i, p)| {
+            candidates
+                .as_ref()
+                .is_none_or(|c| c.get(*i).copied().unwrap_or(true))
+                && matches(query, p)
+        })
+        .map(|(_, p)| p)
+        .collect()
+}
+
 /// The papers `query` selects from `lists` (newest day first), in feed order, at most
 /// `limit`.
 pub fn select<'a>(query: &FeedQuery, lists: &'a [Arc<DailyList>], limit: usize) -> Vec<&'a Paper> {
     let mut newest_first: Vec<&DailyList> = lists.iter().map(|l| l.as_ref()).collect();
     newest_first.sort_by_key(|l| Reverse(l.date));
 
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen = Seen::default();
     let mut selected: Vec<&Paper> = Vec::new();
     for list in newest_first {
-        let mut day: Vec<&Paper> = list
-            .papers
-            .iter()
-            .filter(|p| seen.insert(p.id.as_str()))
-            .filter(|p| matches(query, p))
-            .collect();
+        let mut day = matching(query, list, &mut seen);
         if let Some(top) = query.top {
             day.sort_by(|a, b| b.upvotes.cmp(&a.upvotes).then_with(|| a.id.cmp(&b.id)));
             day.truncate(top as usize);

@@ -384,6 +384,7 @@ pub async fn digest_window(
             fetched_at,
             changed_at,
             content_hash,
+            index: std::sync::OnceLock::new(),
         }));
     }
     Ok(window)
