@@ -39,6 +39,20 @@ fn pages(items: usize) -> usize {
     items / 100 + 1
 }
 
+/// `paperboy fetch` with its progress lines dropped, never interrupted.
+async fn quiet_fetch(
+    state: &paperboy::state::AppState,
+    options: &FetchOptions,
+) -> Result<paperboy::commands::fetch::Fetched, paperboy::commands::UsageError> {
+    fetch(
+        state,
+        options,
+        |n| Captured::default().progress(n),
+        std::future::pending(),
+    )
+    .await
+}
+
 fn stored_files(data: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(data.join("days"))
         .map(|dir| {
@@ -117,14 +131,9 @@ async fn fetch_fills_the_data_directory_then_skips_what_is_stored() {
 
     // A second instance on the same data directory: everything is stored and fresh.
     let again = spawn_app_with(|s| s.storage.data_dir = dir.clone()).await;
-    let fetched = fetch(
-        &again.state,
-        &twelve_days(false),
-        |n| Captured::default().progress(n),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
+    let fetched = quiet_fetch(&again.state, &twelve_days(false))
+        .await
+        .unwrap();
     assert_eq!((fetched.fetched, fetched.stored), (0, 12));
     assert_eq!(
         again.upstream_request_count().await,
@@ -133,14 +142,7 @@ async fn fetch_fills_the_data_directory_then_skips_what_is_stored() {
     );
 
     // --force asks again for every day.
-    let fetched = fetch(
-        &again.state,
-        &twelve_days(true),
-        |n| Captured::default().progress(n),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
+    let fetched = quiet_fetch(&again.state, &twelve_days(true)).await.unwrap();
     assert_eq!((fetched.fetched, fetched.stored), (12, 0));
     assert_eq!(again.upstream_request_count().await, expected_requests);
 }
@@ -155,21 +157,12 @@ async fn a_stale_stored_day_is_fetched_again() {
         to: Some(date(TO)),
         force: false,
     };
-    let quiet = |n| Captured::default().progress(n);
-    assert_eq!(
-        fetch(&app.state, &today, quiet, std::future::pending())
-            .await
-            .unwrap()
-            .fetched,
-        1
-    );
+    assert_eq!(quiet_fetch(&app.state, &today).await.unwrap().fetched, 1);
     // Today's list is fresh for cache.recent_ttl (10 minutes): an hour later it is not.
     app.clock.advance(Duration::from_secs(3600));
     let again = spawn_app_with(|s| s.storage.data_dir = dir.clone()).await;
     again.clock.set(Clock::now(&*app.clock));
-    let fetched = fetch(&again.state, &today, quiet, std::future::pending())
-        .await
-        .unwrap();
+    let fetched = quiet_fetch(&again.state, &today).await.unwrap();
     assert_eq!((fetched.fetched, fetched.stored), (1, 0));
     assert_eq!(again.upstream_requests_for(TO).await, 1);
 }
@@ -190,14 +183,7 @@ async fn a_failing_date_is_named_and_the_others_are_kept() {
         .with_priority(1)
         .mount(&app.upstream)
         .await;
-    let fetched = fetch(
-        &app.state,
-        &twelve_days(false),
-        |n| Captured::default().progress(n),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
+    let fetched = quiet_fetch(&app.state, &twelve_days(false)).await.unwrap();
     assert_eq!(fetched.fetched, 11);
     assert_eq!(fetched.failed.len(), 1);
     assert_eq!(fetched.failed[0].0, date("2026-08-12"));
@@ -245,27 +231,15 @@ async fn dates_out_of_range_are_refused_before_any_request() {
             to: to.map(date),
             force: false,
         };
-        let e = fetch(
-            &app.state,
-            &options,
-            |n| Captured::default().progress(n),
-            std::future::pending(),
-        )
-        .await
-        .unwrap_err();
+        let e = quiet_fetch(&app.state, &options).await.unwrap_err();
         assert!(e.0.starts_with(flag), "{e}");
     }
     assert_eq!(app.upstream_request_count().await, 0);
 
     let without_storage = spawn_app().await;
-    let e = fetch(
-        &without_storage.state,
-        &twelve_days(false),
-        |n| Captured::default().progress(n),
-        std::future::pending(),
-    )
-    .await
-    .unwrap_err();
+    let e = quiet_fetch(&without_storage.state, &twelve_days(false))
+        .await
+        .unwrap_err();
     assert!(e.0.contains("storage.data_dir is empty"), "{e}");
 }
 

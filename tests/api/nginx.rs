@@ -69,6 +69,32 @@ fn templated_config(paperboy_port: u16, nginx_port: u16, dir: &Path) -> String {
     config
 }
 
+/// nginx run with `conf` from `prefix`, stopped by SIGTERM when dropped, once `ready_url`
+/// answers 200.
+async fn run_nginx(prefix: &Path, conf: &Path, ready_url: &str) -> ChildGuard {
+    let mut command = Command::new(NGINX);
+    command
+        .arg("-p")
+        .arg(prefix)
+        .arg("-c")
+        .arg(conf)
+        .args(["-e", "stderr", "-g", "daemon off;"]);
+    let process = ChildGuard::spawn_stopped_by(command, libc::SIGTERM);
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    for _ in 0..500 {
+        if let Ok(r) = client.get(ready_url).send().await
+            && r.status() == 200
+        {
+            return process;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "nginx never answered {ready_url}; stderr:\n{}",
+        process.lines().join("\n")
+    );
+}
+
 async fn start_nginx(paperboy_port: u16) -> Nginx {
     let dir = tempfile::tempdir().unwrap();
     // nginx's workers run as an unprivileged user: they must reach the cache folder.
@@ -86,31 +112,8 @@ async fn start_nginx(paperboy_port: u16) -> Nginx {
     )
     .unwrap();
 
-    let mut command = Command::new(NGINX);
-    command
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-c")
-        .arg(&conf)
-        .args(["-e", "stderr", "-g", "daemon off;"]);
-    let process = ChildGuard::spawn_stopped_by(command, libc::SIGTERM);
     let base = format!("http://127.0.0.1:{nginx_port}");
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let mut up = false;
-    for _ in 0..500 {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            up = r.status() == 200;
-            if up {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        up,
-        "nginx never answered; stderr:\n{}",
-        process.lines().join("\n")
-    );
+    let process = run_nginx(dir.path(), &conf, &format!("{base}/healthz")).await;
     Nginx {
         base,
         _process: process,
@@ -292,31 +295,8 @@ async fn start_static_nginx(site: &Path) -> (Nginx, PathBuf) {
     }
     let conf = dir.path().join("nginx.conf");
     std::fs::write(&conf, config).unwrap();
-    let mut command = Command::new(NGINX);
-    command
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-c")
-        .arg(&conf)
-        .args(["-e", "stderr", "-g", "daemon off;"]);
-    let process = ChildGuard::spawn_stopped_by(command, libc::SIGTERM);
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let mut up = false;
-    for _ in 0..500 {
-        if let Ok(r) = client.get(format!("{base}/index.html")).send().await {
-            up = r.status() == 200;
-            if up {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        up,
-        "nginx never served the export; stderr:\n{}",
-        process.lines().join("\n")
-    );
+    let process = run_nginx(dir.path(), &conf, &format!("{base}/index.html")).await;
     (
         Nginx {
             base,
