@@ -54,7 +54,9 @@ pub struct RenderKey {
 /// One body of a feed, with its validators and its compressed forms, each made once.
 #[derive(Debug)]
 pub struct Encoded {
-    pub identity: Bytes,
+    /// Made from the gzip body on first use for a body that was only ever written
+    /// compressed ([`Encoded::gzip_only`]); set from the start otherwise.
+    identity: OnceLock<Bytes>,
     /// gzip level: fast for a body answered once, thorough for one kept and sent many times.
     level: flate2::Compression,
     gzip: OnceLock<Bytes>,
@@ -73,7 +75,7 @@ impl Encoded {
     fn kept(identity: Vec<u8>, last_modified: DateTime<Utc>) -> Self {
         let encoded = Self {
             validators: Validators::for_body(&identity, last_modified),
-            identity: exact(identity),
+            identity: OnceLock::from(exact(identity)),
             level: flate2::Compression::default(),
             gzip: OnceLock::new(),
             brotli: Some(OnceLock::new()),
@@ -86,15 +88,48 @@ impl Encoded {
 
     /// A body answered once: gzip at level 1 when asked for (stitched from the items
     /// compressed once, when there are such), no brotli.
-    fn one_off(identity: Vec<u8>, last_modified: DateTime<Utc>, stitch: Option<Stitch>) -> Self {
+    pub fn one_off(
+        identity: Vec<u8>,
+        last_modified: DateTime<Utc>,
+        stitch: Option<Stitch>,
+    ) -> Self {
         Self {
             validators: Validators::for_body(&identity, last_modified),
-            identity: exact(identity),
+            identity: OnceLock::from(exact(identity)),
             level: flate2::Compression::fast(),
             gzip: OnceLock::new(),
             brotli: None,
             stitch,
         }
+    }
+
+    /// A body answered once that was written gzipped and never whole: `gzip` (a member whose
+    /// content `validators` were computed over). The identity body, should it be asked for,
+    /// is decompressed from it.
+    pub fn gzip_only(gzip: Vec<u8>, validators: Validators) -> Self {
+        Self {
+            validators,
+            identity: OnceLock::new(),
+            level: flate2::Compression::fast(),
+            gzip: OnceLock::from(exact(gzip)),
+            brotli: None,
+            stitch: None,
+        }
+    }
+
+    /// The uncompressed body.
+    pub fn identity(&self) -> Bytes {
+        self.identity
+            .get_or_init(|| {
+                use std::io::Read;
+                let gzip = self.gzip.get().map(|b| &b[..]).unwrap_or_default();
+                let mut body = Vec::with_capacity(gzip.len() * 4);
+                // A member this process wrote: decoding it cannot fail short of a bug, and
+                // a truncated body would then fail the ETag, not the process.
+                let _ = flate2::read::GzDecoder::new(gzip).read_to_end(&mut body);
+                exact(body)
+            })
+            .clone()
     }
 
     /// Whether brotli is offered for this body.
@@ -120,22 +155,22 @@ impl Encoded {
                 .get_or_init(|| {
                     self.stitch
                         .as_ref()
-                        .and_then(|stitch| stitch.gzip(&self.identity, self.level))
+                        .and_then(|stitch| stitch.gzip(&self.identity(), self.level))
                         .map(exact)
-                        .unwrap_or_else(|| gzip(&self.identity, self.level))
+                        .unwrap_or_else(|| gzip(&self.identity(), self.level))
                 })
                 .clone(),
             (ContentEncoding::Brotli, Some(brotli_body)) => {
-                brotli_body.get_or_init(|| brotli(&self.identity)).clone()
+                brotli_body.get_or_init(|| brotli(&self.identity())).clone()
             }
-            _ => self.identity.clone(),
+            _ => self.identity(),
         }
     }
 
     /// Bytes held: the body in every encoding made so far.
     pub fn weight(&self) -> usize {
         let made = |b: Option<&Bytes>| b.map_or(0, Bytes::len);
-        self.identity.len()
+        made(self.identity.get())
             + made(self.gzip.get())
             + made(self.brotli.as_ref().and_then(OnceLock::get))
     }
@@ -219,7 +254,7 @@ impl RenderedFeed {
     }
 
     /// The template with `self_url`, escaped for the format, in each slot.
-    fn splice(&self, self_url: &str) -> Vec<u8> {
+    pub fn splice(&self, self_url: &str) -> Vec<u8> {
         let escaped = match self.format {
             Format::Json => {
                 let quoted = serde_json::to_string(self_url).unwrap_or_else(|_| "\"\"".into());
@@ -503,12 +538,12 @@ mod tests {
         let feed = RenderedFeed::from_template(template, "P", Format::Atom, date());
         let encoded = feed.kept("http://h/feed.atom?a=1&b=2");
         assert_eq!(
-            &encoded.identity[..],
+            &encoded.identity()[..],
             b"<a href=\"http://h/feed.atom?a=1&amp;b=2\">x</a><id>http://h/feed.atom?a=1&amp;b=2</id>"
         );
         assert_eq!(
-            feed.one_off("http://h/feed.atom?a=1&b=2").identity,
-            encoded.identity,
+            feed.one_off("http://h/feed.atom?a=1&b=2").identity(),
+            encoded.identity(),
             "kept and one-off bodies are the same bytes"
         );
 
@@ -520,7 +555,7 @@ mod tests {
         );
         let encoded = json.kept("http://h/feed.json?q=\"x\"");
         assert_eq!(
-            &encoded.identity[..],
+            &encoded.identity()[..],
             b"{\"feed_url\":\"http://h/feed.json?q=\\\"x\\\"\"}"
         );
     }

@@ -220,12 +220,28 @@ impl Store {
             .take(days as usize)
             .take_while(|d| *d >= earliest)
             .collect();
-        let results = join_all(dates.iter().map(|d| self.get(*d))).await;
+        // Cached lists first, one after the other (a lookup does not wait); then the others,
+        // loaded concurrently. Joining every date's `get` would allocate room for 30 loads
+        // (large futures) on every request.
+        let mut slots = Vec::with_capacity(dates.len());
+        let mut to_load = Vec::new();
+        for date in &dates {
+            let list = self.lookup(*date).await;
+            if list.is_none() {
+                to_load.push(*date);
+            }
+            slots.push(list.map(Ok));
+        }
+        let loaded = join_all(to_load.iter().map(|d| self.load(*d))).await;
+        for (slot, result) in slots.iter_mut().filter(|s| s.is_none()).zip(loaded) {
+            *slot = Some(result);
+        }
         let mut window = Window::default();
-        for (date, result) in dates.into_iter().zip(results) {
-            match result {
-                Ok(list) => window.lists.push(list),
-                Err(e) => window.missing.push((date, e)),
+        for (date, slot) in dates.into_iter().zip(slots) {
+            match slot {
+                Some(Ok(list)) => window.lists.push(list),
+                Some(Err(e)) => window.missing.push((date, e)),
+                None => {}
             }
         }
         window
@@ -234,17 +250,26 @@ impl Store {
     /// The list of `date`: the cached copy (refreshed in the background when stale), or a
     /// fetch shared by every concurrent caller.
     pub async fn get(self: &Arc<Self>, date: NaiveDate) -> Result<Arc<DailyList>, StoreError> {
-        if let Some(list) = self.lists.get(&date).await {
-            if self.is_fresh(&list) {
-                self.metrics.lookup(Lookup::Hit);
-            } else {
-                self.metrics.lookup(Lookup::Stale);
-                self.spawn_refresh(list.clone());
-            }
-            return Ok(list);
+        match self.lookup(date).await {
+            Some(list) => Ok(list),
+            None => self.load(date).await,
         }
-        self.metrics.lookup(Lookup::Miss);
-        self.load(date).await
+    }
+
+    /// The cached list of `date`, if there is one (a stale one is refreshed in the
+    /// background); counted as a hit, a stale hit or a miss.
+    async fn lookup(self: &Arc<Self>, date: NaiveDate) -> Option<Arc<DailyList>> {
+        let Some(list) = self.lists.get(&date).await else {
+            self.metrics.lookup(Lookup::Miss);
+            return None;
+        };
+        if self.is_fresh(&list) {
+            self.metrics.lookup(Lookup::Hit);
+        } else {
+            self.metrics.lookup(Lookup::Stale);
+            self.spawn_refresh(list.clone());
+        }
+        Some(list)
     }
 
     /// Loads a date that is not cached, from the data directory if it is there (fresh or

@@ -116,12 +116,21 @@ pub fn render_stitchable(
     meta: &FeedMeta,
     papers: &[&Paper],
 ) -> Result<(Vec<u8>, Option<Stitch>), RenderError> {
-    let frame = Frame::new(format, meta)?;
+    render_stitchable_in(&Frame::new(format, meta)?, papers)
+}
+
+/// Like [`render_stitchable`], in `frame` (whose head may have had its self link spliced in
+/// already: a feed's tail and items hold none).
+pub fn render_stitchable_in(
+    frame: &Frame,
+    papers: &[&Paper],
+) -> Result<(Vec<u8>, Option<Stitch>), RenderError> {
+    let format = frame.format;
     let items = papers
         .iter()
         .map(|p| item(format, p))
         .collect::<Result<Vec<&[u8]>, RenderError>>()?;
-    let body = assemble(&frame, &items);
+    let body = assemble(frame, &items);
     let compressed = papers
         .iter()
         .map(|p| item_compressed(format, p))
@@ -132,6 +141,43 @@ pub fn render_stitchable(
         tail_len: frame.tail.len(),
     });
     Ok((body, stitch))
+}
+
+/// The feed of `papers` in `frame` as a gzip member stitched from the items compressed once,
+/// without writing the feed whole: with the xxh3-128 hash of the feed's bytes (its ETag),
+/// hashed in pieces. `None` when an item could not be compressed (the feed is then written
+/// whole and compressed).
+pub fn gzip_once(frame: &Frame, papers: &[&Paper]) -> Result<Option<(Vec<u8>, u128)>, RenderError> {
+    let format = frame.format;
+    let (_, _, separator) = marks(format);
+    let mut items = Vec::with_capacity(papers.len());
+    for paper in papers {
+        let identity = item(format, paper)?;
+        let Some(compressed) = item_compressed(format, paper) else {
+            return Ok(None);
+        };
+        items.push((identity, compressed));
+    }
+    let compressed_len: usize = items.iter().map(|(_, c)| c.compressed().len()).sum();
+    let mut gzip = GzipAssembler::new(
+        compressed_len + frame.head.len() + frame.tail.len() + 64,
+        Compression::fast(),
+    );
+    let mut hash = xxhash_rust::xxh3::Xxh3::new();
+    let io = |e: std::io::Error| RenderError::Xml(format!("compressing a feed: {e}"));
+    hash.update(&frame.head);
+    gzip.raw(&frame.head).map_err(io)?;
+    for (n, (identity, compressed)) in items.iter().enumerate() {
+        if n > 0 {
+            hash.update(separator);
+            gzip.raw(separator).map_err(io)?;
+        }
+        hash.update(identity);
+        gzip.precompressed(compressed);
+    }
+    hash.update(&frame.tail);
+    gzip.raw(&frame.tail).map_err(io)?;
+    Ok(Some((gzip.finish(), hash.digest128())))
 }
 
 /// The feed of `papers` in `format`: the same bytes as [`render`], from the papers' kept items.

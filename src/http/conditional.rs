@@ -19,7 +19,12 @@ pub struct Validators {
 impl Validators {
     /// A weak ETag hashing `body`, and `last_modified` at whole seconds.
     pub fn for_body(body: &[u8], last_modified: DateTime<Utc>) -> Self {
-        let hash = xxhash_rust::xxh3::xxh3_128(body);
+        Self::for_hash(xxhash_rust::xxh3::xxh3_128(body), last_modified)
+    }
+
+    /// The validators of a body whose xxh3-128 hash is `hash` (hashed in pieces, with
+    /// `xxhash_rust::xxh3::Xxh3::digest128`, which equals hashing it whole).
+    pub fn for_hash(hash: u128, last_modified: DateTime<Utc>) -> Self {
         Self {
             etag: EntityTag::new_weak(format!("{hash:032x}")),
             last_modified: http_date(last_modified),

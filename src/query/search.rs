@@ -222,9 +222,16 @@ impl SearchExpr {
 
     /// Whether a paper's index satisfies the expression. Does not allocate.
     pub fn matches(&self, index: &SearchIndex) -> bool {
-        self.clauses
-            .iter()
-            .all(|clause| clause.iter().any(|atom| atom.matches(index)))
+        self.matches_undecided(index, &[])
+    }
+
+    /// Whether a paper's index satisfies the clauses not marked in `decided` (one flag per
+    /// clause, in order; missing flags are unmarked): those the word index answered already.
+    pub fn matches_undecided(&self, index: &SearchIndex, decided: &[bool]) -> bool {
+        self.clauses.iter().enumerate().all(|(i, clause)| {
+            decided.get(i).copied().unwrap_or(false)
+                || clause.iter().any(|atom| atom.matches(index))
+        })
     }
 }
 

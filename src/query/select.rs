@@ -2,15 +2,55 @@
 //! days (a paper counts once, for its newest day), filter, keep the `top` per day, sort and
 //! limit.
 
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
-use xxhash_rust::xxh3::Xxh3DefaultBuilder;
+/// The ids already counted, on a newer day. Each id is hashed once per daily list (in its
+/// [`WordIndex`](crate::query::index::WordIndex)), and the set uses that hash as it is;
+/// equality still compares the ids, so two ids with one hash stay apart.
+type Seen<'a> = HashSet<SeenId<'a>, BuildHasherDefault<HashAsIs>>;
 
-/// The ids already counted, on a newer day. Ids come from upstream, checked at ingest (at most
-/// 64 ASCII characters), and a set holds one window's papers at most, so
-/// a fast hash without a random seed is safe here; SipHash was a visible share of a miss.
-type Seen<'a> = HashSet<&'a str, Xxh3DefaultBuilder>;
+/// A paper id with its hash.
+#[derive(Debug, Clone, Copy)]
+struct SeenId<'a> {
+    hash: u64,
+    id: &'a str,
+}
+
+impl PartialEq for SeenId<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for SeenId<'_> {}
+
+impl Hash for SeenId<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// A hasher that passes on the one `u64` written to it (an xxh3 hash already).
+#[derive(Debug, Default)]
+struct HashAsIs(u64);
+
+impl Hasher for HashAsIs {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; anything else is mixed in, not lost.
+        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+}
+
 use std::sync::Arc;
 
 use crate::daily_list::DailyList;
@@ -20,6 +60,12 @@ use crate::query::period::Period;
 
 /// Whether `paper` passes every filter of `query` (not `top`, which looks at a whole day).
 pub fn matches(query: &FeedQuery, paper: &Paper) -> bool {
+    matches_undecided(query, paper, &[])
+}
+
+/// Like [`matches`], skipping the search clauses marked in `decided` (per expression of
+/// `query.q`, per clause: [`Narrowed::decided`]).
+pub fn matches_undecided(query: &FeedQuery, paper: &Paper, decided: &[Vec<bool>]) -> bool {
     if query.min_upvotes.is_some_and(|n| paper.upvotes < n)
         || query.min_comments.is_some_and(|n| paper.comments < n)
         || query
@@ -40,8 +86,10 @@ pub fn matches(query: &FeedQuery, paper: &Paper) -> bool {
     if !all_groups(&query.authors, Field::Author) || !all_groups(&query.orgs, Field::Org) {
         return false;
     }
-    query.q.iter().all(|(_, expr)| expr.matches(&paper.search))
-        && query.patterns.iter().all(|p| p.keeps(paper))
+    query.q.iter().enumerate().all(|(i, (_, expr))| {
+        let decided = decided.get(i).map_or(&[][..], |d| &d[..]);
+        expr.matches_undecided(&paper.search, decided)
+    }) && query.patterns.iter().all(|p| p.keeps(paper))
 }
 
 /// A digest's selection: for each of `periods` (in their order) that has papers after
@@ -73,19 +121,22 @@ fn select_period<'a>(
     top: usize,
 ) -> Vec<&'a Paper> {
     let (first, last) = (period.first(), period.last());
-    let mut seen = Seen::default();
-    let mut papers: Vec<&Paper> = newest_first
+    let lists: Vec<&DailyList> = newest_first
         .iter()
+        .copied()
         .filter(|l| l.date >= first && l.date <= last)
+        .collect();
+    let mut seen = seen_for(&lists);
+    let mut papers: Vec<&Paper> = lists
+        .iter()
         .flat_map(|l| matching(query, l, &mut seen))
         .collect();
-    papers.sort_by(|a, b| {
+    sort_top(&mut papers, top, |a, b| {
         b.upvotes
             .cmp(&a.upvotes)
             .then_with(|| b.day.cmp(&a.day))
             .then_with(|| a.id.cmp(&b.id))
     });
-    papers.truncate(top);
     papers
 }
 
@@ -94,19 +145,40 @@ fn select_period<'a>(
 /// day, whether or not it matched there). Only the candidates of the list's word index are
 /// matched: the others cannot.
 fn matching<'a>(query: &FeedQuery, list: &'a DailyList, seen: &mut Seen<'a>) -> Vec<&'a Paper> {
-    let candidates = list.word_index().candidates(query, list.papers.len());
+    let index = list.word_index();
+    let narrowed = index.narrow(query, list.papers.len());
     list.papers
         .iter()
         .enumerate()
-        .filter(|(_, p)| seen.insert(p.id.as_str()))
         .filter(|(i, p)| {
-            candidates
-                .as_ref()
-                .is_none_or(|c| c.get(*i).copied().unwrap_or(true))
-                && matches(query, p)
+            seen.insert(SeenId {
+                hash: index.id_hash(*i),
+                id: p.id.as_str(),
+            })
         })
+        .filter(|(i, p)| narrowed.candidate(*i) && matches_undecided(query, p, &narrowed.decided))
         .map(|(_, p)| p)
         .collect()
+}
+
+/// A `Seen` set with room for the papers of `lists`.
+fn seen_for<'a>(lists: &[&DailyList]) -> Seen<'a> {
+    let papers = lists.iter().map(|l| l.papers.len()).sum();
+    Seen::with_capacity_and_hasher(papers, BuildHasherDefault::default())
+}
+
+/// Sorts `papers` by `order` and keeps the first `limit`: only those are sorted when there
+/// are more (the order is total, so the result is the same as sorting all).
+fn sort_top<T>(papers: &mut Vec<T>, limit: usize, order: impl Fn(&T, &T) -> Ordering) {
+    if limit == 0 {
+        papers.clear();
+        return;
+    }
+    if papers.len() > limit {
+        papers.select_nth_unstable_by(limit - 1, &order);
+        papers.truncate(limit);
+    }
+    papers.sort_by(order);
 }
 
 /// The papers `query` selects from `lists` (newest day first), in feed order, at most
@@ -115,32 +187,32 @@ pub fn select<'a>(query: &FeedQuery, lists: &'a [Arc<DailyList>], limit: usize) 
     let mut newest_first: Vec<&DailyList> = lists.iter().map(|l| l.as_ref()).collect();
     newest_first.sort_by_key(|l| Reverse(l.date));
 
-    let mut seen = Seen::default();
+    let mut seen = seen_for(&newest_first);
     let mut selected: Vec<&Paper> = Vec::new();
     for list in newest_first {
         let mut day = matching(query, list, &mut seen);
         if let Some(top) = query.top {
-            day.sort_by(|a, b| b.upvotes.cmp(&a.upvotes).then_with(|| a.id.cmp(&b.id)));
-            day.truncate(top as usize);
+            sort_top(&mut day, top as usize, |a, b| {
+                b.upvotes.cmp(&a.upvotes).then_with(|| a.id.cmp(&b.id))
+            });
         }
         selected.extend(day);
     }
 
     match query.sort() {
-        Sort::Date => selected.sort_by(|a, b| {
+        Sort::Date => sort_top(&mut selected, limit, |a, b| {
             b.day
                 .cmp(&a.day)
                 .then_with(|| b.upvotes.cmp(&a.upvotes))
                 .then_with(|| a.id.cmp(&b.id))
         }),
-        Sort::Upvotes => selected.sort_by(|a, b| {
+        Sort::Upvotes => sort_top(&mut selected, limit, |a, b| {
             b.upvotes
                 .cmp(&a.upvotes)
                 .then_with(|| b.day.cmp(&a.day))
                 .then_with(|| a.id.cmp(&b.id))
         }),
     }
-    selected.truncate(limit);
     selected
 }
 

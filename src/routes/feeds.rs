@@ -19,6 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::daily_list::DailyList;
 use crate::feed::{self, FeedMeta, Format};
 use crate::feed_settings::FeedSettings;
+use crate::http::conditional::Validators;
 use crate::http::problem::Problem;
 use crate::paper::Paper;
 use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};
@@ -173,8 +174,7 @@ pub async fn serve_feed(
             // (template and body both: mark this URL's body as seen too).
             renders.admit_body(&key, &self_url);
             renders.count_render();
-            let encoded =
-                build(state, move || Ok(one_off(&job.render()?, &self_url, gzip))).await?;
+            let encoded = build(state, move || job.answer_once(&self_url, gzip)).await?;
             return answer(req, state, &encoded, format).await;
         }
     };
@@ -427,15 +427,19 @@ struct RenderJob {
 }
 
 impl RenderJob {
-    /// Selects and renders, with the placeholder as the self link.
-    fn render(self) -> Result<RenderedFeed, Problem> {
-        let meta = FeedMeta {
-            title: self.title,
+    fn meta(&self) -> FeedMeta {
+        FeedMeta {
+            title: self.title.clone(),
             self_url: self.placeholder.clone(),
             updated: self.updated,
             max_age: self.max_age,
-            public_url: self.public_url,
-        };
+            public_url: self.public_url.clone(),
+        }
+    }
+
+    /// Selects and renders, with the placeholder as the self link.
+    fn render(self) -> Result<RenderedFeed, Problem> {
+        let meta = self.meta();
         let mut stitch = None;
         let body = if self.query.digest.is_some() {
             let top = self.query.digest_top();
@@ -457,15 +461,45 @@ impl RenderJob {
                 body
             })
         };
-        let body = body.map_err(|e| {
-            tracing::error!(error = %e, "failed to render a feed");
-            Problem::internal("The feed could not be written; this is a bug in paperboy.")
-        })?;
-        Ok(
-            RenderedFeed::from_template(body, &self.placeholder, self.format, self.updated)
-                .with_stitch(stitch),
+        Ok(RenderedFeed::from_template(
+            body.map_err(failed)?,
+            &self.placeholder,
+            self.format,
+            self.updated,
         )
+        .with_stitch(stitch))
     }
+
+    /// Selects and writes the feed for `self_url`, to be answered once and not kept; gzipped
+    /// when the client takes gzip. A feed of papers is written in one piece: its head (with the
+    /// self link spliced in), its items and its tail, with no template between.
+    fn answer_once(self, self_url: &str, gzip: bool) -> Result<Arc<Encoded>, Problem> {
+        if self.query.digest.is_some() {
+            return Ok(one_off(&self.render()?, self_url, gzip));
+        }
+        let papers = select(&self.query, &self.lists, self.limit);
+        let mut frame = feed::parts::Frame::new(self.format, &self.meta()).map_err(failed)?;
+        frame.head =
+            RenderedFeed::from_template(frame.head, &self.placeholder, self.format, self.updated)
+                .splice(self_url);
+        if gzip
+            && let Some((body, hash)) = feed::parts::gzip_once(&frame, &papers).map_err(failed)?
+        {
+            let validators = Validators::for_hash(hash, self.updated);
+            return Ok(Arc::new(Encoded::gzip_only(body, validators)));
+        }
+        let (body, stitch) = feed::parts::render_stitchable_in(&frame, &papers).map_err(failed)?;
+        let encoded = Arc::new(Encoded::one_off(body, self.updated, stitch));
+        if gzip {
+            encoded.body(ContentEncoding::Gzip);
+        }
+        Ok(encoded)
+    }
+}
+
+fn failed(e: feed::RenderError) -> Problem {
+    tracing::error!(error = %e, "failed to render a feed");
+    Problem::internal("The feed could not be written; this is a bug in paperboy.")
 }
 
 /// The body of `template` for `self_url`, answered once: gzipped fast when the client takes
