@@ -55,6 +55,7 @@ use std::sync::Arc;
 
 use crate::daily_list::DailyList;
 use crate::paper::{Field, Paper};
+use crate::query::index::Narrowed;
 use crate::query::params::{FeedQuery, NameGroup, Sort};
 use crate::query::period::Period;
 
@@ -129,7 +130,7 @@ fn select_period<'a>(
     let mut seen = seen_for(&lists);
     let mut papers: Vec<&Paper> = lists
         .iter()
-        .flat_map(|l| matching(query, l, &mut seen))
+        .flat_map(|l| matching(query, l, &mut seen, Scan::Index))
         .collect();
     sort_top(&mut papers, top, |a, b| {
         b.upvotes
@@ -144,9 +145,20 @@ fn select_period<'a>(
 /// newer day; every paper of the list is marked seen (a paper counts once, for its newest
 /// day, whether or not it matched there). Only the candidates of the list's word index are
 /// matched: the others cannot.
-fn matching<'a>(query: &FeedQuery, list: &'a DailyList, seen: &mut Seen<'a>) -> Vec<&'a Paper> {
+fn matching<'a>(
+    query: &FeedQuery,
+    list: &'a DailyList,
+    seen: &mut Seen<'a>,
+    scan: Scan,
+) -> Vec<&'a Paper> {
     let index = list.word_index();
-    let narrowed = index.narrow(query, list.papers.len());
+    let narrowed = match scan {
+        Scan::Index => index.narrow(query, list.papers.len()),
+        Scan::Every => Narrowed {
+            candidates: None,
+            decided: Vec::new(),
+        },
+    };
     list.papers
         .iter()
         .enumerate()
@@ -184,13 +196,32 @@ fn sort_top<T>(papers: &mut Vec<T>, limit: usize, order: impl Fn(&T, &T) -> Orde
 /// The papers `query` selects from `lists` (newest day first), in feed order, at most
 /// `limit`.
 pub fn select<'a>(query: &FeedQuery, lists: &'a [Arc<DailyList>], limit: usize) -> Vec<&'a Paper> {
+    select_with(query, lists, limit, Scan::Index)
+}
+
+/// Which papers of a list the matcher looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    /// The candidates of the list's word index, deciding what it decides.
+    Index,
+    /// Every paper, matched whole: what [`Scan::Index`] must agree with.
+    Every,
+}
+
+/// Like [`select`], looking at the papers `scan` says.
+pub fn select_with<'a>(
+    query: &FeedQuery,
+    lists: &'a [Arc<DailyList>],
+    limit: usize,
+    scan: Scan,
+) -> Vec<&'a Paper> {
     let mut newest_first: Vec<&DailyList> = lists.iter().map(|l| l.as_ref()).collect();
     newest_first.sort_by_key(|l| Reverse(l.date));
 
     let mut seen = seen_for(&newest_first);
     let mut selected: Vec<&Paper> = Vec::new();
     for list in newest_first {
-        let mut day = matching(query, list, &mut seen);
+        let mut day = matching(query, list, &mut seen, scan);
         if let Some(top) = query.top {
             sort_top(&mut day, top as usize, |a, b| {
                 b.upvotes.cmp(&a.upvotes).then_with(|| a.id.cmp(&b.id))

@@ -24,7 +24,7 @@ use crate::http::problem::Problem;
 use crate::paper::Paper;
 use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};
 use crate::query::period::Period;
-use crate::query::select::{select, select_periods};
+use crate::query::select::{Scan, select, select_periods, select_with};
 use crate::render_cache::{Encoded, RenderKey, RenderedFeed, Resolved};
 use crate::routes::rsshub::Cycle;
 use crate::routes::{build, get_or_head};
@@ -274,6 +274,7 @@ impl Plan {
             public_url: state.settings.server.public_url.clone(),
             periods: self.periods,
             id_query: key.id_query.clone(),
+            whole: state.settings.whole_feeds,
         };
         Ok((key, job))
     }
@@ -424,6 +425,8 @@ struct RenderJob {
     periods: Vec<Period>,
     /// The query in a digest item's id.
     id_query: String,
+    /// Written whole by the writers, not assembled ([`crate::config::Settings::whole_feeds`]).
+    whole: bool,
 }
 
 impl RenderJob {
@@ -452,6 +455,12 @@ impl RenderJob {
                 &self.id_query,
             );
             feed::render_digest(self.format, &meta, &items)
+        } else if self.whole {
+            feed::render(
+                self.format,
+                &meta,
+                &select_with(&self.query, &self.lists, self.limit, Scan::Every),
+            )
         } else {
             let papers = select(&self.query, &self.lists, self.limit);
             // Each paper's item rendered once and kept with it: a new feed of papers costs
@@ -474,7 +483,7 @@ impl RenderJob {
     /// when the client takes gzip. A feed of papers is written in one piece: its head (with the
     /// self link spliced in), its items and its tail, with no template between.
     fn answer_once(self, self_url: &str, gzip: bool) -> Result<Arc<Encoded>, Problem> {
-        if self.query.digest.is_some() {
+        if self.query.digest.is_some() || self.whole {
             return Ok(one_off(&self.render()?, self_url, gzip));
         }
         let papers = select(&self.query, &self.lists, self.limit);

@@ -1,6 +1,7 @@
 mod helpers;
 mod support;
 
+mod assembly;
 mod browser;
 mod digests;
 mod export;
