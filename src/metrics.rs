@@ -4,6 +4,7 @@
 //! test process keep separate counts. Labels take a few fixed values each (route patterns, not
 //! raw paths), so the number of series stays bounded whatever clients ask for.
 
+use actix_web::http::StatusCode;
 use std::sync::Arc;
 
 use prometheus::{
@@ -205,8 +206,7 @@ impl Metrics {
     }
 
     /// One answered HTTP request.
-    pub fn http_request(&self, route: &str, status: u16, seconds: f64) {
-        let status = status.to_string();
+    pub fn http_request(&self, route: &str, status: StatusCode, seconds: f64) {
         self.inner
             .http_requests
             .with_label_values(&[route, status.as_str()])
@@ -300,8 +300,8 @@ mod tests {
     #[test]
     fn events_move_their_series() {
         let m = Metrics::new().unwrap();
-        m.http_request("/feed.rss", 200, 0.003);
-        m.http_request("/feed.rss", 200, 0.2);
+        m.http_request("/feed.rss", StatusCode::OK, 0.003);
+        m.http_request("/feed.rss", StatusCode::OK, 0.2);
         m.upstream_request(UpstreamOutcome::Transport);
         m.set_cache_state(Some(42.0), 3, 1024);
         let out = text(&m);

@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{NormalizePath, TrailingSlash};
+use actix_web::http::header::HeaderValue;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
@@ -67,7 +67,12 @@ fn shared_state(
     );
     let build_slots = settings.server.builds();
     let renders = RenderCache::new(settings.cache.max_memory.as_u64());
+    let feed_cache_control = HeaderValue::from_str(&format!(
+        "public, max-age={}",
+        settings.server.max_age.as_secs()
+    ))?;
     let state = AppState {
+        feed_cache_control,
         settings,
         store,
         clock,
@@ -136,7 +141,6 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(server_state.clone())
-                .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(actix_web::middleware::from_fn(crate::http::edge::handle))
                 .configure(routes::config)
                 .default_service(web::to(routes::not_found))

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use actix_web::http::header::HeaderValue;
+
 use crate::background::Readiness;
 use crate::builds::Builds;
 use crate::clock::Clock;
@@ -31,4 +33,6 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Whether start-up warm-up has finished (`/readyz`).
     pub readiness: Arc<Readiness>,
+    /// `Cache-Control` of every feed response (`server.max_age`), written once.
+    pub feed_cache_control: HeaderValue,
 }

@@ -3,7 +3,8 @@
 
 use actix_web::HttpRequest;
 use actix_web::http::header::{
-    EntityTag, Header, HttpDate, IF_NONE_MATCH, IfModifiedSince, IfNoneMatch,
+    EntityTag, Header, HeaderValue, HttpDate, IF_NONE_MATCH, IfModifiedSince, IfNoneMatch,
+    TryIntoHeaderValue,
 };
 use chrono::{DateTime, Utc};
 use std::time::{Duration, SystemTime};
@@ -14,6 +15,10 @@ pub struct Validators {
     /// Weak, since the body may be sent compressed.
     pub etag: EntityTag,
     pub last_modified: HttpDate,
+    /// Both as header values, written once: a response (and a 304 above all) only copies
+    /// them.
+    pub etag_value: HeaderValue,
+    pub last_modified_value: HeaderValue,
 }
 
 impl Validators {
@@ -25,15 +30,24 @@ impl Validators {
     /// The validators of a body whose xxh3-128 hash is `hash` (hashed in pieces, with
     /// `xxhash_rust::xxh3::Xxh3::digest128`, which equals hashing it whole).
     pub fn for_hash(hash: u128, last_modified: DateTime<Utc>) -> Self {
+        let etag = EntityTag::new_weak(format!("{hash:032x}"));
+        let last_modified = http_date(last_modified);
         Self {
-            etag: EntityTag::new_weak(format!("{hash:032x}")),
-            last_modified: http_date(last_modified),
+            // Hex digits and an HTTP date: always valid header values.
+            etag_value: etag.clone().try_into_value().unwrap_or(EMPTY),
+            last_modified_value: last_modified.try_into_value().unwrap_or(EMPTY),
+            etag,
+            last_modified,
         }
     }
 
     /// Whether the request's validators say the client's copy is current.
     pub fn not_modified(&self, req: &HttpRequest) -> bool {
-        if req.headers().contains_key(IF_NONE_MATCH) {
+        if let Some(sent) = req.headers().get(IF_NONE_MATCH) {
+            // What a reader sends back is almost always the tag it was given, exactly.
+            if sent.as_bytes() == self.etag_value.as_bytes() {
+                return true;
+            }
             return match IfNoneMatch::parse(req) {
                 Ok(IfNoneMatch::Any) => true,
                 Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&self.etag)),
@@ -48,6 +62,8 @@ impl Validators {
         }
     }
 }
+
+const EMPTY: HeaderValue = HeaderValue::from_static("");
 
 /// An HTTP date, truncated to whole seconds as the header carries them.
 pub fn http_date(at: DateTime<Utc>) -> HttpDate {

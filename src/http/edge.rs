@@ -2,12 +2,14 @@
 //! `X-Request-Id` when it is a sane token, else made up) on the response and on every log line
 //! of the request; the limits on the request head (414 for a query string longer than
 //! `server.max_query`, 431 for oversized headers, 400 for a query string that does not decode
-//! strictly), answered as problem+json before any route parses anything; `X-Content-Type-Options: nosniff` on every response; one log line and the
-//! HTTP metrics per request.
+//! strictly), answered as problem+json before any route parses anything; paths with trailing
+//! or repeated slashes normalized; `X-Content-Type-Options: nosniff` on every response; one log
+//! line and the HTTP metrics per request.
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse, Url};
 use actix_web::http::header::{HeaderName, HeaderValue, X_CONTENT_TYPE_OPTIONS};
+use actix_web::http::uri::{PathAndQuery, Uri};
 use actix_web::middleware::Next;
 use actix_web::{ResponseError, web};
 use tracing::Instrument;
@@ -26,15 +28,14 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// The middleware: wrap the whole app with `middleware::from_fn(edge::handle)`.
 pub async fn handle(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let request_id = request_id(&req);
     let span = tracing::info_span!("request", request_id = %request_id);
     async move {
         let started = std::time::Instant::now();
-        let method = req.method().clone();
-        let path = req.path().to_owned();
+        normalize_path(&mut req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let max_query = state.as_ref().map_or(4096, |s| s.settings.server.max_query);
         let mut response = match refused(&req, max_query) {
@@ -50,24 +51,65 @@ pub async fn handle(
             .request()
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_owned());
-        let status = response.status().as_u16();
+        let status = response.status();
+        let seconds = started.elapsed().as_secs_f64();
         if let Some(state) = state {
-            state
-                .metrics
-                .http_request(&route, status, started.elapsed().as_secs_f64());
+            state.metrics.http_request(&route, status, seconds);
         }
+        let request = response.request();
         tracing::info!(
-            %method,
+            method = %request.method(),
             %route,
-            path = %crate::text::clean_inline(&path).chars().take(200).collect::<String>(),
-            status,
-            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            path = %crate::text::clean_inline(request.path()).chars().take(200).collect::<String>(),
+            status = status.as_u16(),
+            duration_ms = seconds * 1000.0,
             "request"
         );
         Ok(response)
     }
     .instrument(span)
     .await
+}
+
+/// Routes match paths without a trailing slash and with single slashes: `/feed.atom/` and
+/// `//feed.atom` reach `/feed.atom`. Most paths need nothing, and cost one scan.
+fn normalize_path(req: &mut ServiceRequest) {
+    let Some(path) = normalized(req.path()) else {
+        return;
+    };
+    let uri = &req.head().uri;
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let mut parts = uri.clone().into_parts();
+    let Ok(path_and_query) = PathAndQuery::try_from(path_and_query) else {
+        return;
+    };
+    parts.path_and_query = Some(path_and_query);
+    let Ok(uri) = Uri::from_parts(parts) else {
+        return;
+    };
+    // Nothing is matched yet (routing comes after): the new path replaces the old whole.
+    req.match_info_mut().set(Url::new(uri.clone()));
+    req.head_mut().uri = uri;
+}
+
+/// `path` with repeated slashes merged and trailing ones trimmed, when that changes it.
+fn normalized(path: &str) -> Option<String> {
+    let trailing = path.len() > 1 && path.ends_with('/');
+    if !trailing && !path.contains("//") {
+        return None;
+    }
+    let mut normal = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        normal.push('/');
+        normal.push_str(segment);
+    }
+    if normal.is_empty() {
+        normal.push('/');
+    }
+    (normal != path).then_some(normal)
 }
 
 /// The request's own id when it is a sane token (1 to 64 of `A-Z a-z 0-9 . _ : -`), else a
@@ -120,6 +162,21 @@ fn refused(req: &ServiceRequest, max_query: usize) -> Option<Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_lose_trailing_and_repeated_slashes() {
+        for (path, normal) in [
+            ("/feed.atom/", Some("/feed.atom")),
+            ("//feed.atom", Some("/feed.atom")),
+            ("/topics//ml///feed.rss//", Some("/topics/ml/feed.rss")),
+            ("//", Some("/")),
+            ("/feed.atom", None),
+            ("/", None),
+            ("", None),
+        ] {
+            assert_eq!(normalized(path).as_deref(), normal, "{path:?}");
+        }
+    }
 
     #[test]
     fn only_sane_tokens_are_taken_as_request_ids() {

@@ -5,8 +5,7 @@
 //! and compress in the build pool, then answer with validators (or 304).
 
 use actix_web::http::header::{
-    self, AcceptEncoding, CacheControl, CacheDirective, ContentEncoding, Encoding, Header,
-    LastModified,
+    self, AcceptEncoding, ContentEncoding, Encoding, Header, HeaderValue,
 };
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -529,9 +528,9 @@ async fn answer(
     encoded: &Arc<Encoded>,
     format: Format,
 ) -> Result<HttpResponse, Problem> {
-    let max_age = state.settings.server.max_age.as_secs();
+    let cache_control = &state.feed_cache_control;
     if encoded.validators.not_modified(req) {
-        return Ok(respond(encoded, None, format, max_age));
+        return Ok(respond(encoded, None, format, cache_control));
     }
     let encoding = negotiate(req, encoded.offers_brotli());
     if !encoded.ready(encoding) {
@@ -542,7 +541,7 @@ async fn answer(
         })
         .await?;
     }
-    Ok(respond(encoded, Some(encoding), format, max_age))
+    Ok(respond(encoded, Some(encoding), format, cache_control))
 }
 
 /// The request's path and query as received: the fast path's key.
@@ -589,36 +588,79 @@ fn respond(
     encoded: &Encoded,
     encoding: Option<ContentEncoding>,
     format: Format,
-    max_age: u64,
+    cache_control: &HeaderValue,
 ) -> HttpResponse {
+    // Every value is ready-made (the validators' when the body was made): a hot answer
+    // formats nothing.
     let validators = &encoded.validators;
     let mut response = match encoding {
         None => HttpResponse::NotModified(),
         Some(_) => HttpResponse::Ok(),
     };
     response
-        .insert_header(header::ETag(validators.etag.clone()))
-        .insert_header(LastModified(validators.last_modified))
-        .insert_header(CacheControl(vec![
-            CacheDirective::Public,
-            CacheDirective::MaxAge(u32::try_from(max_age).unwrap_or(u32::MAX)),
-        ]))
-        .insert_header((header::VARY, "Accept-Encoding"))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
+        .insert_header((header::ETAG, validators.etag_value.clone()))
+        .insert_header((
+            header::LAST_MODIFIED,
+            validators.last_modified_value.clone(),
+        ))
+        .insert_header((header::CACHE_CONTROL, cache_control.clone()))
+        .insert_header((header::VARY, HeaderValue::from_static("Accept-Encoding")))
+        .insert_header((
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ));
     let Some(encoding) = encoding else {
         return response.finish();
     };
     if encoding != ContentEncoding::Identity {
-        response.insert_header((header::CONTENT_ENCODING, encoding.as_str()));
+        response.insert_header((
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(encoding.as_str()),
+        ));
     }
     response
-        .content_type(format.content_type())
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        ))
         .body(encoded.body(encoding))
 }
 
 /// The encoding to send: brotli (when offered) or gzip when the client accepts it (by its
 /// q-values), else identity.
 fn negotiate(req: &HttpRequest, brotli: bool) -> ContentEncoding {
+    let mut values = req.headers().get_all(header::ACCEPT_ENCODING);
+    if let (Some(value), None) = (values.next(), values.next())
+        && let Some(encoding) = value.to_str().ok().and_then(|v| unweighted(v, brotli))
+    {
+        return encoding;
+    }
+    negotiate_weighted(req, brotli)
+}
+
+/// The choice for one `Accept-Encoding` without q-values (what readers send): every listed
+/// coding is equally welcome, and the server's order decides (brotli, then gzip, then
+/// identity), as [`negotiate_weighted`] decides it. `None` when there are q-values.
+fn unweighted(value: &str, brotli: bool) -> Option<ContentEncoding> {
+    if value.contains(';') {
+        return None;
+    }
+    let listed = |coding: &str| {
+        value
+            .split(',')
+            .any(|token| token.trim().eq_ignore_ascii_case(coding))
+    };
+    Some(if brotli && listed("br") {
+        ContentEncoding::Brotli
+    } else if listed("gzip") {
+        ContentEncoding::Gzip
+    } else {
+        ContentEncoding::Identity
+    })
+}
+
+/// [`negotiate`] by the header parsed whole, q-values and all.
+fn negotiate_weighted(req: &HttpRequest, brotli: bool) -> ContentEncoding {
     const WITH_BROTLI: [Encoding; 3] = [Encoding::brotli(), Encoding::gzip(), Encoding::identity()];
     const WITHOUT_BROTLI: [Encoding; 2] = [Encoding::gzip(), Encoding::identity()];
     let supported: &[Encoding] = if brotli {
@@ -632,5 +674,59 @@ fn negotiate(req: &HttpRequest, brotli: bool) -> ContentEncoding {
             _ => ContentEncoding::Identity,
         },
         Err(_) => ContentEncoding::Identity,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+    use proptest::prelude::*;
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("gzip".to_owned()),
+            Just("GZip".to_owned()),
+            Just("br".to_owned()),
+            Just("BR".to_owned()),
+            Just("deflate".to_owned()),
+            Just("zstd".to_owned()),
+            Just("identity".to_owned()),
+            Just("*".to_owned()),
+            Just("x-gzip".to_owned()),
+            Just(String::new()),
+            "[a-z ]{0,6}",
+        ]
+    }
+
+    proptest! {
+        /// The shortcut for headers without q-values chooses what the full negotiation does.
+        #[test]
+        fn unweighted_choice_is_the_negotiated_one(
+            tokens in prop::collection::vec((token(), "[ \t]{0,2}"), 0..6),
+            brotli: bool,
+        ) {
+            let value = tokens
+                .iter()
+                .map(|(t, space)| format!("{space}{t}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let req = TestRequest::default()
+                .insert_header((header::ACCEPT_ENCODING, value.as_str()))
+                .to_http_request();
+            let shortcut = unweighted(&value, brotli);
+            prop_assert_eq!(shortcut, Some(negotiate_weighted(&req, brotli)), "{:?}", value);
+            prop_assert_eq!(negotiate(&req, brotli), negotiate_weighted(&req, brotli));
+        }
+    }
+
+    #[test]
+    fn q_values_take_the_full_negotiation() {
+        let req = TestRequest::default()
+            .insert_header((header::ACCEPT_ENCODING, "gzip;q=0, br;q=0.5"))
+            .to_http_request();
+        assert_eq!(unweighted("gzip;q=0, br;q=0.5", true), None);
+        assert_eq!(negotiate(&req, true), ContentEncoding::Brotli);
+        assert_eq!(negotiate(&req, false), ContentEncoding::Identity);
     }
 }

@@ -236,4 +236,9 @@ async fn a_trailing_slash_reaches_the_same_feed() {
         header(&response, "content-type"),
         "application/feed+json; charset=utf-8"
     );
+    // Repeated slashes are merged too, and the query survives the rewrite.
+    let response = app.get("//feed.json//?limit=1&date=2026-08-14").await;
+    assert_eq!(response.status(), 200);
+    let feed: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(feed["items"].as_array().map(Vec::len), Some(1));
 }
