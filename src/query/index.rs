@@ -287,7 +287,7 @@ mod tests {
     use crate::query::select::{matches, matches_undecided};
     use crate::upstream::model::RawItem;
 
-    const WORDS: [&str; 12] = [
+    const WORDS: [&str; 16] = [
         "agent",
         "agents",
         "agentic",
@@ -300,6 +300,10 @@ mod tests {
         "lidar",
         "vision",
         "model",
+        "quantization",
+        "quantizations",
+        "quantized",
+        "quantizer",
     ];
 
     fn paper(n: usize, title: &[usize], abstract_text: &[usize], authors: &[usize]) -> Paper {
@@ -337,7 +341,7 @@ mod tests {
     }
 
     fn word_and_prefix() -> impl Strategy<Value = String> {
-        (0..WORDS.len(), 1usize..6).prop_map(|(w, len)| WORDS[w].chars().take(len).collect())
+        (0..WORDS.len(), 1usize..14).prop_map(|(w, len)| WORDS[w].chars().take(len).collect())
     }
 
     /// A query of terms (prefixes of the vocabulary), phrases, ORs, negations, fields and
