@@ -14,7 +14,7 @@ use paperboy::feed::{self, FeedMeta, Format, parts};
 use paperboy::feed_settings::FeedSettings;
 use paperboy::paper::Paper;
 use paperboy::query::params::{FeedQuery, ParseContext};
-use paperboy::query::select::select;
+use paperboy::query::select::{Scan, select, select_with};
 use paperboy::stitch::{GzipAssembler, Precompressed};
 use paperboy::upstream::model::RawItem;
 use serde_json::Value;
@@ -88,9 +88,20 @@ fn benches(c: &mut Criterion) {
         !select(&query, &lists, 200).is_empty(),
         "the complex query selects something"
     );
-    c.bench_function("select 2700 papers, complex query", |b| {
-        b.iter(|| select(black_box(&query), &lists, 200).len())
-    });
+    // With the word index (what serving does) and matching every paper whole (the reference
+    // the index must agree with), for the complex query and for a query like the miss
+    // scenario's (two common words and a negation that never matches).
+    let miss_query =
+        FeedQuery::parse("q=model%20OR%20learning%20-x123&limit=200&days=90", &ctx).unwrap();
+    for (name, query) in [("complex query", &query), ("miss query", &miss_query)] {
+        let mut group = c.benchmark_group(format!("select 2700 papers, {name}"));
+        for (scan_name, scan) in [("index", Scan::Index), ("every paper", Scan::Every)] {
+            group.bench_function(scan_name, |b| {
+                b.iter(|| select_with(black_box(query), &lists, 200, scan).len())
+            });
+        }
+        group.finish();
+    }
 
     let papers = select(&all, &lists, 200);
     assert_eq!(papers.len(), 200);
