@@ -35,12 +35,14 @@ pub async fn handle(
     let span = tracing::info_span!("request", request_id = %request_id);
     async move {
         let started = std::time::Instant::now();
-        normalize_path(&mut req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let max_query = state.as_ref().map_or(4096, |s| s.settings.server.max_query);
         let mut response = match refused(&req, max_query) {
             Some(problem) => req.into_response(problem.error_response()),
-            None => next.call(req).await?.map_into_boxed_body(),
+            None => {
+                normalize_path(&mut req);
+                next.call(req).await?.map_into_boxed_body()
+            }
         };
         let headers = response.headers_mut();
         headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
