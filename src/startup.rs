@@ -67,12 +67,12 @@ fn shared_state(
     );
     let build_slots = settings.server.builds();
     let renders = RenderCache::new(settings.cache.max_memory.as_u64());
-    let feed_cache_control = HeaderValue::from_str(&format!(
+    let cache_control = HeaderValue::from_str(&format!(
         "public, max-age={}",
         settings.server.max_age.as_secs()
     ))?;
     let state = AppState {
-        feed_cache_control,
+        cache_control,
         settings,
         store,
         clock,

@@ -33,6 +33,7 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Whether start-up warm-up has finished (`/readyz`).
     pub readiness: Arc<Readiness>,
-    /// `Cache-Control` of every feed response (`server.max_age`), written once.
-    pub feed_cache_control: HeaderValue,
+    /// `Cache-Control` of feed and OPML responses (`public, max-age=<server.max_age>`),
+    /// written once.
+    pub cache_control: HeaderValue,
 }

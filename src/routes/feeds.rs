@@ -528,7 +528,7 @@ async fn answer(
     encoded: &Arc<Encoded>,
     format: Format,
 ) -> Result<HttpResponse, Problem> {
-    let cache_control = &state.feed_cache_control;
+    let cache_control = &state.cache_control;
     if encoded.validators.not_modified(req) {
         return Ok(respond(encoded, None, format, cache_control));
     }

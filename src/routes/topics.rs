@@ -1,7 +1,7 @@
 //! The topic routes: `/topics/<name>.rss|.atom|.json` (a topic's saved query, narrowed by the
 //! request, through the same request path as `/feed`) and `/topics.opml`.
 
-use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::feed::Format;
@@ -87,13 +87,9 @@ async fn topics_opml(
     let format = opml_format(req.query_string())?;
     let public_url = &state.settings.server.public_url;
     let body = topics_opml_document(&state, format, |topic| topic_preview_url(public_url, topic));
-    let max_age = u32::try_from(state.settings.server.max_age.as_secs()).unwrap_or(u32::MAX);
     Ok(HttpResponse::Ok()
         .content_type(opml::CONTENT_TYPE)
-        .insert_header(CacheControl(vec![
-            CacheDirective::Public,
-            CacheDirective::MaxAge(max_age),
-        ]))
+        .insert_header((header::CACHE_CONTROL, state.cache_control.clone()))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .body(body))
 }

@@ -291,6 +291,7 @@ async fn the_opml_lists_every_topic_with_absolute_urls_that_answer() {
             response.headers()["content-type"],
             "text/x-opml; charset=utf-8"
         );
+        assert_eq!(response.headers()["cache-control"], "public, max-age=600");
         let body = response.text().await.unwrap();
         let doc = roxmltree::Document::parse(&body).expect("OPML is well-formed XML");
         let root = doc.root_element();
