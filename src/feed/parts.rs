@@ -83,17 +83,14 @@ impl Stitch {
             + self.separator.len() * count.saturating_sub(1);
         let items_end = body.len().checked_sub(self.tail_len)?;
         let items_start = items_end.checked_sub(items_len)?;
-        let mut expected = crc32fast::Hasher::new();
+        let mut expected = 0;
         for (n, item) in self.items.iter().enumerate() {
             if n > 0 {
-                expected.update(self.separator);
+                expected = crate::stitch::crc_update(expected, self.separator);
             }
-            expected.combine(&crc32fast::Hasher::new_with_initial_len(
-                item.crc(),
-                item.len(),
-            ));
+            expected = item.crc_after(expected);
         }
-        if expected.finalize() != crc32fast::hash(&body[items_start..items_end]) {
+        if expected != crc32fast::hash(&body[items_start..items_end]) {
             return None;
         }
         let mut gzip = GzipAssembler::new(body.len() / 2, level);
