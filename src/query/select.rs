@@ -51,7 +51,7 @@ impl Hasher for HashAsIs {
     }
 }
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use crate::daily_list::DailyList;
 use crate::paper::{Field, Paper};
@@ -101,7 +101,7 @@ pub fn select_periods<'a>(
     periods: &[Period],
     top: usize,
 ) -> Vec<(Period, Vec<&'a Paper>)> {
-    let mut newest_first: Vec<&DailyList> = lists.iter().map(|l| l.as_ref()).collect();
+    let mut newest_first: Vec<&Arc<DailyList>> = lists.iter().collect();
     newest_first.sort_by_key(|l| Reverse(l.date));
     periods
         .iter()
@@ -117,20 +117,21 @@ pub fn select_periods<'a>(
 /// upvotes, then newest day, then id.
 fn select_period<'a>(
     query: &FeedQuery,
-    newest_first: &[&'a DailyList],
+    newest_first: &[&'a Arc<DailyList>],
     period: &Period,
     top: usize,
 ) -> Vec<&'a Paper> {
     let (first, last) = (period.first(), period.last());
-    let lists: Vec<&DailyList> = newest_first
+    let lists: Vec<&Arc<DailyList>> = newest_first
         .iter()
         .copied()
         .filter(|l| l.date >= first && l.date <= last)
         .collect();
-    let mut seen = seen_for(&lists);
+    let shadows = shadows(&lists);
     let mut papers: Vec<&Paper> = lists
         .iter()
-        .flat_map(|l| matching(query, l, &mut seen, Scan::Index))
+        .zip(shadows.iter())
+        .flat_map(|(l, shadowed)| matching(query, l, shadowed, Scan::Index))
         .collect();
     sort_top(&mut papers, top, |a, b| {
         b.upvotes
@@ -141,19 +142,18 @@ fn select_period<'a>(
     papers
 }
 
-/// The papers of `list` that `query` matches, in list order, leaving out those `seen` on a
-/// newer day; every paper of the list is marked seen (a paper counts once, for its newest
-/// day, whether or not it matched there). Only the candidates of the list's word index are
-/// matched: the others cannot.
+/// The papers of `list` that `query` matches, in list order, leaving out those `shadowed`
+/// (listed on a newer day of the window: a paper counts once, for its newest day, whether or
+/// not it matched there). Only the candidates of the list's word index are matched: the
+/// others cannot.
 fn matching<'a>(
     query: &FeedQuery,
     list: &'a DailyList,
-    seen: &mut Seen<'a>,
+    shadowed: &[bool],
     scan: Scan,
 ) -> Vec<&'a Paper> {
-    let index = list.word_index();
     let narrowed = match scan {
-        Scan::Index => index.narrow(query, list.papers.len()),
+        Scan::Index => list.word_index().narrow(query, list.papers.len()),
         Scan::Every => Narrowed {
             candidates: None,
             decided: Vec::new(),
@@ -163,20 +163,78 @@ fn matching<'a>(
         .iter()
         .enumerate()
         .filter(|(i, p)| {
-            seen.insert(SeenId {
-                hash: index.id_hash(*i),
-                id: p.id.as_str(),
-            })
+            !shadowed.get(*i).copied().unwrap_or(false)
+                && narrowed.candidate(*i)
+                && matches_undecided(query, p, &narrowed.decided)
         })
-        .filter(|(i, p)| narrowed.candidate(*i) && matches_undecided(query, p, &narrowed.decided))
         .map(|(_, p)| p)
         .collect()
 }
 
-/// A `Seen` set with room for the papers of `lists`.
-fn seen_for<'a>(lists: &[&DailyList]) -> Seen<'a> {
-    let papers = lists.iter().map(|l| l.papers.len()).sum();
-    Seen::with_capacity_and_hasher(papers, BuildHasherDefault::default())
+/// Per list of a window (newest first), per paper: whether a newer list of the window has it
+/// too. The same for every query over the window, so it is worked out once per window and
+/// kept for the next selections over the same lists.
+type Shadows = Arc<Vec<Vec<bool>>>;
+
+/// How many windows' [`Shadows`] are kept (the default feed window, a few others, digests'
+/// periods), most recently used last.
+const KEPT_WINDOWS: usize = 16;
+
+/// The kept [`Shadows`], each with its window's lists. `Weak`: a kept window holds no list's
+/// papers, and its lists' addresses cannot be reused while it is kept, so comparing addresses
+/// compares lists.
+static WINDOWS: Mutex<Vec<(Vec<Weak<DailyList>>, Shadows)>> = Mutex::new(Vec::new());
+
+/// The [`Shadows`] of the window `newest_first`.
+fn shadows(newest_first: &[&Arc<DailyList>]) -> Shadows {
+    let same = |kept: &[Weak<DailyList>]| {
+        kept.len() == newest_first.len()
+            && kept
+                .iter()
+                .zip(newest_first)
+                .all(|(k, l)| std::ptr::eq(k.as_ptr(), Arc::as_ptr(l)))
+    };
+    {
+        let mut kept = WINDOWS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = kept.iter().position(|(lists, _)| same(lists)) {
+            let hit = kept.remove(at);
+            let shadows = hit.1.clone();
+            kept.push(hit);
+            return shadows;
+        }
+    }
+    let shadows = Arc::new(shadows_of(newest_first));
+    let mut kept = WINDOWS.lock().unwrap_or_else(|e| e.into_inner());
+    if kept.len() >= KEPT_WINDOWS {
+        kept.remove(0);
+    }
+    kept.push((
+        newest_first.iter().map(|l| Arc::downgrade(l)).collect(),
+        shadows.clone(),
+    ));
+    shadows
+}
+
+/// [`Shadows`], worked out: each id is hashed once per list (in its word index).
+fn shadows_of(newest_first: &[&Arc<DailyList>]) -> Vec<Vec<bool>> {
+    let papers = newest_first.iter().map(|l| l.papers.len()).sum();
+    let mut seen = Seen::with_capacity_and_hasher(papers, BuildHasherDefault::default());
+    newest_first
+        .iter()
+        .map(|list| {
+            let index = list.word_index();
+            list.papers
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    !seen.insert(SeenId {
+                        hash: index.id_hash(i),
+                        id: p.id.as_str(),
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Sorts `papers` by `order` and keeps the first `limit`: only those are sorted when there
@@ -215,13 +273,13 @@ pub fn select_with<'a>(
     limit: usize,
     scan: Scan,
 ) -> Vec<&'a Paper> {
-    let mut newest_first: Vec<&DailyList> = lists.iter().map(|l| l.as_ref()).collect();
+    let mut newest_first: Vec<&Arc<DailyList>> = lists.iter().collect();
     newest_first.sort_by_key(|l| Reverse(l.date));
 
-    let mut seen = seen_for(&newest_first);
+    let shadows = shadows(&newest_first);
     let mut selected: Vec<&Paper> = Vec::new();
-    for list in newest_first {
-        let mut day = matching(query, list, &mut seen, scan);
+    for (list, shadowed) in newest_first.into_iter().zip(shadows.iter()) {
+        let mut day = matching(query, list, shadowed, scan);
         if let Some(top) = query.top {
             sort_top(&mut day, top as usize, |a, b| {
                 b.upvotes.cmp(&a.upvotes).then_with(|| a.id.cmp(&b.id))
@@ -291,6 +349,54 @@ mod tests {
         assert!(!matches(&narrowed, &no_chen));
         assert!(matches(&narrowed, &wu));
         assert!(matches(&topic, &no_chen), "the topic alone keeps it");
+    }
+
+    fn list(date: NaiveDate, papers: Vec<Paper>) -> Arc<DailyList> {
+        let at = chrono::Utc::now();
+        Arc::new(DailyList {
+            date,
+            papers,
+            fetched_at: at,
+            changed_at: at,
+            content_hash: 0,
+            index: std::sync::OnceLock::new(),
+        })
+    }
+
+    #[test]
+    fn a_paper_counts_for_its_newest_day_of_the_window_selected_twice_or_replaced() {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 8, d).unwrap();
+        let all = query("q=agent");
+        let ids = |selected: Vec<&Paper>| -> Vec<(String, NaiveDate)> {
+            selected.iter().map(|p| (p.id.clone(), p.day)).collect()
+        };
+        let mut shared_old = paper("2608.00001", "Agent", &[], 5);
+        shared_old.day = day(3);
+        let mut other = paper("2608.00002", "Agents", &[], 1);
+        other.day = day(3);
+        let older = list(day(3), vec![shared_old, other]);
+        let mut shared_new = paper("2608.00001", "Agent memory", &[], 5);
+        shared_new.day = day(4);
+        let newer = list(day(4), vec![shared_new]);
+        let window = vec![older.clone(), newer];
+        let expected = vec![
+            ("2608.00001".to_owned(), day(4)),
+            ("2608.00002".to_owned(), day(3)),
+        ];
+        // Worked out, then kept: the same answer both times, in either scan.
+        assert_eq!(ids(select(&all, &window, 10)), expected);
+        assert_eq!(ids(select(&all, &window, 10)), expected);
+        assert_eq!(ids(select_with(&all, &window, 10, Scan::Every)), expected);
+        // A refresh replaces the newer list with one without the paper: the older day has it.
+        let newer = list(day(4), vec![]);
+        let window = vec![older, newer];
+        assert_eq!(
+            ids(select(&all, &window, 10)),
+            vec![
+                ("2608.00001".to_owned(), day(3)),
+                ("2608.00002".to_owned(), day(3)),
+            ]
+        );
     }
 
     #[test]
