@@ -5,11 +5,12 @@
 //! [`Precompressed`]: raw deflate ended by a full flush, so that its bytes end on a byte
 //! boundary, hold no final block and refer to nothing before them, with the CRC-32 and length
 //! of the bytes it holds. A [`GzipAssembler`] then writes a gzip member from a header, parts
-//! compressed now (a feed's head and tail, which differ per feed) and precompressed parts
+//! written now (a feed's head and tail, which differ per feed: stored as they are when short,
+//! compressed otherwise) and precompressed parts
 //! copied as they are, an empty final block, and a trailer whose CRC-32 is the parts' CRC-32s
 //! combined. Each precompressed part keeps the operator that appends its length to a CRC-32
 //! (zlib's `crc32_combine_gen`, from `zlib-rs`, which flate2 compresses with), so combining it
-//! is one multiplication (`crc32_combine_op`) instead of one per bit of its length.
+//! is one multiplication (`crc32_combine_op`) instead of one per set bit of its length.
 //! Decompressed, the member is exactly the parts' bytes in order; no byte of a precompressed
 //! part is compressed again.
 //!
@@ -110,9 +111,9 @@ impl GzipAssembler {
         }
     }
 
-    /// Appends `bytes`, compressed now; a short part (a separator, a feed's tail) is stored
-    /// as it is, which costs 5 bytes and no compressor (setting one up clears hundreds of
-    /// kilobytes).
+    /// Appends `bytes`, compressed now; a part under [`STORED_BELOW`] (a separator, a feed's
+    /// head or tail) is stored as it is, which costs 5 bytes and no compressor (resetting one
+    /// clears hundreds of kilobytes).
     pub fn raw(&mut self, bytes: &[u8]) -> io::Result<()> {
         if bytes.is_empty() {
             return Ok(());
