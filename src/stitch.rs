@@ -63,11 +63,6 @@ impl Precompressed {
         &self.deflate
     }
 
-    /// The CRC-32 of the bytes it holds.
-    pub fn crc(&self) -> u32 {
-        self.crc
-    }
-
     /// How many bytes it holds, uncompressed.
     pub fn len(&self) -> u64 {
         self.len

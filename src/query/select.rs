@@ -5,6 +5,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::{Arc, Mutex, Weak};
 
 /// The ids already counted, on a newer day. Each id is hashed once per daily list (in its
 /// [`WordIndex`](crate::query::index::WordIndex)), and the set uses that hash as it is;
@@ -50,8 +51,6 @@ impl Hasher for HashAsIs {
         self.0 ^= n;
     }
 }
-
-use std::sync::{Arc, Mutex, Weak};
 
 use crate::daily_list::DailyList;
 use crate::paper::{Field, Paper};

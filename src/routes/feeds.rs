@@ -152,7 +152,7 @@ pub async fn serve_feed(
         if let Some(response) = answer_ready(req, state, &encoded, format) {
             return Ok(response);
         }
-        return Box::pin(answer(req, state, &encoded, format)).await;
+        return Box::pin(compress_and_answer(req, state, &encoded, format)).await;
     }
     // Boxed: the hot path above then stays a small future, which actix moves into a box of
     // its own on every request (copying the whole of a large one was 3 % of a 304's CPU).
@@ -545,9 +545,20 @@ async fn answer(
     encoded: &Arc<Encoded>,
     format: Format,
 ) -> Result<HttpResponse, Problem> {
-    if let Some(response) = answer_ready(req, state, encoded, format) {
-        return Ok(response);
+    match answer_ready(req, state, encoded, format) {
+        Some(response) => Ok(response),
+        None => compress_and_answer(req, state, encoded, format).await,
     }
+}
+
+/// Answers with `encoded` once its body is compressed, in the build pool, in the encoding the
+/// client prefers (for a body [`answer_ready`] could not answer with).
+async fn compress_and_answer(
+    req: &HttpRequest,
+    state: &AppState,
+    encoded: &Arc<Encoded>,
+    format: Format,
+) -> Result<HttpResponse, Problem> {
     let encoding = negotiate(req, encoded.offers_brotli());
     let body = encoded.clone();
     build(state, move || {
