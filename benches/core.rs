@@ -54,14 +54,7 @@ fn lists() -> Vec<Arc<DailyList>> {
                 })
                 .collect();
             let at = Utc.from_utc_datetime(&date.and_hms_opt(12, 0, 0).unwrap());
-            Arc::new(DailyList {
-                date,
-                papers,
-                fetched_at: at,
-                changed_at: at,
-                content_hash: serial as u64,
-                index: Default::default(),
-            })
+            Arc::new(DailyList::new(date, papers, at, at, serial as u64))
         })
         .collect()
 }

@@ -72,24 +72,30 @@ pub struct BackgroundContext {
     pub readiness: Arc<Readiness>,
     /// Days brought up to date at start-up (`feeds.default_days`).
     pub warm_days: u32,
-    /// The in-memory cache bound: stored lists beyond it are not read.
-    pub max_papers: u64,
+    /// The days whose lists stay in memory (`feeds.max_days`): their stored copies are read
+    /// at start-up; older ones only when a request needs them.
+    pub recent_days: u32,
     /// Time between two refresh-timer ticks.
     pub period: Duration,
 }
 
-/// Starts warm-up, then the refresh timer, on the current runtime.
-pub fn spawn(ctx: BackgroundContext) -> BackgroundTask {
-    let handle = tokio::spawn(async move {
+/// Starts warm-up, then the refresh timer, on `runtime` (backstage), else the current one.
+pub fn spawn(ctx: BackgroundContext, runtime: Option<tokio::runtime::Handle>) -> BackgroundTask {
+    let work = async move {
         warm_up(&ctx).await;
         let mut timer =
             tokio::time::interval_at(tokio::time::Instant::now() + ctx.period, ctx.period);
         timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             timer.tick().await;
+            ctx.store.demote_old();
             refresh_recent(&ctx.store, ctx.clock.as_ref()).await;
         }
-    });
+    };
+    let handle = match runtime {
+        Some(runtime) => runtime.spawn(work),
+        None => tokio::spawn(work),
+    };
     BackgroundTask { handle }
 }
 
@@ -100,14 +106,22 @@ pub fn refresh_period(recent_ttl: Duration) -> Duration {
     (recent_ttl / 4).max(Duration::from_secs(1))
 }
 
-/// Reads the stored lists, brings the last `warm_days` days up to date, and marks the
+/// Reads the stored lists of the recent days, brings the last `warm_days` days up to date,
+/// and marks the
 /// application ready, whatever upstream said.
 pub async fn warm_up(ctx: &BackgroundContext) {
     let started = Instant::now();
     let mut from_disk = 0;
     if let Some(storage) = ctx.storage.clone() {
-        let (max_papers, now) = (ctx.max_papers, ctx.clock.now());
-        match tokio::task::spawn_blocking(move || storage.load(max_papers, now)).await {
+        let now = ctx.clock.now();
+        let dates: Vec<_> = ctx
+            .clock
+            .today()
+            .iter_days()
+            .rev()
+            .take(ctx.recent_days as usize)
+            .collect();
+        match tokio::task::spawn_blocking(move || storage.load_dates(dates, now)).await {
             Ok(loaded) => {
                 for list in loaded.lists {
                     if ctx.store.insert_if_absent(list).await {

@@ -9,6 +9,9 @@
 //! malloc arena of its own that keeps the high-water mark of the renders it ran. A fixed pool
 //! keeps the threads, and so the memory, as few as the builds allowed at once.
 //!
+//! The threads run below the HTTP workers' priority ([`crate::backstage::NICE`]), so that a
+//! flood of builds takes the CPU the workers leave, not what cached answers need.
+//!
 //! The threads share one crossbeam channel, each waiting on it directly. (They first took
 //! turns on a mutex around a std receiver: every job then woke the thread holding the mutex
 //! and, through the mutex, the next one in line, two futex wake-ups and context switches per
@@ -62,6 +65,7 @@ impl Builds {
             let spawned = std::thread::Builder::new()
                 .name(format!("paperboy-build-{i}"))
                 .spawn(move || {
+                    crate::backstage::lower_this_thread();
                     // Ends when the pool (the sender) is dropped.
                     while let Ok(job) = receiver.recv() {
                         job();

@@ -152,10 +152,11 @@ pub struct CacheSettings {
     /// Freshness of older lists.
     #[serde(with = "humantime_serde")]
     pub old_ttl: Duration,
-    /// How many papers the in-memory daily-list cache holds at most.
-    pub max_papers: u64,
-    /// Bytes the rendered-feed cache holds at most, every encoding of every body counted
-    /// (`32MiB`, `512KiB`).
+    /// Gone: read only to refuse it at start-up, naming `cache.max_memory`.
+    #[serde(skip_serializing)]
+    pub max_papers: Option<serde::de::IgnoredAny>,
+    /// Bytes kept in memory besides the recent lists: older lists, rendered feeds in every
+    /// encoding, the fast path's URLs, digests' rankings (`32MiB`, `512KiB`).
     pub max_memory: bytesize::ByteSize,
 }
 
@@ -165,7 +166,7 @@ impl Default for CacheSettings {
             recent_ttl: Duration::from_secs(600),
             week_ttl: Duration::from_secs(3600),
             old_ttl: Duration::from_secs(86_400),
-            max_papers: 20_000,
+            max_papers: None,
             max_memory: bytesize::ByteSize::mib(32),
         }
     }
@@ -371,10 +372,11 @@ impl Settings {
                 "must be between 1MiB and 64GiB",
             ));
         }
-        if !(100..=10_000_000).contains(&self.cache.max_papers) {
+        if self.cache.max_papers.is_some() {
             return Err(invalid(
                 "cache.max_papers",
-                "must be between 100 and 10000000",
+                "is no longer a setting: remove it; memory is bounded in bytes by \
+                 cache.max_memory, which weighs older lists, rendered feeds and caches alike",
             ));
         }
         let f = &self.feeds;

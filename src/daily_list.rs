@@ -5,13 +5,14 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use std::sync::OnceLock;
+use std::sync::atomic::AtomicUsize;
 
 use crate::paper::Paper;
 use crate::query::index::WordIndex;
 use crate::upstream::client::FetchedDay;
 
 /// One date's list of papers, as last fetched.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DailyList {
     pub date: NaiveDate,
     /// In upstream order (most upvoted first).
@@ -24,12 +25,63 @@ pub struct DailyList {
     pub content_hash: u64,
     /// Which papers a query can match, built the first time a feed selects from this list.
     pub index: OnceLock<WordIndex>,
+    /// Heap bytes of the papers themselves (text, folded words), counted once when the list
+    /// is made; what is rendered or indexed later is counted by [`DailyList::weight`].
+    papers_bytes: usize,
+    /// The weight the memory budget last gave it ([`DailyList::weight`] then).
+    pub weighed: AtomicUsize,
 }
 
 impl DailyList {
+    /// A list of `papers` with the times and hash given.
+    pub fn new(
+        date: NaiveDate,
+        papers: Vec<Paper>,
+        fetched_at: DateTime<Utc>,
+        changed_at: DateTime<Utc>,
+        content_hash: u64,
+    ) -> DailyList {
+        let papers_bytes = papers.capacity() * std::mem::size_of::<Paper>()
+            + papers.iter().map(Paper::heap_bytes).sum::<usize>();
+        DailyList {
+            date,
+            papers,
+            fetched_at,
+            changed_at,
+            content_hash,
+            index: OnceLock::new(),
+            papers_bytes,
+            weighed: AtomicUsize::new(0),
+        }
+    }
+
     /// The list's word index ([`WordIndex`]), built on first use.
     pub fn word_index(&self) -> &WordIndex {
         self.index.get_or_init(|| WordIndex::build(&self.papers))
+    }
+
+    /// Bytes this list holds now: its papers, their rendered items and its word index, as
+    /// far as they are made. Grows as feeds render items of its papers; the memory budget
+    /// weighs a list again when it has grown ([`crate::store::Store::reweigh`]).
+    pub fn weight(&self) -> usize {
+        let items: usize = self.papers.iter().map(|p| p.items.bytes()).sum();
+        let index = self.index.get().map_or(0, WordIndex::bytes);
+        std::mem::size_of::<DailyList>() + self.papers_bytes + items + index
+    }
+
+    /// The same list, fetched at `fetched_at` (a refresh that brought nothing to keep).
+    pub fn refetched(&self, fetched_at: DateTime<Utc>) -> DailyList {
+        let list = DailyList::new(
+            self.date,
+            self.papers.clone(),
+            fetched_at,
+            self.changed_at,
+            self.content_hash,
+        );
+        if let Some(index) = self.index.get() {
+            let _ = list.index.set(index.clone());
+        }
+        list
     }
 
     /// Builds a list from a fetch; `previous` is the copy it replaces, if any.
@@ -58,14 +110,17 @@ impl DailyList {
             Some(_) => fetched_at,
             None => initial_changed_at(fetched.date, &papers, fetched_at),
         };
-        DailyList {
-            date: fetched.date,
-            papers,
-            fetched_at,
-            changed_at,
-            content_hash,
-            index: OnceLock::new(),
-        }
+        DailyList::new(fetched.date, papers, fetched_at, changed_at, content_hash)
+    }
+
+    /// How many of `self`'s papers `newer` no longer lists.
+    pub fn removed_by(&self, newer: &DailyList) -> usize {
+        let kept: std::collections::HashSet<&str> =
+            newer.papers.iter().map(|p| p.id.as_str()).collect();
+        self.papers
+            .iter()
+            .filter(|p| !kept.contains(p.id.as_str()))
+            .count()
     }
 }
 

@@ -8,9 +8,21 @@ use actix_web::http::StatusCode;
 use std::sync::Arc;
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
+
+/// What `paperboy_memory_bytes` reports, by `kind`: everything but `recent_lists` is weighed
+/// against `cache.max_memory`.
+pub const MEMORY_KINDS: [&str; 7] = [
+    "recent_lists",
+    "older_lists",
+    "feeds",
+    "fast_path",
+    "selections",
+    "pages",
+    "tables",
+];
 
 /// The `Content-Type` of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -98,6 +110,8 @@ struct Inner {
     lookups: IntCounterVec,
     refreshes: IntCounterVec,
     storage_writes: IntCounterVec,
+    storage_reads: IntCounterVec,
+    memory: IntGaugeVec,
     newest_data_age: Gauge,
     lists_cached: IntGauge,
     builds_shed: IntCounter,
@@ -148,6 +162,19 @@ impl Metrics {
             "Daily lists written to the data directory, by outcome.",
             &["outcome"],
         )?;
+        let storage_reads = counter(
+            "paperboy_storage_reads_total",
+            "Stored daily lists read from the data directory, by outcome: ok, set_aside (content that cannot be used, renamed .corrupt-<seconds>), failed (an I/O error: the file is left in place and read again next time).",
+            &["outcome"],
+        )?;
+        let memory = IntGaugeVec::new(
+            Opts::new(
+                "paperboy_memory_bytes",
+                "Bytes kept in memory, by kind; every kind but recent_lists is weighed against cache.max_memory.",
+            ),
+            &["kind"],
+        )?;
+        registry.register(Box::new(memory.clone()))?;
         let http_duration = HistogramVec::new(
             HistogramOpts::new(
                 "paperboy_http_request_duration_seconds",
@@ -186,6 +213,13 @@ impl Metrics {
             refreshes.with_label_values(&[outcome]);
             storage_writes.with_label_values(&[outcome]);
         }
+        refreshes.with_label_values(&["shrunk"]);
+        for outcome in ["ok", "set_aside", "failed"] {
+            storage_reads.with_label_values(&[outcome]);
+        }
+        for kind in MEMORY_KINDS {
+            memory.with_label_values(&[kind]);
+        }
         newest_data_age.set(-1.0);
 
         Ok(Metrics {
@@ -197,6 +231,8 @@ impl Metrics {
                 lookups,
                 refreshes,
                 storage_writes,
+                storage_reads,
+                memory,
                 newest_data_age,
                 lists_cached,
                 builds_shed,
@@ -236,6 +272,24 @@ impl Metrics {
             .refreshes
             .with_label_values(&[if ok { "ok" } else { "failed" }])
             .inc();
+    }
+
+    /// A refresh that ended otherwise than ok or failed (`shrunk`).
+    pub fn refresh_outcome(&self, outcome: &'static str) {
+        self.inner.refreshes.with_label_values(&[outcome]).inc();
+    }
+
+    /// One read of a stored list: `ok`, `set_aside` or `failed`.
+    pub fn storage_read(&self, outcome: &'static str) {
+        self.inner.storage_reads.with_label_values(&[outcome]).inc();
+    }
+
+    /// Bytes kept of `kind` (one of [`MEMORY_KINDS`]).
+    pub fn set_memory(&self, kind: &str, bytes: u64) {
+        self.inner
+            .memory
+            .with_label_values(&[kind])
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     pub fn storage_write(&self, ok: bool) {

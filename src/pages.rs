@@ -170,29 +170,60 @@ impl FormView {
     }
 }
 
-/// The home page as last rendered, with the store generation and the day it was rendered
-/// for: a crawler hammering `/` costs one render per data change, not one per request.
+/// The home page as last rendered for each link base, with the version of the days it counts
+/// and the day it was rendered for: a crawler hammering `/` costs one render per data change,
+/// not one per request. At most one page per base ([`crate::http::base::MAX_HOSTS`] and the
+/// fallback).
 #[derive(Debug, Default)]
 pub struct HomeCache {
-    last: std::sync::Mutex<Option<(u64, NaiveDate, Bytes)>>,
+    pages: std::sync::Mutex<Vec<HomeEntry>>,
+}
+
+#[derive(Debug)]
+struct HomeEntry {
+    base: std::sync::Arc<str>,
+    version: u64,
+    today: NaiveDate,
+    body: Bytes,
 }
 
 impl HomeCache {
-    /// The page rendered for `generation` and `today`, if it is the last one.
-    pub fn get(&self, generation: u64, today: NaiveDate) -> Option<Bytes> {
-        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        match &*last {
-            Some((g, d, body)) if *g == generation && *d == today => Some(body.clone()),
-            _ => None,
-        }
+    /// The page rendered for `base`, `version` and `today`, if it is the last one.
+    pub fn get(&self, base: &str, version: u64, today: NaiveDate) -> Option<Bytes> {
+        let pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        pages
+            .iter()
+            .find(|p| &*p.base == base && p.version == version && p.today == today)
+            .map(|p| p.body.clone())
     }
 
-    /// Keeps `body` as the page for `generation` and `today`, and returns it.
-    pub fn put(&self, generation: u64, today: NaiveDate, body: String) -> Bytes {
+    /// Keeps `body` as the page for `base`, `version` and `today`, and returns it.
+    pub fn put(
+        &self,
+        base: std::sync::Arc<str>,
+        version: u64,
+        today: NaiveDate,
+        body: String,
+    ) -> Bytes {
         let body = Bytes::from(body);
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        *last = Some((generation, today, body.clone()));
+        let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        pages.retain(|p| p.base != base);
+        if pages.len() > crate::http::base::MAX_HOSTS {
+            pages.remove(0);
+        }
+        pages.push(HomeEntry {
+            base,
+            version,
+            today,
+            body: body.clone(),
+        });
         body
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> u64 {
+        let pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        pages.iter().map(|p| (p.body.len() + p.base.len()) as u64).sum()
     }
 }
 

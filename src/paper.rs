@@ -323,6 +323,37 @@ impl Paper {
         })
     }
 
+    /// Heap bytes of the paper's text and folded words (its rendered items are counted
+    /// apart, by [`ItemCache::bytes`], as they are made later).
+    pub fn heap_bytes(&self) -> usize {
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+        let list = |v: &Vec<String>| {
+            v.capacity() * std::mem::size_of::<String>()
+                + v.iter().map(String::capacity).sum::<usize>()
+        };
+        let search = &self.search;
+        self.id.capacity()
+            + self.title.capacity()
+            + self.abstract_text.capacity()
+            + opt(&self.ai_summary)
+            + list(&self.keywords)
+            + list(&self.authors)
+            + opt(&self.github_repo)
+            + opt(&self.project_page)
+            + opt(&self.thumbnail)
+            + self
+                .organization
+                .as_ref()
+                .map_or(0, |o| o.name.capacity() + opt(&o.fullname))
+            + search.title.capacity()
+            + search.abstract_text.capacity()
+            + search.keywords.capacity()
+            + search.authors.capacity()
+            + search.org.capacity()
+            // The shared cells of the rendered items, made or not.
+            + std::mem::size_of::<ItemCells>()
+    }
+
     /// `https://huggingface.co/papers/<id>`: the link, guid and id in every format.
     pub fn hf_url(&self) -> String {
         format!("https://huggingface.co/papers/{}", self.id)

@@ -28,6 +28,7 @@ use moka::future::Cache;
 use crate::feed::Format;
 use crate::feed::parts::Stitch;
 use crate::http::conditional::Validators;
+use crate::memory::Budget;
 use crate::query::params::FeedQuery;
 
 /// brotli quality for bodies compressed once per data version: fast enough for a miss, much
@@ -38,6 +39,8 @@ const BROTLI_WINDOW: u32 = 22;
 /// What a rendered feed is filed under.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RenderKey {
+    /// The base of the feed's links (`server.public_url`, or the request's host).
+    pub base: Arc<str>,
     /// The route (`/feed`, `/topics/agents`): not the format extension.
     pub route: String,
     /// The feed title, which also depends on how a request narrowed a topic.
@@ -293,11 +296,7 @@ impl RenderedFeed {
 type BodyKey = (RenderKey, Box<str>);
 
 /// Slots of the table of keys asked for once (8 bytes each).
-const SEEN_SLOTS: usize = 1 << 16;
-/// The share of the memory budget that the fast path's URLs may take (1/8).
-const RESOLVED_SHARE: u64 = 8;
-/// The share of the memory budget for templates (1/4); bodies take the rest.
-const TEMPLATE_SHARE: u64 = 4;
+pub const SEEN_SLOTS: usize = 1 << 16;
 
 /// What a request URL resolved to last time, and until when that answer holds: the fast path
 /// for readers polling the same URL, which skips parsing, the store and the key.
@@ -306,8 +305,10 @@ pub struct Resolved {
     pub format: Format,
     /// Weak, so that this map never keeps alive a body the byte-bounded cache let go.
     encoded: Weak<Encoded>,
-    /// The store's generation when the lists were read.
-    generation: u64,
+    /// The dates the answer was derived from, oldest and newest.
+    dates: (NaiveDate, NaiveDate),
+    /// Their version ([`crate::store::Store::window_version`]) when the lists were read.
+    version: u64,
     /// The day "today" was: a URL without `date` means another window tomorrow.
     today: NaiveDate,
     /// The earliest moment a list used goes stale (and must be refreshed by a request).
@@ -318,14 +319,15 @@ impl Resolved {
     pub fn new(
         format: Format,
         encoded: &Arc<Encoded>,
-        generation: u64,
+        (dates, version): ((NaiveDate, NaiveDate), u64),
         today: NaiveDate,
         fresh_until: DateTime<Utc>,
     ) -> Self {
         Self {
             format,
             encoded: Arc::downgrade(encoded),
-            generation,
+            dates,
+            version,
             today,
             fresh_until,
         }
@@ -350,19 +352,17 @@ pub struct RenderCache {
 }
 
 impl RenderCache {
-    /// A cache holding at most `capacity_bytes`: an eighth for the request URLs of the fast
-    /// path, a quarter for templates, the rest for bodies in every encoding.
-    pub fn new(capacity_bytes: u64) -> Self {
-        let resolved_bytes = capacity_bytes / RESOLVED_SHARE;
-        let template_bytes = capacity_bytes / TEMPLATE_SHARE;
+    /// A cache holding at most the budget's templates, bodies (in every encoding) and fast
+    /// path bytes.
+    pub fn new(budget: &Budget) -> Self {
         let templates = Cache::builder()
-            .max_capacity(template_bytes)
+            .max_capacity(budget.templates)
             .weigher(|key: &RenderKey, feed: &Arc<RenderedFeed>| {
                 feed.weight().saturating_add(key_weight(key))
             })
             .build();
         let bodies = Cache::builder()
-            .max_capacity(capacity_bytes - resolved_bytes - template_bytes)
+            .max_capacity(budget.bodies)
             .weigher(|(key, url): &BodyKey, body: &Arc<Encoded>| {
                 let bytes = body.weight() + url.len();
                 u32::try_from(bytes)
@@ -371,7 +371,7 @@ impl RenderCache {
             })
             .build();
         let resolved = moka::sync::Cache::builder()
-            .max_capacity(resolved_bytes)
+            .max_capacity(budget.fast_path)
             .weigher(|url: &String, _: &Arc<Resolved>| {
                 u32::try_from(url.len() + 128).unwrap_or(u32::MAX)
             })
@@ -388,17 +388,21 @@ impl RenderCache {
         }
     }
 
-    /// The body `url` resolved to, while nothing it was derived from has changed: the store's
-    /// `generation`, the day, and the freshness of the lists.
+    /// The body `url` resolved to, while nothing it was derived from has changed: the
+    /// version of its dates (`version_of(oldest, newest)`), the day, and the freshness of
+    /// the lists.
     pub fn resolved(
         &self,
         url: &str,
-        generation: u64,
         today: NaiveDate,
         now: DateTime<Utc>,
+        version_of: impl FnOnce(NaiveDate, NaiveDate) -> u64,
     ) -> Option<(Format, Arc<Encoded>)> {
         let hit = self.resolved.get(url)?;
-        if hit.generation != generation || hit.today != today || now >= hit.fresh_until {
+        if hit.today != today
+            || now >= hit.fresh_until
+            || version_of(hit.dates.0, hit.dates.1) != hit.version
+        {
             return None;
         }
         Some((hit.format, hit.encoded.upgrade()?))
@@ -492,7 +496,17 @@ impl RenderCache {
 
     /// Bytes held by templates, bodies and the fast path's URLs (eventually consistent).
     pub fn weighted_size(&self) -> u64 {
-        self.templates.weighted_size() + self.bodies.weighted_size() + self.resolved.weighted_size()
+        let (feeds, fast_path) = self.memory();
+        feeds + fast_path
+    }
+
+    /// Bytes held by feeds (templates and bodies) and by the fast path's URLs, and the
+    /// table of keys seen once.
+    pub fn memory(&self) -> (u64, u64) {
+        (
+            self.templates.weighted_size() + self.bodies.weighted_size(),
+            self.resolved.weighted_size(),
+        )
     }
 
     /// Templates held (eventually consistent).
@@ -519,7 +533,7 @@ fn key_weight(key: &RenderKey) -> u32 {
     // A compiled pattern is not weighed by its text: it may hold up to its size limits.
     let patterns = key.query.patterns.len() * crate::query::pattern::MAX_COMPILED_BYTES;
     u32::try_from(
-        key.route.len() + key.title.len() + key.id_query.len() + q + names + patterns + 256,
+        key.base.len() + key.route.len() + key.title.len() + key.id_query.len() + q + names + patterns + 256,
     )
     .unwrap_or(u32::MAX)
 }

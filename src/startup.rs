@@ -9,17 +9,41 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
 use crate::background::{self, Background, BackgroundContext, BackgroundTask, Readiness};
+use crate::backstage::Backstage;
 use crate::builds::Builds;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::http::base::PublicBases;
+use crate::memory::Budget;
 use crate::metrics::Metrics;
 use crate::pages::HomeCache;
+use crate::rankings::Rankings;
 use crate::render_cache::RenderCache;
 use crate::routes;
 use crate::state::AppState;
-use crate::storage::Storage;
+use crate::storage::{ReadLimits, Storage};
 use crate::store::Store;
 use crate::upstream::client::UpstreamClient;
+
+/// Blocking threads of the backstage runtime at most: reads of stored days and writes, at once.
+const BACKSTAGE_BLOCKING_THREADS: usize = 8;
+
+/// One warning when links will come from requests' hosts on an instance reachable from
+/// elsewhere: behind a proxy or a published container port, `server.public_url` is what
+/// makes them right.
+fn warn_without_public_url(settings: &Settings) {
+    let loopback = settings
+        .server
+        .bind
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback());
+    if settings.server.public_url.is_empty() && !loopback {
+        tracing::warn!(
+            bind = %settings.server.bind,
+            "server.public_url is not set: links in feeds, OPML and pages are built from each request's Host header (http://<host>), or http://localhost:<port> without one; set server.public_url (PAPERBOY_SERVER__PUBLIC_URL) to the address readers use"
+        );
+    }
+}
 
 /// A bound, not yet running, paperboy.
 pub struct Application {
@@ -30,14 +54,22 @@ pub struct Application {
     background: Option<BackgroundTask>,
 }
 
-/// The state every handler shares, and the storage it writes to (if any).
+/// The state every handler shares, and the storage it writes to (if any). Links are built
+/// from `server.public_url`, or, when it is empty, from each request's host (`port` is the
+/// port bound, for the fallback `http://localhost:<port>`).
 fn shared_state(
     settings: Settings,
     clock: Arc<dyn Clock>,
     readiness: Arc<Readiness>,
+    port: u16,
+    backstage: Backstage,
 ) -> anyhow::Result<(AppState, Option<Arc<Storage>>)> {
+    let limits = ReadLimits {
+        max_bytes: settings.upstream.max_body.as_u64(),
+        max_items: crate::upstream::client::MAX_ITEMS,
+    };
     let storage = match settings.data_dir() {
-        Some(dir) => Some(Arc::new(Storage::open(&dir).with_context(|| {
+        Some(dir) => Some(Arc::new(Storage::open(&dir, limits).with_context(|| {
             format!(
                 "storage.data_dir {:?} cannot be used (fix its permissions, or set it empty \
                  to run without storage)",
@@ -56,17 +88,22 @@ fn shared_state(
         clock.clone(),
         metrics.clone(),
     )?);
+    let budget = Budget::split(settings.cache.max_memory.as_u64());
     let store = Arc::new(
         Store::new(
             settings.cache.clone(),
+            settings.feeds.max_days,
+            budget.older_lists,
             upstream,
             clock.clone(),
             metrics.clone(),
         )
-        .with_storage(storage.clone()),
+        .with_storage(storage.clone())
+        .with_runtime(backstage.handle()),
     );
     let build_slots = settings.server.builds();
-    let renders = RenderCache::new(settings.cache.max_memory.as_u64());
+    let renders = RenderCache::new(&budget);
+    let bases = PublicBases::new(&settings.server.public_url, port);
     let cache_control = HeaderValue::from_str(&format!(
         "public, max-age={}",
         settings.server.max_age.as_secs()
@@ -78,7 +115,10 @@ fn shared_state(
         clock,
         topics,
         renders,
+        selections: Rankings::new(budget.selections),
         builds: Builds::new(build_slots),
+        backstage,
+        bases,
         home_page: HomeCache::default(),
         metrics,
         readiness,
@@ -92,7 +132,14 @@ fn shared_state(
 pub fn offline_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     let mut settings = settings;
     settings.server.public_url = settings.public_url(settings.server.port);
-    let (state, _) = shared_state(settings, clock, Arc::new(Readiness::new(true)))?;
+    let port = settings.server.port;
+    let (state, _) = shared_state(
+        settings,
+        clock,
+        Arc::new(Readiness::new(true)),
+        port,
+        Backstage::inline(),
+    )?;
     Ok(state)
 }
 
@@ -125,15 +172,16 @@ impl Application {
             .local_addr()
             .context("Failed to read the bound port")?
             .port();
-        let mut settings = settings;
-        settings.server.public_url = settings.public_url(port);
+        warn_without_public_url(&settings);
         let readiness = Arc::new(Readiness::new(background == Background::Off));
-        let (state, storage) = shared_state(settings, clock, readiness)?;
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let backstage = Backstage::start(workers, BACKSTAGE_BLOCKING_THREADS)
+            .context("Failed to start the backstage runtime")?;
+        let (state, storage) = shared_state(settings, clock, readiness, port, backstage)?;
         let state = web::Data::new(state);
 
         let server_settings = &state.settings.server;
         let shutdown_timeout = server_settings.shutdown_timeout.as_secs();
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         // actix counts connections per worker.
         let connections_per_worker = server_settings.max_connections.div_ceil(workers).max(1);
         let client_timeout = server_settings.client_timeout;
@@ -153,15 +201,18 @@ impl Application {
         .shutdown_timeout(shutdown_timeout)
         .run();
         let background = (background == Background::On).then(|| {
-            background::spawn(BackgroundContext {
-                store: state.store.clone(),
-                storage,
-                clock: state.clock.clone(),
-                readiness: state.readiness.clone(),
-                warm_days: state.settings.feeds.default_days,
-                max_papers: state.settings.cache.max_papers,
-                period: background::refresh_period(state.settings.cache.recent_ttl),
-            })
+            background::spawn(
+                BackgroundContext {
+                    store: state.store.clone(),
+                    storage,
+                    clock: state.clock.clone(),
+                    readiness: state.readiness.clone(),
+                    warm_days: state.settings.feeds.default_days,
+                    recent_days: state.settings.feeds.max_days,
+                    period: background::refresh_period(state.settings.cache.recent_ttl),
+                },
+                state.backstage.handle(),
+            )
         });
         Ok(Application {
             port,

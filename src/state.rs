@@ -6,11 +6,14 @@ use std::sync::Arc;
 use actix_web::http::header::HeaderValue;
 
 use crate::background::Readiness;
+use crate::backstage::Backstage;
 use crate::builds::Builds;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::http::base::PublicBases;
 use crate::metrics::Metrics;
 use crate::pages::HomeCache;
+use crate::rankings::Rankings;
 use crate::render_cache::RenderCache;
 use crate::store::Store;
 use crate::topics::Topics;
@@ -26,9 +29,15 @@ pub struct AppState {
     pub topics: Topics,
     /// Rendered feeds, by canonical query and data version.
     pub renders: RenderCache,
+    /// Digests' rankings of ended periods without filters.
+    pub selections: Rankings,
     /// Where feeds and pages that are not cached are built, a bounded number at once.
     pub builds: Builds,
-    /// The home page, rendered once per data generation and day.
+    /// Where the rest of a miss runs (planning, reading days), below the workers' priority.
+    pub backstage: Backstage,
+    /// The base of the links written for a request.
+    pub bases: PublicBases,
+    /// The home page, rendered once per link base, day and version of its days.
     pub home_page: HomeCache,
     pub metrics: Metrics,
     /// Whether start-up warm-up has finished (`/readyz`).

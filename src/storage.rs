@@ -55,6 +55,22 @@ struct StoredDayIn {
     items: Vec<Box<RawValue>>,
 }
 
+/// Limits of a stored file: larger or longer is a content error.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits {
+    pub max_bytes: u64,
+    pub max_items: usize,
+}
+
+/// What one read found.
+#[derive(Debug)]
+pub enum StoredRead {
+    Missing,
+    Read(DailyList),
+    SetAside,
+    Failed(io::Error),
+}
+
 /// What start-up found on disk.
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -80,7 +96,7 @@ pub struct Storage {
 impl Storage {
     /// Opens (creating it if needed) `<data_dir>/days`, and removes temporary files that a
     /// crash left behind.
-    pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
+    pub fn open(data_dir: &Path, _limits: ReadLimits) -> anyhow::Result<Storage> {
         let days = data_dir.join(DAYS_DIR);
         let storage = Storage {
             days,
@@ -155,24 +171,44 @@ impl Storage {
     /// The stored list of `date`, if there is a usable one: `None` when there is no file (or
     /// it is not a plain file); an unreadable file is set aside. Blocking: call it off the
     /// async threads.
-    pub fn read(&self, date: NaiveDate, now: DateTime<Utc>) -> Option<DailyList> {
+    pub fn read(&self, date: NaiveDate, now: DateTime<Utc>) -> StoredRead {
         let path = self.path_of(date);
         match fs::symlink_metadata(&path) {
             Ok(meta) if meta.file_type().is_file() => {}
             Ok(_) => {
                 tracing::warn!(file = %path.display(), "not a plain file; ignoring it (paperboy follows no links out of its data directory)");
-                return None;
+                return StoredRead::Missing;
             }
-            Err(_) => return None,
+            Err(_) => return StoredRead::Missing,
         }
         match read_day(&path, date, now) {
-            Ok(list) => Some(list),
-            Err(ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => None,
+            Ok(list) => StoredRead::Read(list),
+            Err(ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => StoredRead::Missing,
+            Err(ReadError::Io(e)) => StoredRead::Failed(e),
             Err(e) => {
                 set_aside(&path, &e);
-                None
+                StoredRead::SetAside
             }
         }
+    }
+
+    /// The stored lists of `dates`, newest first.
+    pub fn load_dates(
+        &self,
+        dates: impl IntoIterator<Item = NaiveDate>,
+        now: DateTime<Utc>,
+    ) -> Loaded {
+        let mut loaded = Loaded::default();
+        let mut dates: Vec<NaiveDate> = dates.into_iter().collect();
+        dates.sort_by_key(|d| std::cmp::Reverse(*d));
+        for date in dates {
+            match self.read(date, now) {
+                StoredRead::Read(list) => loaded.lists.push(list),
+                StoredRead::SetAside => loaded.set_aside += 1,
+                StoredRead::Missing | StoredRead::Failed(_) => {}
+            }
+        }
+        loaded
     }
 
     /// Reads the stored lists, newest first, until they hold `max_papers` papers (the memory
@@ -395,7 +431,7 @@ mod tests {
     #[test]
     fn a_saved_list_reads_back_with_its_items_as_received_and_its_times() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let storage = Storage::open(dir.path(), ReadLimits { max_bytes: 1 << 24, max_items: 1000 }).unwrap();
         let day = fetched(date("2026-08-13"), &["2608.00001", "2608.00002"]);
         let fetched_at: DateTime<Utc> = "2026-08-14T10:00:00Z".parse().unwrap();
         let mut list = DailyList::from_fetch(&day, fetched_at, None);
@@ -426,7 +462,7 @@ mod tests {
     #[test]
     fn unreadable_files_are_set_aside_and_the_others_still_load() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let storage = Storage::open(dir.path(), ReadLimits { max_bytes: 1 << 24, max_items: 1000 }).unwrap();
         let good = fetched(date("2026-08-12"), &["2608.00003"]);
         storage
             .save(&good, &DailyList::from_fetch(&good, now(), None))
@@ -456,7 +492,7 @@ mod tests {
     #[test]
     fn loading_stops_at_the_cache_bound_newest_first() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let storage = Storage::open(dir.path(), ReadLimits { max_bytes: 1 << 24, max_items: 1000 }).unwrap();
         for (i, d) in ["2026-08-10", "2026-08-11", "2026-08-12"]
             .iter()
             .enumerate()
@@ -488,7 +524,7 @@ mod tests {
             .set_modified(an_hour_ago)
             .unwrap();
 
-        let storage = Storage::open(dir.path()).unwrap();
+        let storage = Storage::open(dir.path(), ReadLimits { max_bytes: 1 << 24, max_items: 1000 }).unwrap();
         assert!(!old.exists());
         assert!(
             young.exists(),
@@ -502,7 +538,7 @@ mod tests {
     #[test]
     fn a_write_overtaken_by_a_newer_fetch_of_its_date_is_skipped() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let storage = Storage::open(dir.path(), ReadLimits { max_bytes: 1 << 24, max_items: 1000 }).unwrap();
         let day = fetched(date("2026-08-14"), &["2608.00005"]);
         let newer = DailyList::from_fetch(&day, now(), None);
         let older = DailyList::from_fetch(&day, now() - chrono::Duration::minutes(10), None);
@@ -515,7 +551,7 @@ mod tests {
     #[test]
     fn times_from_the_future_are_taken_as_now() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let storage = Storage::open(dir.path(), ReadLimits { max_bytes: 1 << 24, max_items: 1000 }).unwrap();
         let day = fetched(date("2026-08-14"), &["2608.00004"]);
         let later: DateTime<Utc> = "2026-08-15T00:00:00Z".parse().unwrap();
         storage
@@ -548,7 +584,7 @@ mod tests {
             b"a file where the folder should be",
         )
         .unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let storage = Storage::open(dir.path(), ReadLimits { max_bytes: 1 << 24, max_items: 1000 }).unwrap();
         assert!(!storage.writable.load(Ordering::Relaxed));
         let day = fetched(date("2026-08-14"), &["2608.00006"]);
         let list = DailyList::from_fetch(&day, now(), None);
@@ -557,14 +593,14 @@ mod tests {
         fs::remove_file(dir.path().join("days")).unwrap();
         storage.save(&day, &list).unwrap();
         assert!(storage.writable.load(Ordering::Relaxed));
-        assert!(storage.read(date("2026-08-14"), now()).is_some());
+        assert!(matches!(storage.read(date("2026-08-14"), now()), StoredRead::Read(_)));
     }
 
     #[cfg(unix)]
     #[test]
     fn links_are_never_read_as_days() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let storage = Storage::open(dir.path(), ReadLimits { max_bytes: 1 << 24, max_items: 1000 }).unwrap();
         let day = fetched(date("2026-08-13"), &["2608.00007"]);
         storage
             .save(&day, &DailyList::from_fetch(&day, now(), None))
@@ -572,7 +608,7 @@ mod tests {
         let days = dir.path().join("days");
         std::os::unix::fs::symlink(days.join("2026-08-13.json"), days.join("2026-08-12.json"))
             .unwrap();
-        assert!(storage.read(date("2026-08-12"), now()).is_none());
+        assert!(matches!(storage.read(date("2026-08-12"), now()), StoredRead::Missing));
         let dates: Vec<NaiveDate> = storage
             .load(20_000, now())
             .lists
@@ -586,7 +622,7 @@ mod tests {
     #[test]
     fn the_write_bookkeeping_stays_bounded() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let storage = Storage::open(dir.path(), ReadLimits { max_bytes: 1 << 24, max_items: 1000 }).unwrap();
         let start = date("2020-01-01");
         for (i, d) in start
             .iter_days()

@@ -1,26 +1,36 @@
-//! The daily-list store: one [`DailyList`] per date, kept in memory (moka), fresh for a time
-//! that depends on the list's age, served stale while one background refresh per date runs,
-//! and never replaced by a failed refresh.
+//! The daily-list store: one [`DailyList`] per date, fresh for a time that depends on the
+//! list's age, served stale while one background refresh per date runs, and never replaced by
+//! a failed refresh, nor by one that would drop most of a past day (the shrink rule).
 //!
-//! A cold date is loaded with moka's `try_get_with`, so any number of concurrent requests for
-//! it make one upstream fetch. After a failure a date cools down for a while (or until a 429's
+//! Memory depends on the settings, not on the history stored: the lists of the last
+//! `feeds.max_days` days are kept in memory; older ones are read from the data directory when
+//! a request needs them and kept as far as their share of `cache.max_memory` allows, weighed
+//! in bytes (papers, rendered items, word index).
+//!
+//! A date that is not in memory is loaded once however many requests want it at that moment:
+//! one task reads the stored copy, or, when there is none, asks upstream, and every request
+//! waits for it. After a failure a date cools down for a while (or until a 429's
 //! `Retry-After` passes), during which requests are answered from what is cached, without
 //! asking upstream again.
+//!
+//! Each date has a version that moves when its list's content changes, so that what was
+//! derived from a window of dates stays valid until a list of that window changes
+//! ([`Store::window_version`]), whatever happens to other dates.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_util::future::join_all;
-use moka::future::Cache;
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared, join_all};
 
 use crate::clock::Clock;
 use crate::config::CacheSettings;
 use crate::daily_list::DailyList;
 use crate::metrics::{Lookup, Metrics};
-use crate::storage::Storage;
+use crate::storage::{Storage, StoredRead};
 use crate::upstream::client::{FetchedDay, UpstreamClient, UpstreamError};
 
 /// How long a date is left alone after a failed fetch, unless upstream said how long.
@@ -28,6 +38,12 @@ const FAILURE_COOLDOWN: Duration = Duration::from_secs(30);
 /// Dates cooling down at most: past that, a failed date is not remembered (the upstream
 /// budget and the 429 gate still hold every date back).
 const MAX_COOLDOWNS: usize = 1024;
+/// How long a client is asked to wait after a stored copy could not be read (an I/O error:
+/// the next read tries again).
+const STORAGE_RETRY: Duration = Duration::from_secs(5);
+/// Dates with a version slot of their own, from `feeds.earliest_date` on (about 22 years);
+/// later dates share one.
+const VERSION_SLOTS: usize = 8192;
 
 /// Why a date has no list to serve.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -36,6 +52,16 @@ pub enum StoreError {
     Upstream(#[from] UpstreamError),
     #[error("the last fetch failed; not asking upstream again before {until}")]
     CoolingDown { until: DateTime<Utc> },
+    /// The stored copy exists but could not be read (permission, too many open files, a
+    /// disk error): it is left in place, and the next request reads it again. Upstream is
+    /// not asked, since its answer would replace a stored list that was never read.
+    #[error("the stored copy cannot be read right now: {error}")]
+    Storage {
+        error: String,
+        until: DateTime<Utc>,
+    },
+    #[error("loading the list stopped unexpectedly")]
+    Interrupted,
 }
 
 impl StoreError {
@@ -43,7 +69,8 @@ impl StoreError {
     pub fn retry_at(&self) -> Option<DateTime<Utc>> {
         match self {
             StoreError::Upstream(e) => e.retry_at(),
-            StoreError::CoolingDown { until } => Some(*until),
+            StoreError::CoolingDown { until } | StoreError::Storage { until, .. } => Some(*until),
+            StoreError::Interrupted => None,
         }
     }
 }
@@ -70,19 +97,28 @@ impl Window {
     /// A version of the data this window holds: it changes whenever a list of the window
     /// changes content, or a date goes missing or comes back.
     pub fn data_version(&self) -> u64 {
-        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-        for list in &self.lists {
-            hasher.update(&list.date.to_string().into_bytes());
-            hasher.update(&list.content_hash.to_le_bytes());
-            hasher.update(&list.changed_at.timestamp().to_le_bytes());
-        }
-        hasher.digest()
+        data_version(
+            self.lists
+                .iter()
+                .map(|l| (l.date, l.content_hash, l.changed_at)),
+        )
     }
 
     /// The earliest moment a missing date may be worth asking for again.
     pub fn retry_at(&self) -> Option<DateTime<Utc>> {
         self.missing.iter().filter_map(|(_, e)| e.retry_at()).min()
     }
+}
+
+/// The version of the data of lists given newest first as (date, content hash, changed at).
+fn data_version(lists: impl Iterator<Item = (NaiveDate, u64, DateTime<Utc>)>) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for (date, content_hash, changed_at) in lists {
+        hasher.update(&date.to_string().into_bytes());
+        hasher.update(&content_hash.to_le_bytes());
+        hasher.update(&changed_at.timestamp().to_le_bytes());
+    }
+    hasher.digest()
 }
 
 /// What [`Store::backfill`] did with a date.
@@ -92,6 +128,9 @@ pub enum Backfilled {
     Stored,
     /// Fetched and written, with this many papers.
     Fetched { papers: usize },
+    /// Fetched, but the answer would have removed more than half of the stored papers of a
+    /// past day: the stored list is kept (`--force` replaces it).
+    Shrunk { stored: usize, fetched: usize },
 }
 
 /// Why [`Store::backfill`] could not bring a date in.
@@ -101,6 +140,8 @@ pub enum BackfillError {
     Upstream(#[from] UpstreamError),
     #[error("could not write it to the data directory: {0}")]
     Storage(String),
+    #[error("the stored copy cannot be read ({0}); it is left as it is")]
+    Unreadable(String),
 }
 
 impl BackfillError {
@@ -108,7 +149,7 @@ impl BackfillError {
     pub fn retry_at(&self) -> Option<DateTime<Utc>> {
         match self {
             BackfillError::Upstream(e) => e.retry_at(),
-            BackfillError::Storage(_) => None,
+            BackfillError::Storage(_) | BackfillError::Unreadable(_) => None,
         }
     }
 }
@@ -119,51 +160,146 @@ struct RefreshState {
     cooldown: HashMap<NaiveDate, DateTime<Utc>>,
 }
 
+/// What is known of a date's list without holding it: enough to tell whether it changed,
+/// whether it is fresh, and the window's data version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListMeta {
+    pub content_hash: u64,
+    pub changed_at: DateTime<Utc>,
+    pub fetched_at: DateTime<Utc>,
+}
+
+impl ListMeta {
+    fn of(list: &DailyList) -> ListMeta {
+        ListMeta {
+            content_hash: list.content_hash,
+            changed_at: list.changed_at,
+            fetched_at: list.fetched_at,
+        }
+    }
+}
+
+/// A load of one date, shared by every request that wants it meanwhile.
+type Loading = Shared<BoxFuture<'static, Result<Arc<DailyList>, StoreError>>>;
+
+/// A counter per date that moves when the date's list changes content.
+#[derive(Debug)]
+struct Versions {
+    first: NaiveDate,
+    slots: Box<[AtomicU64]>,
+    /// Dates before `first` (never asked for) and beyond the slots share this one.
+    rest: AtomicU64,
+}
+
+impl Versions {
+    fn new(first: NaiveDate) -> Versions {
+        Versions {
+            first,
+            slots: (0..VERSION_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            rest: AtomicU64::new(0),
+        }
+    }
+
+    fn slot(&self, date: NaiveDate) -> &AtomicU64 {
+        usize::try_from((date - self.first).num_days())
+            .ok()
+            .and_then(|i| self.slots.get(i))
+            .unwrap_or(&self.rest)
+    }
+
+    fn bump(&self, date: NaiveDate) {
+        self.slot(date).fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The sum of the versions of `oldest..=newest`: the counters only grow, so the sum moves
+    /// exactly when one of them does.
+    fn sum(&self, oldest: NaiveDate, newest: NaiveDate) -> u64 {
+        let (Ok(from), Ok(to)) = (
+            usize::try_from((oldest - self.first).num_days().max(0)),
+            usize::try_from((newest - self.first).num_days()),
+        ) else {
+            return self.rest.load(Ordering::Acquire);
+        };
+        let mut sum = self.rest.load(Ordering::Acquire);
+        if let Some(slots) = self.slots.get(from..=to.min(VERSION_SLOTS - 1)) {
+            for slot in slots {
+                sum = sum.wrapping_add(slot.load(Ordering::Acquire));
+            }
+        }
+        sum
+    }
+}
+
 /// The daily lists, cached.
 #[derive(Debug)]
 pub struct Store {
-    lists: Cache<NaiveDate, Arc<DailyList>>,
+    /// The lists of the last `recent_days` days: kept whatever the memory budget.
+    recent: RwLock<HashMap<NaiveDate, Arc<DailyList>>>,
+    /// Older lists, kept as far as their byte budget allows.
+    older: moka::sync::Cache<NaiveDate, Arc<DailyList>>,
+    recent_days: u32,
+    /// Dates being loaded, each by one task.
+    loads: Mutex<HashMap<NaiveDate, Loading>>,
+    /// Per date that was ever put in memory: what its list was.
+    meta: Mutex<HashMap<NaiveDate, ListMeta>>,
+    versions: Versions,
     upstream: Arc<UpstreamClient>,
     clock: Arc<dyn Clock>,
     settings: CacheSettings,
     refresh: Mutex<RefreshState>,
-    /// Moves whenever any list is put in the cache: what was derived from the lists before a
-    /// move may be out of date.
-    generation: AtomicU64,
     /// Where every successful fetch is written, when storage is on.
     storage: Option<Arc<Storage>>,
+    /// Where loads, reads and refreshes run: the low-priority runtime when serving (so that
+    /// the HTTP workers never parse a page or read a file), else the caller's.
+    runtime: Option<tokio::runtime::Handle>,
     metrics: Metrics,
 }
 
 impl Store {
-    /// A store counting lookups and refreshes in `metrics`.
+    /// A store keeping the lists of the last `recent_days` days in memory and older ones up
+    /// to `older_bytes`, counting lookups and refreshes in `metrics`.
     pub fn new(
         settings: CacheSettings,
+        recent_days: u32,
+        older_bytes: u64,
         upstream: Arc<UpstreamClient>,
         clock: Arc<dyn Clock>,
         metrics: Metrics,
     ) -> Self {
-        let lists = Cache::builder()
-            .max_capacity(settings.max_papers)
+        let older = moka::sync::Cache::builder()
+            .max_capacity(older_bytes)
             .weigher(|_: &NaiveDate, list: &Arc<DailyList>| {
-                u32::try_from(list.papers.len() + 1).unwrap_or(u32::MAX)
+                let weight = list.weight();
+                list.weighed.store(weight, Ordering::Relaxed);
+                u32::try_from(weight).unwrap_or(u32::MAX)
             })
             .build();
         Self {
-            lists,
+            recent: RwLock::new(HashMap::new()),
+            older,
+            recent_days: recent_days.max(1),
+            loads: Mutex::new(HashMap::new()),
+            meta: Mutex::new(HashMap::new()),
+            versions: Versions::new(upstream.earliest()),
             upstream,
             clock,
             settings,
             refresh: Mutex::new(RefreshState::default()),
-            generation: AtomicU64::new(0),
             storage: None,
+            runtime: None,
             metrics,
         }
     }
 
-    /// Writes every successfully fetched list to `storage` (from now on).
+    /// With storage: lists not in memory are read from it, fetched lists written to it.
     pub fn with_storage(mut self, storage: Option<Arc<Storage>>) -> Self {
         self.storage = storage;
+        self
+    }
+
+    /// Loads, reads and refreshes run on `runtime` (the low-priority one).
+    pub fn with_runtime(mut self, runtime: Option<tokio::runtime::Handle>) -> Self {
+        self.runtime = runtime;
         self
     }
 
@@ -183,34 +319,168 @@ impl Store {
         }
     }
 
-    /// When `list` stops being fresh.
-    pub fn fresh_until(&self, list: &DailyList) -> DateTime<Utc> {
-        let ttl = chrono::Duration::from_std(self.ttl(list.date)).unwrap_or(chrono::Duration::MAX);
-        list.fetched_at
+    /// When a list of `date` fetched at `fetched_at` stops being fresh.
+    fn fresh_until_at(&self, date: NaiveDate, fetched_at: DateTime<Utc>) -> DateTime<Utc> {
+        let ttl = chrono::Duration::from_std(self.ttl(date)).unwrap_or(chrono::Duration::MAX);
+        fetched_at
             .checked_add_signed(ttl)
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// When `list` stops being fresh.
+    pub fn fresh_until(&self, list: &DailyList) -> DateTime<Utc> {
+        self.fresh_until_at(list.date, list.fetched_at)
     }
 
     fn is_fresh(&self, list: &DailyList) -> bool {
         self.clock.now() < self.fresh_until(list)
     }
 
-    /// A number that moves whenever a list is put in the cache. Read it *before* reading
-    /// lists: anything derived from them is current while the number has not moved.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    /// Whether `date` is one of the last `feeds.max_days` days, whose lists stay in memory.
+    fn is_recent(&self, date: NaiveDate) -> bool {
+        (self.clock.today() - date).num_days() < i64::from(self.recent_days)
     }
 
-    fn bump_generation(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+    /// A number that moves whenever the content of a list of `oldest..=newest` changes (and
+    /// only then: reading a list again, from disk or after it left memory, does not move it).
+    /// Read it *before* reading the lists: anything derived from them is current while it
+    /// has not moved.
+    pub fn window_version(&self, oldest: NaiveDate, newest: NaiveDate) -> u64 {
+        self.versions.sum(oldest, newest)
     }
 
-    /// The cached list of `date`, if any, fresh or not, without side effects.
+    /// What is known of the list of `date` without holding it, if it was ever in memory.
+    pub fn meta(&self, date: NaiveDate) -> Option<ListMeta> {
+        let meta = self.meta.lock().unwrap_or_else(|e| e.into_inner());
+        meta.get(&date).copied()
+    }
+
+    /// The data version ([`Window::data_version`]) the window `first..=last` would have,
+    /// known without reading its lists: when every date of it (from `feeds.earliest_date`)
+    /// was seen before and is still fresh; `None` otherwise, and the window must be read.
+    pub fn known_version(&self, first: NaiveDate, last: NaiveDate) -> Option<u64> {
+        let first = first.max(self.upstream.earliest());
+        let now = self.clock.now();
+        let meta = self.meta.lock().unwrap_or_else(|e| e.into_inner());
+        let mut known = Vec::new();
+        for date in first.iter_days().take_while(|d| *d <= last) {
+            let m = meta.get(&date)?;
+            if now >= self.fresh_until_at(date, m.fetched_at) {
+                return None;
+            }
+            known.push((date, m.content_hash, m.changed_at));
+        }
+        drop(meta);
+        Some(data_version(known.into_iter().rev()))
+    }
+
+    /// The list of `date` in memory, if any, fresh or not, without side effects.
     pub async fn cached(&self, date: NaiveDate) -> Option<Arc<DailyList>> {
-        self.lists.get(&date).await
+        self.in_memory(date)
     }
 
-    /// The `days` lists ending at `newest`, fetched concurrently, newest first.
+    /// [`Store::cached`], for synchronous callers.
+    pub fn in_memory(&self, date: NaiveDate) -> Option<Arc<DailyList>> {
+        let recent = self.recent.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(list) = recent.get(&date) {
+            return Some(list.clone());
+        }
+        drop(recent);
+        self.older.get(&date)
+    }
+
+    /// Puts `list` in memory (replacing what was there), moving its date's version when its
+    /// content differs from what that date held before.
+    fn put(&self, list: Arc<DailyList>) -> Arc<DailyList> {
+        self.put_with(list, true)
+    }
+
+    /// Puts `list` in memory unless its date is there already; the list that is there.
+    fn put_if_absent(&self, list: Arc<DailyList>) -> (Arc<DailyList>, bool) {
+        if let Some(there) = self.in_memory(list.date) {
+            return (there, false);
+        }
+        (self.put_with(list, false), true)
+    }
+
+    fn put_with(&self, list: Arc<DailyList>, replace: bool) -> Arc<DailyList> {
+        let date = list.date;
+        if self.is_recent(date) {
+            let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
+            if !replace && let Some(there) = recent.get(&date) {
+                return there.clone();
+            }
+            recent.insert(date, list.clone());
+            drop(recent);
+            self.older.invalidate(&date);
+        } else {
+            self.older.insert(date, list.clone());
+        }
+        let new = ListMeta::of(&list);
+        let previous = {
+            let mut meta = self.meta.lock().unwrap_or_else(|e| e.into_inner());
+            meta.insert(date, new)
+        };
+        let changed = previous.is_none_or(|p| {
+            p.content_hash != new.content_hash || p.changed_at != new.changed_at
+        });
+        if changed {
+            self.versions.bump(date);
+        }
+        list
+    }
+
+    /// Moves the lists that are no longer recent (the day moved on) to the older lists,
+    /// where the memory budget weighs them.
+    pub fn demote_old(&self) {
+        let demoted: Vec<Arc<DailyList>> = {
+            let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
+            let old: Vec<NaiveDate> = recent
+                .keys()
+                .copied()
+                .filter(|d| !self.is_recent(*d))
+                .collect();
+            old.iter().filter_map(|d| recent.remove(d)).collect()
+        };
+        for list in demoted {
+            self.older.insert(list.date, list);
+        }
+    }
+
+    /// Weighs again the older lists among `lists` that grew since they were weighed (items
+    /// rendered, an index built), so that the budget sees what they hold now.
+    pub fn reweigh(&self, lists: &[Arc<DailyList>]) {
+        for list in lists {
+            let grown = list.weight() > list.weighed.load(Ordering::Relaxed) + 1024;
+            if grown
+                && !self.is_recent(list.date)
+                && self
+                    .older
+                    .get(&list.date)
+                    .is_some_and(|kept| Arc::ptr_eq(&kept, list))
+            {
+                self.older.insert(list.date, list.clone());
+            }
+        }
+    }
+
+    /// Bytes held by the recent lists (not budgeted) and by the older ones.
+    pub fn memory(&self) -> (u64, u64) {
+        let recent: usize = {
+            let recent = self.recent.read().unwrap_or_else(|e| e.into_inner());
+            recent.values().map(|l| l.weight()).sum()
+        };
+        self.older.run_pending_tasks();
+        (recent as u64, self.older.weighted_size())
+    }
+
+    /// Bytes of the store's own tables (per-date versions and what is known of each date).
+    pub fn table_bytes(&self) -> u64 {
+        let meta = self.meta.lock().unwrap_or_else(|e| e.into_inner()).len();
+        (VERSION_SLOTS * 8 + meta * (std::mem::size_of::<(NaiveDate, ListMeta)>() + 8)) as u64
+    }
+
+    /// The `days` lists ending at `newest`, loaded concurrently, newest first.
     /// No date before `earliest_date` is asked for: a window reaching back past it stops there.
     pub async fn window(self: &Arc<Self>, newest: NaiveDate, days: u32) -> Window {
         let earliest = self.upstream.earliest();
@@ -220,13 +490,12 @@ impl Store {
             .take(days as usize)
             .take_while(|d| *d >= earliest)
             .collect();
-        // Cached lists first, one after the other (a lookup does not wait); then the others,
-        // loaded concurrently. Joining every date's `get` would allocate room for 30 loads
-        // (large futures) on every request.
+        // Lists in memory first (a lookup does not wait); then the others, loaded
+        // concurrently.
         let mut slots = Vec::with_capacity(dates.len());
         let mut to_load = Vec::new();
         for date in &dates {
-            let list = self.lookup(*date).await;
+            let list = self.lookup(*date);
             if list.is_none() {
                 to_load.push(*date);
             }
@@ -247,19 +516,19 @@ impl Store {
         window
     }
 
-    /// The list of `date`: the cached copy (refreshed in the background when stale), or a
-    /// fetch shared by every concurrent caller.
+    /// The list of `date`: the copy in memory (refreshed in the background when stale), or a
+    /// load shared by every concurrent caller.
     pub async fn get(self: &Arc<Self>, date: NaiveDate) -> Result<Arc<DailyList>, StoreError> {
-        match self.lookup(date).await {
+        match self.lookup(date) {
             Some(list) => Ok(list),
             None => self.load(date).await,
         }
     }
 
-    /// The cached list of `date`, if there is one (a stale one is refreshed in the
+    /// The list of `date` in memory, if there is one (a stale one is refreshed in the
     /// background); counted as a hit, a stale hit or a miss.
-    async fn lookup(self: &Arc<Self>, date: NaiveDate) -> Option<Arc<DailyList>> {
-        let Some(list) = self.lists.get(&date).await else {
+    fn lookup(self: &Arc<Self>, date: NaiveDate) -> Option<Arc<DailyList>> {
+        let Some(list) = self.in_memory(date) else {
             self.metrics.lookup(Lookup::Miss);
             return None;
         };
@@ -272,47 +541,92 @@ impl Store {
         Some(list)
     }
 
-    /// Loads a date that is not cached, from the data directory if it is there (fresh or
-    /// not: a stale copy is served and refreshed in the background), else from upstream, sharing
-    /// the load with every concurrent caller.
+    /// Runs `task` on the store's runtime (or the caller's).
+    fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.runtime {
+            Some(runtime) => runtime.spawn(task),
+            None => tokio::spawn(task),
+        }
+    }
+
+    /// Loads a date that is not in memory: one task per date, whose result every concurrent
+    /// caller shares.
     async fn load(self: &Arc<Self>, date: NaiveDate) -> Result<Arc<DailyList>, StoreError> {
-        if let Some(stored) = self.read_stored(date).await {
-            let list = self.lists.entry(date).or_insert(stored).await.into_value();
-            self.bump_generation();
-            if !self.is_fresh(&list) {
-                self.spawn_refresh(list.clone());
+        let loading = {
+            let mut loads = self.loads.lock().unwrap_or_else(|e| e.into_inner());
+            match loads.get(&date) {
+                Some(loading) => loading.clone(),
+                None => {
+                    let task = self.spawn(self.clone().load_now(date));
+                    let loading: Loading = async move {
+                        task.await.unwrap_or(Err(StoreError::Interrupted))
+                    }
+                    .boxed()
+                    .shared();
+                    loads.insert(date, loading.clone());
+                    loading
+                }
             }
+        };
+        loading.await
+    }
+
+    /// The one load of `date`: the stored copy if there is one (fresh or not: a stale copy is
+    /// served and refreshed in the background), else upstream's.
+    async fn load_now(self: Arc<Self>, date: NaiveDate) -> Result<Arc<DailyList>, StoreError> {
+        let _done = LoadDone { store: &self, date };
+        if let Some(list) = self.in_memory(date) {
             return Ok(list);
+        }
+        match self.read_stored(date).await {
+            Some(StoredRead::Read(list)) => {
+                self.metrics.storage_read("ok");
+                let list = self.put(Arc::new(list));
+                if !self.is_fresh(&list) {
+                    self.spawn_refresh(list.clone());
+                }
+                return Ok(list);
+            }
+            Some(StoredRead::Failed(e)) => {
+                self.metrics.storage_read("failed");
+                let until = self.clock.now()
+                    + chrono::Duration::from_std(STORAGE_RETRY).unwrap_or_default();
+                return Err(StoreError::Storage {
+                    error: e.to_string(),
+                    until,
+                });
+            }
+            Some(StoredRead::SetAside) => self.metrics.storage_read("set_aside"),
+            Some(StoredRead::Missing) | None => {}
         }
         if let Some(until) = self.cooling_down(date) {
             return Err(StoreError::CoolingDown { until });
         }
-        let this = self.clone();
-        self.lists
-            .try_get_with(date, async move {
-                let fetched = this.upstream.fetch_day(date).await;
-                match fetched.and_then(|f| this.list_from(f, None)) {
-                    Ok(list) => Ok(list),
-                    Err(e) => {
-                        this.cool_down(date, &e);
-                        Err(e)
-                    }
-                }
-            })
-            .await
-            .inspect(|_| self.bump_generation())
-            .map_err(|e| StoreError::Upstream((*e).clone()))
+        let fetched = self.upstream.fetch_day(date).await;
+        match fetched.and_then(|f| self.list_from(f, None)) {
+            Ok(list) => Ok(self.put(list)),
+            Err(e) => {
+                self.cool_down(date, &e);
+                Err(StoreError::Upstream(e))
+            }
+        }
     }
 
-    /// The stored copy of `date`, read off the async threads; `None` without storage.
-    async fn read_stored(&self, date: NaiveDate) -> Option<Arc<DailyList>> {
+    /// The stored copy of `date`, read on a blocking thread of the store's runtime; `None`
+    /// without storage.
+    async fn read_stored(&self, date: NaiveDate) -> Option<StoredRead> {
         let storage = self.storage.clone()?;
         let now = self.clock.now();
-        tokio::task::spawn_blocking(move || storage.read(date, now))
-            .await
-            .ok()
-            .flatten()
-            .map(Arc::new)
+        let read = move || storage.read(date, now);
+        let task = match &self.runtime {
+            Some(runtime) => runtime.spawn_blocking(read),
+            None => tokio::task::spawn_blocking(read),
+        };
+        task.await.ok()
     }
 
     /// A fetched day as a list, stored in the background; an error when upstream sent items
@@ -344,28 +658,53 @@ impl Store {
         Ok(Arc::new(list))
     }
 
+    /// The shrink rule: a new copy of a list older than yesterday that would remove more
+    /// than half of the papers of the copy it replaces is not taken.
+    fn shrinks(&self, previous: &DailyList, new: &DailyList) -> bool {
+        let past = (self.clock.today() - previous.date).num_days() > 1;
+        past && previous.removed_by(new) * 2 > previous.papers.len()
+    }
+
+    /// Keeps `stored` instead of `refused`, which would have shrunk it: logged, counted,
+    /// and the kept copy counted as fetched now, so that it is not asked for again at once.
+    fn keep_unshrunk(&self, stored: &DailyList, refused: &DailyList) -> Arc<DailyList> {
+        tracing::warn!(
+            date = %stored.date,
+            stored = stored.papers.len(),
+            fetched = refused.papers.len(),
+            removed = stored.removed_by(refused),
+            "upstream's copy of a past day would remove more than half of its papers; keeping the stored list (paperboy fetch --force replaces it)"
+        );
+        self.metrics.refresh_outcome("shrunk");
+        self.put(Arc::new(stored.refetched(self.clock.now())))
+    }
+
     /// Back-fill (`paperboy fetch`, `paperboy export`): makes sure the data directory (or,
-    /// without one, memory) holds a fresh list of `date`. A stored copy that is fresh is kept (unless `force`); otherwise the
-    /// date is fetched through the same client, budget and retries as any other, and written
-    /// before this returns, so that a list counted as fetched is on disk. The list is put in
-    /// memory too. A failed fetch keeps the stored copy, and cools the date down as a failed
-    /// refresh does.
+    /// without one, memory) holds a fresh list of `date`. A stored copy that is fresh is kept
+    /// (unless `force`); otherwise the date is fetched through the same client, budget and
+    /// retries as any other, and written before this returns, so that a list counted as
+    /// fetched is on disk. Without `force` the shrink rule holds; a stored copy that cannot
+    /// be read is left alone. The list is put in memory too. A failed fetch keeps the stored
+    /// copy, and cools the date down as a failed refresh does.
     pub async fn backfill(
         self: &Arc<Self>,
         date: NaiveDate,
         force: bool,
     ) -> Result<Backfilled, BackfillError> {
-        let stored = self.read_stored(date).await;
-        if let Some(list) = stored.as_ref().filter(|l| !force && self.is_fresh(l)) {
-            if self
-                .lists
-                .entry(date)
-                .or_insert(list.clone())
-                .await
-                .is_fresh()
-            {
-                self.bump_generation();
+        let stored = match self.read_stored(date).await {
+            Some(StoredRead::Read(list)) => Some(Arc::new(list)),
+            Some(StoredRead::Failed(e)) => {
+                self.metrics.storage_read("failed");
+                return Err(BackfillError::Unreadable(e.to_string()));
             }
+            Some(StoredRead::SetAside) => {
+                self.metrics.storage_read("set_aside");
+                None
+            }
+            Some(StoredRead::Missing) | None => None,
+        };
+        if let Some(list) = stored.as_ref().filter(|l| !force && self.is_fresh(l)) {
+            self.put_if_absent(list.clone());
             return Ok(Backfilled::Stored);
         }
         let fetched = self.upstream.fetch_day(date).await;
@@ -380,6 +719,13 @@ impl Store {
                 return Err(BackfillError::Upstream(e));
             }
         };
+        if let Some(stored) = stored.as_ref().filter(|s| !force && self.shrinks(s, &list)) {
+            self.keep_unshrunk(stored, &list);
+            return Ok(Backfilled::Shrunk {
+                stored: stored.papers.len(),
+                fetched: list.papers.len(),
+            });
+        }
         if let Some(storage) = self.storage.clone() {
             let written = list.clone();
             let saved = tokio::task::spawn_blocking(move || storage.save(&fetched, &written))
@@ -389,38 +735,27 @@ impl Store {
             saved.map_err(|e| BackfillError::Storage(e.to_string()))?;
         }
         let papers = list.papers.len();
-        self.lists.insert(date, list).await;
-        self.bump_generation();
+        self.put(list);
         Ok(Backfilled::Fetched { papers })
     }
 
-    /// Puts a list in the cache directly (start-up from storage, tests).
+    /// Puts a list in memory directly (tests).
     pub async fn insert(&self, list: DailyList) {
-        self.lists.insert(list.date, Arc::new(list)).await;
-        self.bump_generation();
+        self.put(Arc::new(list));
     }
 
-    /// Puts a list in the cache unless its date is there already: a stored copy read at
+    /// Puts a list in memory unless its date is there already: a stored copy read at
     /// start-up must not replace one that a reader's request fetched meanwhile.
     pub async fn insert_if_absent(&self, list: DailyList) -> bool {
-        let inserted = self
-            .lists
-            .entry(list.date)
-            .or_insert(Arc::new(list))
-            .await
-            .is_fresh();
-        if inserted {
-            self.bump_generation();
-        }
-        inserted
+        self.put_if_absent(Arc::new(list)).1
     }
 
-    /// Brings `date` up to date and waits for it: fetches it when it is not cached, refreshes
-    /// it when it is stale (unless a refresh of it is running or it is cooling down after a
-    /// failure), does nothing when it is fresh. For warm-up and the refresh timer, so that
-    /// readers rarely wait on upstream.
+    /// Brings `date` up to date and waits for it: loads it when it is not in memory,
+    /// refreshes it when it is stale (unless a refresh of it is running or it is cooling down
+    /// after a failure), does nothing when it is fresh. For warm-up and the refresh timer, so
+    /// that readers rarely wait on upstream.
     pub async fn ensure_fresh(self: &Arc<Self>, date: NaiveDate) {
-        match self.lists.get(&date).await {
+        match self.in_memory(date) {
             None => {
                 let _ = self.load(date).await;
             }
@@ -438,13 +773,19 @@ impl Store {
 
     /// When the most recently fetched list in memory was fetched.
     pub fn newest_fetched_at(&self) -> Option<DateTime<Utc>> {
-        self.lists.iter().map(|(_, list)| list.fetched_at).max()
+        let recent = self.recent.read().unwrap_or_else(|e| e.into_inner());
+        recent
+            .values()
+            .map(|list| list.fetched_at)
+            .chain(self.older.iter().map(|(_, list)| list.fetched_at))
+            .max()
     }
 
     /// How many daily lists are in memory. Counted, rather than moka's `entry_count`, which
-    /// lags until the cache's next maintenance and so reads 0 on a quiet instance.
+    /// lags until the cache's next maintenance.
     pub fn lists_cached(&self) -> u64 {
-        self.lists.iter().count() as u64
+        let recent = self.recent.read().unwrap_or_else(|e| e.into_inner()).len();
+        (recent + self.older.iter().count()) as u64
     }
 
     /// Writes a fetched list to storage in the background; a failure is counted (and logged
@@ -454,9 +795,11 @@ impl Store {
             return;
         };
         let metrics = self.metrics.clone();
-        tokio::task::spawn_blocking(move || {
-            metrics.storage_write(storage.save(&fetched, &list).is_ok());
-        });
+        let write = move || metrics.storage_write(storage.save(&fetched, &list).is_ok());
+        match &self.runtime {
+            Some(runtime) => drop(runtime.spawn_blocking(write)),
+            None => drop(tokio::task::spawn_blocking(write)),
+        }
     }
 
     /// Marks a refresh of `date` as running, until the returned guard is dropped (also when
@@ -527,11 +870,11 @@ impl Store {
             return;
         }
         let this = self.clone();
-        tokio::spawn(async move {
+        drop(self.spawn(async move {
             if let Some(_running) = this.begin_refresh(date) {
                 this.refresh(stale).await;
             }
-        });
+        }));
     }
 
     fn refresh_running(&self, date: NaiveDate) -> bool {
@@ -539,17 +882,22 @@ impl Store {
         state.in_flight.contains(&date)
     }
 
-    /// Fetches `stale`'s date again and replaces it on success; keeps it on failure.
+    /// Fetches `stale`'s date again and replaces it on success; keeps it on failure, and when
+    /// the new copy would shrink a past day (the shrink rule).
     pub async fn refresh(&self, stale: Arc<DailyList>) {
         let fetched = self.upstream.fetch_day(stale.date).await;
-        match fetched.and_then(|f| self.list_from(f, Some(&stale))) {
-            Ok(list) => {
+        let list = fetched.and_then(|f| Ok((self.usable_list(&f, Some(&stale))?, f)));
+        match list {
+            Ok((list, _)) if self.shrinks(&stale, &list) => {
+                self.keep_unshrunk(&stale, &list);
+            }
+            Ok((list, fetched)) => {
                 if list.changed_at != stale.changed_at {
                     tracing::info!(date = %list.date, "daily list changed");
                 }
+                self.persist(fetched, list.clone());
                 self.metrics.refresh(true);
-                self.lists.insert(list.date, list).await;
-                self.bump_generation();
+                self.put(list);
             }
             Err(e) => {
                 self.metrics.refresh(false);
@@ -557,6 +905,19 @@ impl Store {
                 self.cool_down(stale.date, &e);
             }
         }
+    }
+}
+
+/// A load of a date that is over (or was dropped): later requests start another.
+struct LoadDone<'a> {
+    store: &'a Store,
+    date: NaiveDate,
+}
+
+impl Drop for LoadDone<'_> {
+    fn drop(&mut self) {
+        let mut loads = self.store.loads.lock().unwrap_or_else(|e| e.into_inner());
+        loads.remove(&self.date);
     }
 }
 
@@ -589,7 +950,14 @@ mod tests {
             metrics.clone(),
         )
         .unwrap();
-        Store::new(CacheSettings::default(), Arc::new(upstream), clock, metrics)
+        Store::new(
+            CacheSettings::default(),
+            30,
+            8 << 20,
+            Arc::new(upstream),
+            clock,
+            metrics,
+        )
     }
 
     /// Found when the whole test suite hung: a second refresh of a date already in flight

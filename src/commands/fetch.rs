@@ -202,7 +202,8 @@ pub async fn fetch_dates(
                 let Some((date, result)) = next else { break };
                 finished += 1;
                 match result {
-                    Ok(Backfilled::Stored) => {
+                    // A past day upstream would shrink keeps its stored copy (the store warns).
+                    Ok(Backfilled::Stored | Backfilled::Shrunk { .. }) => {
                         outcome.stored += 1;
                         progress.advance(0);
                     }

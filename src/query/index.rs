@@ -128,6 +128,14 @@ impl WordIndex {
         index
     }
 
+    /// Heap bytes held.
+    pub fn bytes(&self) -> usize {
+        self.text.capacity()
+            + self.ends.capacity() * std::mem::size_of::<(u32, u32)>()
+            + self.papers.capacity() * std::mem::size_of::<(u32, u8)>()
+            + self.id_hashes.capacity() * std::mem::size_of::<u64>()
+    }
+
     /// The xxh3 hash of the id of paper `position` (0 past the end).
     pub fn id_hash(&self, position: usize) -> u64 {
         self.id_hashes.get(position).copied().unwrap_or(0)

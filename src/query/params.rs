@@ -61,7 +61,7 @@ pub struct DigestSpec {
 }
 
 impl DigestSpec {
-    /// The largest `count`.
+    /// The largest `count` (of days and weeks; of months, [`Unit::max_count`]).
     pub const MAX_COUNT: u32 = 30;
 
     pub fn count_or_default(&self) -> u32 {
@@ -267,7 +267,26 @@ impl FeedQuery {
             query.patterns.push(pattern);
         }
         query.check_span()?;
+        query.check_count()?;
         Ok(query)
+    }
+
+    /// A digest of months covers at most a year: `count` up to 12 with `period=month`.
+    fn check_count(&self) -> Result<(), ParamError> {
+        match self.digest {
+            Some(DigestSpec {
+                unit,
+                count: Some(count),
+            }) if count > unit.max_count() => Err(ParamError::new(
+                "count",
+                format!(
+                    "count must be a whole number from 1 to {} with period={}, not {count}.",
+                    unit.max_count(),
+                    unit.name()
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// `week` and `month` each replace `date` and `days`: two of them is a 400 naming both.
@@ -532,6 +551,18 @@ impl FeedQuery {
             ),
             None => Vec::new(),
         }
+    }
+
+    /// Whether no filter applies (search, names, minimums, code, patterns): every paper of
+    /// the window counts.
+    pub fn is_unfiltered(&self) -> bool {
+        self.q.is_empty()
+            && self.authors.iter().all(|g| g.is_empty())
+            && self.orgs.iter().all(|g| g.is_empty())
+            && self.min_upvotes.is_none()
+            && self.min_comments.is_none()
+            && self.has_code.is_none()
+            && self.patterns.is_empty()
     }
 
     /// The days this query reads: the newest and how many, counting back.

@@ -39,6 +39,14 @@ impl Unit {
         }
     }
 
+    /// The most periods a digest lists: a year of months, 30 days or weeks.
+    pub fn max_count(self) -> u32 {
+        match self {
+            Unit::Day | Unit::Week => 30,
+            Unit::Month => 12,
+        }
+    }
+
     /// How many periods a digest lists when `count` is not given.
     pub fn default_count(self) -> u32 {
         match self {
@@ -179,7 +187,10 @@ impl Period {
 
     /// A digest item's title: `Top 10 papers of Friday 14 August 2026`.
     pub fn title(&self, papers: usize) -> String {
-        format!("Top {papers} papers of {}", self.describe())
+        match papers {
+            1 => format!("Top paper of {}", self.describe()),
+            _ => format!("Top {papers} papers of {}", self.describe()),
+        }
     }
 
     /// The `count` newest periods of `unit` that end on or before `bound`, newest first.

@@ -352,14 +352,7 @@ mod tests {
 
     fn list(date: NaiveDate, papers: Vec<Paper>) -> Arc<DailyList> {
         let at = chrono::Utc::now();
-        Arc::new(DailyList {
-            date,
-            papers,
-            fetched_at: at,
-            changed_at: at,
-            content_hash: 0,
-            index: std::sync::OnceLock::new(),
-        })
+        Arc::new(DailyList::new(date, papers, at, at, 0))
     }
 
     #[test]

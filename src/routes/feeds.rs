@@ -140,15 +140,20 @@ impl From<ParamError> for Problem {
 /// ([`crate::builds`]), then the answer with validators (or 304) in the negotiated encoding.
 pub async fn serve_feed(
     req: &HttpRequest,
-    state: &AppState,
+    state: &web::Data<AppState>,
     route: FeedRoute<'_>,
 ) -> Result<HttpResponse, Problem> {
     let now = state.clock.now();
     let today = now.date_naive();
-    // Read before the lists: a fast-path answer is current while it has not moved.
-    let generation = state.store.generation();
-    let url = request_url(req);
-    if let Some((format, encoded)) = state.renders.resolved(&url, generation, today, now) {
+    let base = state.bases.for_request(req);
+    let url = request_url(&base, req);
+    let store = &state.store;
+    if let Some((format, encoded)) = state
+        .renders
+        .resolved(&url, today, now, |oldest, newest| {
+            store.window_version(oldest, newest)
+        })
+    {
         if let Some(response) = answer_ready(req, state, &encoded, format) {
             return Ok(response);
         }
@@ -156,26 +161,76 @@ pub async fn serve_feed(
     }
     // Boxed: the hot path above then stays a small future, which actix moves into a box of
     // its own on every request (copying the whole of a large one was 3 % of a 304's CPU).
-    Box::pin(serve_unresolved(req, state, route, url, generation, now)).await
+    Box::pin(serve_unresolved(req, state, route, (base, url), now)).await
 }
 
-/// [`serve_feed`] for a request the fast path did not answer: plan, read, build, answer.
+/// [`serve_feed`] for a request the fast path did not answer: the miss is handed backstage
+/// (plan, read, build, below the workers' priority), and the worker answers with what comes
+/// back.
 async fn serve_unresolved(
     req: &HttpRequest,
-    state: &AppState,
+    state: &web::Data<AppState>,
     route: FeedRoute<'_>,
-    url: String,
-    generation: u64,
+    (base, url): (Arc<str>, String),
     now: DateTime<Utc>,
 ) -> Result<HttpResponse, Problem> {
+    let miss = Miss {
+        scope: route.scope,
+        format: route.format,
+        topic: route.topic.map(|t| t.name.clone()),
+        query: req.query_string().to_owned(),
+        self_url: self_url(&base, req),
+        gzip: negotiate(req, false) == ContentEncoding::Gzip,
+        base,
+        url,
+        now,
+    };
+    let backstage = web::Data::clone(state);
+    let (format, encoded) = state
+        .backstage
+        .run(async move { resolve(&backstage, miss).await })
+        .await
+        .unwrap_or_else(|| {
+            Err(Problem::internal(
+                "The feed could not be built; this is a bug in paperboy.",
+            ))
+        })?;
+    answer(req, state, &encoded, format).await
+}
+
+/// A request the fast path did not answer, owned, to be resolved backstage.
+struct Miss {
+    scope: Scope,
+    format: Option<Format>,
+    topic: Option<String>,
+    query: String,
+    base: Arc<str>,
+    /// The fast path's key.
+    url: String,
+    self_url: String,
+    /// Whether the client takes gzip (a one-off body is written in it).
+    gzip: bool,
+    now: DateTime<Utc>,
+}
+
+/// The body of a missed request: from the render cache, or built, and remembered for the
+/// fast path when it is kept.
+async fn resolve(state: &AppState, miss: Miss) -> Result<(Format, Arc<Encoded>), Problem> {
+    let route = FeedRoute {
+        scope: miss.scope,
+        format: miss.format,
+        topic: miss.topic.as_deref().and_then(|name| state.topics.get(name)),
+    };
+    let (now, self_url, gzip) = (miss.now, miss.self_url, miss.gzip);
     let today = now.date_naive();
-    let plan = plan(state, route, req.query_string(), today).await?;
+    let plan = plan_for(state, route, &miss.query, today, miss.base).await?;
+    // Read before the lists: what is derived from them is current while it has not moved.
+    let dates = plan.span(&state.settings.feeds);
+    let version = state.store.window_version(dates.0, dates.1);
     let window = plan.read(state).await?;
     let (key, job) = plan.job(state, &window)?;
     let format = key.format;
-    let self_url = self_url(&state.settings.server.public_url, req);
     let renders = &state.renders;
-    let gzip = negotiate(req, false) == ContentEncoding::Gzip;
     let template = match renders.get(&key).await {
         Some(template) => template,
         None if renders.admit(&key) => renders
@@ -191,9 +246,11 @@ async fn serve_unresolved(
             renders.admit_body(&key, &self_url);
             renders.count_render();
             let encoded = build(state, move || job.answer_once(&self_url, gzip)).await?;
-            return answer(req, state, &encoded, format).await;
+            state.store.reweigh(&window.lists);
+            return Ok((format, encoded));
         }
     };
+    state.store.reweigh(&window.lists);
     let encoded = match renders.body(&key, &self_url).await {
         Some(encoded) => encoded,
         None if renders.admit_body(&key, &self_url) => {
@@ -209,7 +266,7 @@ async fn serve_unresolved(
         None => {
             // A new way of writing a feed that is kept: spliced, answered once.
             let encoded = build(state, move || Ok(one_off(&template, &self_url, gzip))).await?;
-            return answer(req, state, &encoded, format).await;
+            return Ok((format, encoded));
         }
     };
     if window.missing.is_empty() {
@@ -219,10 +276,10 @@ async fn serve_unresolved(
             .map(|list| state.store.fresh_until(list))
             .min()
             .unwrap_or(now);
-        let resolved = Resolved::new(format, &encoded, generation, today, fresh_until);
-        renders.remember(url, resolved);
+        let resolved = Resolved::new(format, &encoded, (dates, version), today, fresh_until);
+        renders.remember(miss.url, resolved);
     }
-    answer(req, state, &encoded, format).await
+    Ok((format, encoded))
 }
 
 /// What a request asks for, before any list is read: its render key (without the data
@@ -231,6 +288,8 @@ pub struct Plan {
     key: RenderKey,
     periods: Vec<Period>,
     today: NaiveDate,
+    /// Whether the days were chosen by looking at the lists (RSSHub's cycles).
+    looks_back: bool,
 }
 
 impl Plan {
@@ -243,6 +302,24 @@ impl Plan {
             .take(days as usize)
             .take_while(|d| *d >= feeds.earliest_date)
             .collect()
+    }
+
+    /// The oldest and newest dates the feed depends on: its window (a digest's periods), and
+    /// for RSSHub's cycles the week they look back over for the newest list with papers.
+    pub fn span(&self, feeds: &FeedSettings) -> (NaiveDate, NaiveDate) {
+        let (mut oldest, mut newest) = match (self.periods.first(), self.periods.last()) {
+            (Some(newest), Some(oldest)) => (oldest.first(), newest.last()),
+            _ => {
+                let (newest, days) = self.key.query.window(self.today, feeds);
+                let oldest = newest - chrono::Days::new(u64::from(days.max(1) - 1));
+                (oldest, newest)
+            }
+        };
+        if self.looks_back {
+            oldest = oldest.min(self.today - chrono::Days::new(7));
+            newest = newest.max(self.today);
+        }
+        (oldest, newest)
     }
 
     /// The format the feed is written in.
@@ -287,7 +364,7 @@ impl Plan {
             placeholder: state.renders.placeholder().to_owned(),
             updated: last_changed,
             max_age: state.settings.server.max_age,
-            public_url: state.settings.server.public_url.clone(),
+            public_url: key.base.to_string(),
             periods: self.periods,
             id_query: key.id_query.clone(),
             whole: state.settings.whole_feeds,
@@ -296,12 +373,24 @@ impl Plan {
     }
 }
 
-/// Plans the feed `route` serves for `query` (a query string as received), today.
+/// Plans the feed `route` serves for `query` (a query string as received), today, with the
+/// links of requests without a host (`server.public_url`; the export's base URL).
 pub async fn plan(
     state: &AppState,
     route: FeedRoute<'_>,
     query: &str,
     today: NaiveDate,
+) -> Result<Plan, Problem> {
+    plan_for(state, route, query, today, state.bases.default_base()).await
+}
+
+/// [`plan`] with links from `base`.
+pub async fn plan_for(
+    state: &AppState,
+    route: FeedRoute<'_>,
+    query: &str,
+    today: NaiveDate,
+    base: Arc<str>,
 ) -> Result<Plan, Problem> {
     let settings = &state.settings;
     let ctx = ParseContext {
@@ -336,6 +425,7 @@ pub async fn plan(
         _ => String::new(),
     };
     let key = RenderKey {
+        base,
         route: route.name(),
         title,
         query,
@@ -347,6 +437,7 @@ pub async fn plan(
         key,
         periods,
         today,
+        looks_back: matches!(route.scope, Scope::RssHub { .. }),
     })
 }
 
@@ -377,9 +468,19 @@ pub async fn digest_window(
     periods: &[Period],
 ) -> Result<Window, Problem> {
     let top = query.digest_top();
+    // Without filters, a period's ranking is the same for every request: kept per data version.
+    let kept = query.is_unfiltered();
     let mut window = Window::default();
     for period in periods {
+        if kept
+            && let Some(version) = state.store.known_version(period.first(), period.last())
+            && let Some(list) = state.selections.get(*period, version, top)
+        {
+            window.lists.push(list);
+            continue;
+        }
         let mut part = state.store.window(period.last(), period.days()).await;
+        let complete = part.missing.is_empty();
         window.missing.append(&mut part.missing);
         let fetched_at = part.lists.iter().map(|l| l.fetched_at).min();
         let (Some(changed_at), Some(fetched_at)) = (part.last_changed(), fetched_at) else {
@@ -387,22 +488,27 @@ pub async fn digest_window(
         };
         let content_hash = part.data_version();
         let (query, period) = (query.clone(), *period);
-        let papers = build(state, move || {
+        let (papers, part) = build(state, move || {
             let selected = select_periods(&query, &part.lists, &[period], top);
-            Ok(selected
+            let papers = selected
                 .into_iter()
                 .flat_map(|(_, papers)| papers.into_iter().cloned())
-                .collect::<Vec<Paper>>())
+                .collect::<Vec<Paper>>();
+            Ok((papers, part))
         })
         .await?;
-        window.lists.push(Arc::new(DailyList {
-            date: period.last(),
+        state.store.reweigh(&part.lists);
+        let list = Arc::new(DailyList::new(
+            period.last(),
             papers,
             fetched_at,
             changed_at,
             content_hash,
-            index: std::sync::OnceLock::new(),
-        }));
+        ));
+        if kept && complete {
+            state.selections.put(period, content_hash, top, list.clone());
+        }
+        window.lists.push(list);
     }
     Ok(window)
 }
@@ -592,10 +698,11 @@ fn answer_ready(
         .then(|| respond(encoded, Some(encoding), format, cache_control))
 }
 
-/// The request's path and query as received: the fast path's key.
-fn request_url(req: &HttpRequest) -> String {
+/// The links' base, the request's path and query as received: the fast path's key.
+fn request_url(base: &str, req: &HttpRequest) -> String {
     let (path, query) = (req.path(), req.query_string());
-    let mut url = String::with_capacity(path.len() + query.len() + 1);
+    let mut url = String::with_capacity(base.len() + path.len() + query.len() + 1);
+    url.push_str(base);
     url.push_str(path);
     url.push('?');
     url.push_str(query);

@@ -29,6 +29,10 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
         state.store.lists_cached(),
         state.renders.weighted_size(),
     );
+    let memory = crate::memory::Report::of(&state);
+    for (kind, bytes) in memory.by_kind() {
+        state.metrics.set_memory(kind, bytes);
+    }
     let body = state.metrics.render().map_err(|e| {
         tracing::error!(error = %e, "failed to render the metrics");
         Problem::internal("The metrics could not be written; this is a bug in paperboy.")

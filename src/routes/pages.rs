@@ -34,7 +34,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route(web::route().guard(get_or_head()).to(
                     move |req: HttpRequest, state: web::Data<AppState>| async move {
                         match handler {
-                            Page::Home => home(&state).await,
+                            Page::Home => home(&req, &state).await,
                             Page::Preview => preview(&req, &state).await,
                         }
                     },
@@ -52,29 +52,50 @@ enum Page {
     Preview,
 }
 
-/// The home page: rendered once per data generation and day (its topic counts change with
-/// the lists), in the build pool.
-async fn home(state: &AppState) -> Result<HttpResponse, Problem> {
+/// The home page: rendered once per base, day and version of the days it counts (its topic
+/// counts change with those lists, and only with those), in the build pool.
+async fn home(req: &HttpRequest, state: &web::Data<AppState>) -> Result<HttpResponse, Problem> {
     let today = state.clock.today();
+    let base = state.bases.for_request(req);
     // Read before the lists: a page rendered from them is current while it has not moved.
-    let generation = state.store.generation();
-    if let Some(body) = state.home_page.get(generation, today) {
+    let days = u64::from(state.settings.feeds.default_days.max(1) - 1);
+    let version = state
+        .store
+        .window_version(today - chrono::Days::new(days), today);
+    if let Some(body) = state.home_page.get(&base, version, today) {
         return Ok(html_response(StatusCode::OK, body, state));
     }
-    let body = home_page(state, Site::Served).await?;
-    let body = state.home_page.put(generation, today, body);
+    let backstage = (web::Data::clone(state), base.clone());
+    let body = state
+        .backstage
+        .run(async move {
+            let (state, base) = backstage;
+            home_page_for(&state, Site::Served, &base).await
+        })
+        .await
+        .unwrap_or_else(|| Err(lost()))?;
+    let body = state.home_page.put(base, version, today, body);
     Ok(html_response(StatusCode::OK, body, state))
 }
 
 /// The home page's HTML for `site`: every topic with its paper count over the last
 /// `feeds.default_days` days and its feeds; served, with the form and previews too.
 pub async fn home_page(state: &AppState, site: Site) -> Result<String, Problem> {
+    home_page_for(state, site, &state.bases.default_base()).await
+}
+
+/// [`home_page`] with the links of a served page under `public_url`.
+pub async fn home_page_for(
+    state: &AppState,
+    site: Site,
+    public_url: &str,
+) -> Result<String, Problem> {
     let settings = &state.settings;
     let today = state.clock.today();
     let days = settings.feeds.default_days;
     let window = state.store.window(today, days).await;
     let base = match site {
-        Site::Served => settings.server.public_url.clone(),
+        Site::Served => public_url.to_owned(),
         Site::Static => ".".to_owned(),
     };
     let (topics, feeds) = (state.topics.clone(), settings.feeds.clone());
@@ -101,12 +122,58 @@ pub async fn home_page(state: &AppState, site: Site) -> Result<String, Problem> 
     .await
 }
 
+/// The problem when backstage lost a task (it shut down, or the task panicked).
+fn lost() -> Problem {
+    Problem::internal("The page could not be written; this is a bug in paperboy.")
+}
+
 /// `/preview?<query>`: the papers of a feed query, or, with `period=` or `count=`, the items of a digest (a daily one unless `period` says otherwise).
-/// The form sends every field, so an empty value is taken as not given.
-async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Problem> {
+/// The form sends every field, so an empty value is taken as not given. Worked out backstage.
+async fn preview(req: &HttpRequest, state: &web::Data<AppState>) -> Result<HttpResponse, Problem> {
+    let backstage = (
+        web::Data::clone(state),
+        req.query_string().to_owned(),
+        state.bases.for_request(req),
+    );
+    let page = state
+        .backstage
+        .run(async move {
+            let (state, query, base) = backstage;
+            preview_page(&state, &query, &base).await
+        })
+        .await
+        .unwrap_or_else(|| Err(lost()))?;
+    let mut response = html_response(page.status, page.body.into(), state);
+    if let Some(secs) = page.retry_after
+        && let Ok(value) = header::HeaderValue::from_str(&secs.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    Ok(response)
+}
+
+/// A page to answer with.
+struct PageAnswer {
+    status: StatusCode,
+    body: String,
+    retry_after: Option<u64>,
+}
+
+impl PageAnswer {
+    fn new(status: StatusCode, body: String) -> PageAnswer {
+        PageAnswer {
+            status,
+            body,
+            retry_after: None,
+        }
+    }
+}
+
+/// The preview of the query string `raw`, its links under `base`.
+async fn preview_page(state: &AppState, raw: &str, base: &str) -> Result<PageAnswer, Problem> {
     let settings = &state.settings;
     let today = state.clock.today();
-    let (form, parsed) = match decode_pairs(req.query_string()) {
+    let (form, parsed) = match decode_pairs(raw) {
         Ok(mut pairs) => {
             pairs.retain(|(_, value)| !value.trim().is_empty());
             let kind = if pairs
@@ -142,7 +209,7 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
                 parameter: Some(e.parameter),
             };
             let body = render_page(&PreviewPage::failed(form, error))?;
-            return Ok(html_response(StatusCode::BAD_REQUEST, body.into(), state));
+            return Ok(PageAnswer::new(StatusCode::BAD_REQUEST, body));
         }
     };
 
@@ -161,13 +228,11 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
             parameter: None,
         };
         let body = render_page(&PreviewPage::failed(form, error))?;
-        let mut response = html_response(StatusCode::SERVICE_UNAVAILABLE, body.into(), state);
-        if let Some(secs) = problem.retry_after
-            && let Ok(value) = header::HeaderValue::from_str(&secs.to_string())
-        {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return Ok(response);
+        return Ok(PageAnswer {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body,
+            retry_after: problem.retry_after,
+        });
     }
     let limit = query.limit_or(&settings.feeds) as usize;
     let feed_title = feed::title(&query, None);
@@ -176,7 +241,7 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
     } else {
         "/feed"
     };
-    let feeds = FeedLinks::new(&settings.server.public_url, path, &query.to_query_string());
+    let feeds = FeedLinks::new(base, path, &query.to_query_string());
     let window_text = window_text(&query, newest, days, limit);
     // Selecting and rendering cost CPU: in the build pool, like a feed.
     let body = build(state, move || {
@@ -208,7 +273,7 @@ async fn preview(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Pr
         ))
     })
     .await?;
-    Ok(html_response(StatusCode::OK, body.into(), state))
+    Ok(PageAnswer::new(StatusCode::OK, body))
 }
 
 /// Which days a query reads, in words.

@@ -64,7 +64,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     }
 }
 
-async fn daily_papers(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, Problem> {
+async fn daily_papers(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Result<HttpResponse, Problem> {
     let cycle = match req.match_info().get("cycle") {
         None => Cycle::Date,
         Some(name) => Cycle::from_name(name).ok_or_else(|| {

@@ -47,7 +47,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 
 async fn topic_feed(
     req: &HttpRequest,
-    state: &AppState,
+    state: &web::Data<AppState>,
     format: Format,
     digest: bool,
 ) -> Result<HttpResponse, Problem> {
@@ -85,8 +85,10 @@ async fn topics_opml(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Problem> {
     let format = opml_format(req.query_string())?;
-    let public_url = &state.settings.server.public_url;
-    let body = topics_opml_document(&state, format, |topic| topic_preview_url(public_url, topic));
+    let base = state.bases.for_request(&req);
+    let body = topics_opml_for(&state, &base, format, |topic| {
+        topic_preview_url(&base, topic)
+    });
     Ok(HttpResponse::Ok()
         .content_type(opml::CONTENT_TYPE)
         .insert_header((header::CACHE_CONTROL, state.cache_control.clone()))
@@ -101,7 +103,16 @@ pub fn topics_opml_document(
     format: Format,
     html_url: impl Fn(&Topic) -> String,
 ) -> String {
-    let public_url = &state.settings.server.public_url;
+    topics_opml_for(state, &state.bases.default_base(), format, html_url)
+}
+
+/// [`topics_opml_document`] with the feeds' URLs under `public_url`.
+pub fn topics_opml_for(
+    state: &AppState,
+    public_url: &str,
+    format: Format,
+    html_url: impl Fn(&Topic) -> String,
+) -> String {
     let outlines: Vec<Outline> = state
         .topics
         .iter()

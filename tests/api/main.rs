@@ -1,6 +1,7 @@
 mod helpers;
 mod support;
 
+mod archive;
 mod assembly;
 mod browser;
 mod digests;

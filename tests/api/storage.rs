@@ -283,7 +283,7 @@ fn atomic_writer_child() {
         skipped: 0,
     };
     let list = DailyList::from_fetch(&fetched, chrono::Utc::now(), None);
-    let storage = Storage::open(Path::new(&dir)).unwrap();
+    let storage = Storage::open(Path::new(&dir), paperboy::storage::ReadLimits { max_bytes: 1 << 24, max_items: 1000 }).unwrap();
     loop {
         storage.save(&fetched, &list).unwrap();
     }
@@ -351,7 +351,7 @@ async fn a_writer_killed_mid_write_leaves_no_partial_file() {
         }
 
         // Start-up reads the whole file and takes no temporary file for data.
-        let storage = Storage::open(data.path()).unwrap();
+        let storage = Storage::open(data.path(), paperboy::storage::ReadLimits { max_bytes: 1 << 24, max_items: 1000 }).unwrap();
         let loaded = storage.load(1_000_000, chrono::Utc::now());
         assert_eq!(loaded.set_aside, 0);
         assert_eq!(loaded.lists.len(), 1);
