@@ -72,8 +72,9 @@ pub struct BackgroundContext {
     pub readiness: Arc<Readiness>,
     /// Days brought up to date at start-up (`feeds.default_days`).
     pub warm_days: u32,
-    /// The in-memory cache bound: stored lists beyond it are not read.
-    pub max_papers: u64,
+    /// Days read back from the data directory at start-up (`feeds.max_days`); older ones are
+    /// read when a request needs them.
+    pub stored_days: u32,
     /// Time between two refresh-timer ticks.
     pub period: Duration,
 }
@@ -105,9 +106,11 @@ pub fn refresh_period(recent_ttl: Duration) -> Duration {
 pub async fn warm_up(ctx: &BackgroundContext) {
     let started = Instant::now();
     let mut from_disk = 0;
+    let today = ctx.clock.today();
     if let Some(storage) = ctx.storage.clone() {
-        let (max_papers, now) = (ctx.max_papers, ctx.clock.now());
-        match tokio::task::spawn_blocking(move || storage.load(max_papers, now)).await {
+        let (days, now) = (ctx.stored_days as usize, ctx.clock.now());
+        let dates = today.iter_days().rev().take(days);
+        match tokio::task::spawn_blocking(move || storage.load_dates(dates, now)).await {
             Ok(loaded) => {
                 for list in loaded.lists {
                     if ctx.store.insert_if_absent(list).await {
@@ -118,7 +121,6 @@ pub async fn warm_up(ctx: &BackgroundContext) {
             Err(e) => tracing::error!(error = %e, "reading the stored daily lists failed"),
         }
     }
-    let today = ctx.clock.today();
     let dates = today.iter_days().rev().take(ctx.warm_days as usize);
     join_all(dates.map(|date| ctx.store.ensure_fresh(date))).await;
     ctx.readiness.set_ready();

@@ -17,9 +17,9 @@ use crate::pages::HomeCache;
 use crate::render_cache::RenderCache;
 use crate::routes;
 use crate::state::AppState;
-use crate::storage::Storage;
+use crate::storage::{ReadLimits, Storage};
 use crate::store::Store;
-use crate::upstream::client::UpstreamClient;
+use crate::upstream::client::{MAX_ITEMS, UpstreamClient};
 
 /// A bound, not yet running, paperboy.
 pub struct Application {
@@ -36,8 +36,12 @@ fn shared_state(
     clock: Arc<dyn Clock>,
     readiness: Arc<Readiness>,
 ) -> anyhow::Result<(AppState, Option<Arc<Storage>>)> {
+    let limit = ReadLimits {
+        max_bytes: settings.upstream.max_body.as_u64(),
+        max_items: MAX_ITEMS,
+    };
     let storage = match settings.data_dir() {
-        Some(dir) => Some(Arc::new(Storage::open(&dir).with_context(|| {
+        Some(dir) => Some(Arc::new(Storage::open(&dir, limit).with_context(|| {
             format!(
                 "storage.data_dir {:?} cannot be used (fix its permissions, or set it empty \
                  to run without storage)",
@@ -159,7 +163,7 @@ impl Application {
                 clock: state.clock.clone(),
                 readiness: state.readiness.clone(),
                 warm_days: state.settings.feeds.default_days,
-                max_papers: state.settings.cache.max_papers,
+                stored_days: state.settings.feeds.max_days,
                 period: background::refresh_period(state.settings.cache.recent_ttl),
             })
         });

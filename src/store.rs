@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::config::CacheSettings;
 use crate::daily_list::DailyList;
 use crate::metrics::{Lookup, Metrics};
-use crate::storage::Storage;
+use crate::storage::{Storage, StoredRead};
 use crate::upstream::client::{FetchedDay, UpstreamClient, UpstreamError};
 
 /// How long a date is left alone after a failed fetch, unless upstream said how long.
@@ -308,11 +308,18 @@ impl Store {
     async fn read_stored(&self, date: NaiveDate) -> Option<Arc<DailyList>> {
         let storage = self.storage.clone()?;
         let now = self.clock.now();
-        tokio::task::spawn_blocking(move || storage.read(date, now))
+        match tokio::task::spawn_blocking(move || storage.read(date, now))
             .await
-            .ok()
-            .flatten()
-            .map(Arc::new)
+            .ok()?
+        {
+            StoredRead::Read(list) => Some(Arc::new(list)),
+            // The file is left in place (and logged by the storage); served as if missing.
+            StoredRead::Failed(e) => {
+                tracing::debug!(%date, error = %e, "the stored list cannot be read now");
+                None
+            }
+            StoredRead::Missing | StoredRead::SetAside => None,
+        }
     }
 
     /// A fetched day as a list, stored in the background; an error when upstream sent items
