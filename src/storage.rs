@@ -11,7 +11,8 @@
 //! History is never lost to a bad read: a file whose content cannot be used (not JSON, another
 //! date, past the [`ReadLimits`]) is set aside as `<date>.json.corrupt-<unix seconds>`, never
 //! over an earlier one; a file that could not be read (permissions, too many
-//! open files, a disk error) is left in place, reported, and read again next time.
+//! open files, a disk error) is left in place, reported, read again next time, and not
+//! replaced by a write until it can be opened.
 
 mod day_file;
 mod set_aside;
@@ -30,7 +31,7 @@ use serde_json::value::RawValue;
 
 use crate::daily_list::DailyList;
 use crate::upstream::client::FetchedDay;
-use day_file::{ContentError, Unread, read_day};
+use day_file::{ContentError, Unread, open_plain, read_day};
 
 pub use day_file::ReadLimits;
 pub use set_aside::CORRUPT_MARKER;
@@ -127,8 +128,10 @@ impl Storage {
     }
 
     /// Writes one fetched list, atomically, unless a newer fetch of its date was written
-    /// already. Blocking: call it off the async threads.
+    /// already, or the file stored for its date cannot be opened (it is left in place: it may
+    /// hold what upstream no longer has). Blocking: call it off the async threads.
     pub fn save(&self, fetched: &FetchedDay, list: &DailyList) -> io::Result<()> {
+        self.ensure_replaceable(list.date)?;
         let result = self.save_unlogged(fetched, list);
         match &result {
             Ok(()) => {
@@ -175,6 +178,32 @@ impl Storage {
         write_atomic(&self.path_of(list.date), &bytes)?;
         written.insert(list.date, list.fetched_at);
         Ok(())
+    }
+
+    /// An error when a plain file is stored for `date` and cannot be opened: a write would
+    /// replace what could not even be read. No file, a link (replaced, never followed) or a
+    /// folder problem (which the write reports) is no reason to refuse.
+    fn ensure_replaceable(&self, date: NaiveDate) -> io::Result<()> {
+        let path = self.path_of(date);
+        if !fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+            return Ok(());
+        }
+        match open_plain(&path) {
+            Ok(_) => {
+                self.readable(date);
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound || day_file::is_a_link(&e) => Ok(()),
+            Err(e) => {
+                self.unreadable(date, &path, &e);
+                Err(io::Error::new(
+                    e.kind(),
+                    format!(
+                        "the stored list of {date} cannot be read ({e}); it is left in place, not replaced"
+                    ),
+                ))
+            }
+        }
     }
 
     /// What is stored for `date`: its list; nothing (no file, or not a plain file, which is
@@ -783,7 +812,7 @@ mod tests {
         /// Not a test of its own: the process the tests below start. With
         /// `case` "permission" it drops to `nobody` (when root) and reads a file of mode 000;
         /// with "fds" it lowers its open-file limit to what it has open. Either way it then
-        /// removes the cause, and reads again, reporting each
+        /// tries to write over the file, removes the cause, and reads again, reporting each
         /// outcome on a `[storage child] <step>: ` line.
         #[test]
         #[ignore = "the child process of the I/O failure tests, started by them"]
@@ -803,6 +832,9 @@ mod tests {
                 other => panic!("unknown case {other}"),
             };
             println!("{REPORT}first: {}", outcome(&storage.read(day, now())));
+            let newer = fetched(day, &["2608.00099"]);
+            let saved = storage.save(&newer, &DailyList::from_fetch(&newer, now(), None));
+            println!("{REPORT}save: {saved:?}");
             match case.as_str() {
                 "permission" => fs::set_permissions(&file, fs::Permissions::from_mode(0o644))
                     .expect("the child owns the file"),
@@ -920,6 +952,8 @@ mod tests {
             bytes: &[u8],
         ) {
             assert_eq!(step(report, "first"), format!("failed, errno {errno}"));
+            let saved = step(report, "save");
+            assert!(saved.contains("not replaced"), "{saved}");
             assert_eq!(
                 step(report, "again"),
                 "read 2 papers",
@@ -929,7 +963,7 @@ mod tests {
             assert_eq!(
                 names(file.parent().unwrap()),
                 ["2026-08-13.json"],
-                "nothing set aside"
+                "nothing set aside, nothing written"
             );
         }
 

@@ -127,7 +127,7 @@ fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>, Unread> {
 
 /// Opens `path` for reading without following a link (one swapped in after a check is
 /// refused) and without blocking (a FIFO put there opens at once, and is then no plain file).
-fn open_plain(path: &Path) -> io::Result<File> {
+pub(super) fn open_plain(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -139,7 +139,7 @@ fn open_plain(path: &Path) -> io::Result<File> {
 }
 
 /// Whether an open failed because the path is a link (`O_NOFOLLOW`).
-fn is_a_link(error: &io::Error) -> bool {
+pub(super) fn is_a_link(error: &io::Error) -> bool {
     #[cfg(unix)]
     {
         error.raw_os_error() == Some(libc::ELOOP)
