@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use paperboy::background::Background;
 use paperboy::daily_list::DailyList;
-use paperboy::storage::Storage;
+use paperboy::storage::{ReadLimits, Storage};
 use paperboy::upstream::client::FetchedDay;
 use paperboy::upstream::model::RawItem;
 use serde_json::Value;
@@ -152,6 +152,9 @@ async fn a_restart_with_the_upstream_failing_serves_the_stored_lists() {
     );
 }
 
+/// [`NOW`] in unix seconds, as in the names of files set aside.
+const NOW_SECS: &str = "1786708800";
+
 #[tokio::test]
 async fn a_corrupt_stored_file_is_set_aside_and_its_day_fetched_again() {
     let data = tempfile::tempdir().unwrap();
@@ -159,15 +162,25 @@ async fn a_corrupt_stored_file_is_set_aside_and_its_day_fetched_again() {
     std::fs::create_dir_all(&days).unwrap();
     let garbage = b"{\"date\":\"2026-08-13\",\"fetched_at\":\"2026-08-";
     std::fs::write(days.join("2026-08-13.json"), garbage).unwrap();
+    // Set aside earlier, in the same second: kept as it is.
+    let earlier = days.join(format!("2026-08-13.json.corrupt-{NOW_SECS}"));
+    std::fs::write(&earlier, b"set aside earlier").unwrap();
+    // Older than feeds.max_days: not read at start-up, so left as it is.
+    std::fs::write(days.join("2026-06-01.json"), b"not json").unwrap();
 
     let dir = data.path().to_str().unwrap().to_owned();
     let app = spawn_app_at(NOW, Background::On, |s| s.storage.data_dir = dir).await;
     wait_ready(&app).await;
 
     assert_eq!(
-        std::fs::read(days.join("2026-08-13.json.corrupt")).unwrap(),
+        std::fs::read(days.join(format!("2026-08-13.json.corrupt-{NOW_SECS}-1"))).unwrap(),
         garbage,
-        "set aside as it was"
+        "set aside as it was, beside the earlier one"
+    );
+    assert_eq!(std::fs::read(&earlier).unwrap(), b"set aside earlier");
+    assert_eq!(
+        std::fs::read(days.join("2026-06-01.json")).unwrap(),
+        b"not json"
     );
     let mut served = app.ids("/feed.rss?date=2026-08-13&days=1&limit=200").await;
     let mut expected = fixture_ids(&app.days, "2026-08-13");
@@ -283,7 +296,7 @@ fn atomic_writer_child() {
         skipped: 0,
     };
     let list = DailyList::from_fetch(&fetched, chrono::Utc::now(), None);
-    let storage = Storage::open(Path::new(&dir), paperboy::storage::ReadLimits { max_bytes: 1 << 24, max_items: 1000 }).unwrap();
+    let storage = Storage::open(Path::new(&dir), ReadLimits::default()).unwrap();
     loop {
         storage.save(&fetched, &list).unwrap();
     }
@@ -350,10 +363,16 @@ async fn a_writer_killed_mid_write_leaves_no_partial_file() {
             caught_mid_write = true;
         }
 
-        // Start-up reads the whole file and takes no temporary file for data.
-        let storage = Storage::open(data.path(), paperboy::storage::ReadLimits { max_bytes: 1 << 24, max_items: 1000 }).unwrap();
-        let loaded = storage.load(1_000_000, chrono::Utc::now());
-        assert_eq!(loaded.set_aside, 0);
+        // Start-up reads the whole file and takes no temporary file for data (the list is
+        // larger than a fetch keeps, so that a write takes a while: read it under limits
+        // that allow it).
+        let limits = ReadLimits {
+            max_bytes: u64::MAX,
+            max_items: WRITER_ITEMS,
+        };
+        let storage = Storage::open(data.path(), limits).unwrap();
+        let loaded = storage.load_dates(["2026-08-12".parse().unwrap()], chrono::Utc::now());
+        assert_eq!((loaded.set_aside, loaded.failed), (0, 0));
         assert_eq!(loaded.lists.len(), 1);
         assert_eq!(loaded.lists[0].papers.len(), WRITER_ITEMS);
         if caught_mid_write {
