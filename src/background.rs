@@ -107,8 +107,7 @@ pub fn refresh_period(recent_ttl: Duration) -> Duration {
 }
 
 /// Reads the stored lists of the recent days, brings the last `warm_days` days up to date,
-/// and marks the
-/// application ready, whatever upstream said.
+/// and marks the application ready, whatever upstream said.
 pub async fn warm_up(ctx: &BackgroundContext) {
     let started = Instant::now();
     let mut from_disk = 0;
@@ -123,6 +122,12 @@ pub async fn warm_up(ctx: &BackgroundContext) {
             .collect();
         match tokio::task::spawn_blocking(move || storage.load_dates(dates, now)).await {
             Ok(loaded) => {
+                if loaded.failed > 0 {
+                    tracing::warn!(
+                        files = loaded.failed,
+                        "some stored daily lists could not be read (left in place; read again when a request needs them)"
+                    );
+                }
                 for list in loaded.lists {
                     if ctx.store.insert_if_absent(list).await {
                         from_disk += 1;

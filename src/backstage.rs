@@ -91,7 +91,10 @@ impl Backstage {
         F::Output: Send + 'static,
     {
         match &self.runtime {
-            Some(runtime) => runtime.spawn(task).await.ok(),
+            Some(runtime) => runtime
+                .spawn(tracing::Instrument::instrument(task, tracing::Span::current()))
+                .await
+                .ok(),
             None => Some(task.await),
         }
     }
@@ -122,7 +125,7 @@ mod tests {
             .unwrap()
             .unwrap();
         let blocking = runtime
-            .block_on(tokio::task::spawn_blocking(|| nice_of(unsafe { libc::gettid() })))
+            .block_on(runtime.spawn_blocking(|| nice_of(unsafe { libc::gettid() })))
             .unwrap()
             .unwrap();
         assert!(mine < NICE, "the test itself runs at {mine}");

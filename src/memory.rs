@@ -7,7 +7,7 @@
 //! | templates | 1/4 | feeds rendered once with a placeholder self link |
 //! | bodies | 1/4 | feeds for one self link, in every encoding |
 //! | fast path | 1/16 | request URLs and what they resolved to |
-//! | selections | 1/16 | digests' rankings of ended periods |
+//! | selections | 1/16 | digests' rankings of ended periods (and the last windows' "listed on a newer day" flags, at most 16 windows) |
 //! | the rest | 1/8 | the home page, the table of keys seen once, the store's per-date tables |
 
 /// Bytes each part may hold.
@@ -63,7 +63,7 @@ impl Report {
             older_lists,
             feeds,
             fast_path,
-            selections: state.selections.bytes(),
+            selections: state.selections.bytes() + crate::query::select::kept_windows_bytes(),
             pages: state.home_page.bytes(),
             tables: state.store.table_bytes()
                 + (crate::render_cache::SEEN_SLOTS * std::mem::size_of::<u64>()) as u64,

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::FutureExt;
+use tracing::Instrument;
 use futures_util::future::{BoxFuture, Shared, join_all};
 
 use crate::clock::Clock;
@@ -38,9 +39,6 @@ const FAILURE_COOLDOWN: Duration = Duration::from_secs(30);
 /// Dates cooling down at most: past that, a failed date is not remembered (the upstream
 /// budget and the 429 gate still hold every date back).
 const MAX_COOLDOWNS: usize = 1024;
-/// How long a client is asked to wait after a stored copy could not be read (an I/O error:
-/// the next read tries again).
-const STORAGE_RETRY: Duration = Duration::from_secs(5);
 /// Dates with a version slot of their own, from `feeds.earliest_date` on (about 22 years);
 /// later dates share one.
 const VERSION_SLOTS: usize = 8192;
@@ -52,14 +50,6 @@ pub enum StoreError {
     Upstream(#[from] UpstreamError),
     #[error("the last fetch failed; not asking upstream again before {until}")]
     CoolingDown { until: DateTime<Utc> },
-    /// The stored copy exists but could not be read (permission, too many open files, a
-    /// disk error): it is left in place, and the next request reads it again. Upstream is
-    /// not asked, since its answer would replace a stored list that was never read.
-    #[error("the stored copy cannot be read right now: {error}")]
-    Storage {
-        error: String,
-        until: DateTime<Utc>,
-    },
     #[error("loading the list stopped unexpectedly")]
     Interrupted,
 }
@@ -69,7 +59,7 @@ impl StoreError {
     pub fn retry_at(&self) -> Option<DateTime<Utc>> {
         match self {
             StoreError::Upstream(e) => e.retry_at(),
-            StoreError::CoolingDown { until } | StoreError::Storage { until, .. } => Some(*until),
+            StoreError::CoolingDown { until } => Some(*until),
             StoreError::Interrupted => None,
         }
     }
@@ -561,7 +551,12 @@ impl Store {
             match loads.get(&date) {
                 Some(loading) => loading.clone(),
                 None => {
-                    let task = self.spawn(self.clone().load_now(date));
+                    // In the span of the request that started it, so its log lines say whose.
+                    let task = self.spawn(
+                        self.clone()
+                            .load_now(date)
+                            .instrument(tracing::Span::current()),
+                    );
                     let loading: Loading = async move {
                         task.await.unwrap_or(Err(StoreError::Interrupted))
                     }
@@ -591,14 +586,11 @@ impl Store {
                 }
                 return Ok(list);
             }
+            // The file stays as it is (no write replaces a file that cannot be opened), and
+            // the next load reads it again; meanwhile upstream's copy is served from memory.
             Some(StoredRead::Failed(e)) => {
                 self.metrics.storage_read("failed");
-                let until = self.clock.now()
-                    + chrono::Duration::from_std(STORAGE_RETRY).unwrap_or_default();
-                return Err(StoreError::Storage {
-                    error: e.to_string(),
-                    until,
-                });
+                tracing::debug!(%date, error = %e, "the stored copy cannot be read; asking upstream");
             }
             Some(StoredRead::SetAside) => self.metrics.storage_read("set_aside"),
             Some(StoredRead::Missing) | None => {}

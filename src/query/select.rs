@@ -214,6 +214,21 @@ fn shadows(newest_first: &[&Arc<DailyList>]) -> Shadows {
     shadows
 }
 
+/// Bytes held by the kept windows' [`Shadows`] (at most [`KEPT_WINDOWS`] windows of a flag
+/// per paper), for the memory report.
+pub fn kept_windows_bytes() -> u64 {
+    let kept = WINDOWS.lock().unwrap_or_else(|e| e.into_inner());
+    kept.iter()
+        .map(|(lists, shadows)| {
+            lists.len() * std::mem::size_of::<Weak<DailyList>>()
+                + shadows
+                    .iter()
+                    .map(|s| s.capacity() + std::mem::size_of::<Vec<bool>>())
+                    .sum::<usize>()
+        })
+        .sum::<usize>() as u64
+}
+
 /// [`Shadows`], worked out: each id is hashed once per list (in its word index).
 fn shadows_of(newest_first: &[&Arc<DailyList>]) -> Vec<Vec<bool>> {
     let papers = newest_first.iter().map(|l| l.papers.len()).sum();
