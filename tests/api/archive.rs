@@ -410,7 +410,7 @@ async fn builds_and_backstage_run_below_the_http_workers_priority() {
     };
     let builds = of("paperboy-build");
     let backstage = of("paperboy-backst");
-    let workers = of("actix-rt|system");
+    let workers = of("actix-server wo");
     assert!(!builds.is_empty() && !backstage.is_empty(), "{niced:?}");
     assert!(builds.iter().chain(&backstage).all(|n| *n == paperboy::backstage::NICE));
     assert!(!workers.is_empty(), "{niced:?}");
