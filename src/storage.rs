@@ -33,7 +33,7 @@ use crate::daily_list::DailyList;
 use crate::upstream::client::FetchedDay;
 use day_file::{ContentError, Unread, open_plain, read_day};
 
-pub use day_file::ReadLimits;
+pub use day_file::{ReadLimits, parse_stored_day};
 pub use set_aside::CORRUPT_MARKER;
 
 /// The folder under the data dir that holds the daily lists.

@@ -151,6 +151,17 @@ pub(super) fn is_a_link(error: &io::Error) -> bool {
     }
 }
 
+/// A stored day's bytes as a list, or why its content cannot be used: the parser behind
+/// [`super::Storage::read`], public for the fuzz target (`fuzz/fuzz_targets/stored_day.rs`).
+pub fn parse_stored_day(
+    bytes: &[u8],
+    date: NaiveDate,
+    now: DateTime<Utc>,
+    max_items: usize,
+) -> Result<DailyList, String> {
+    parse_day(bytes, date, now, max_items).map_err(|e| e.to_string())
+}
+
 fn parse_day(
     bytes: &[u8],
     date: NaiveDate,
