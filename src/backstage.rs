@@ -12,6 +12,10 @@
 //! The HTTP workers answer from the caches, and only wait for what backstage hands back.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 /// The nice value of backstage and build threads: the lowest priority short of `SCHED_IDLE`,
 /// so that they get the CPU the workers leave, and little of what the workers want.
@@ -55,12 +59,32 @@ pub fn nice_of(tid: i32) -> Option<i32> {
 #[derive(Debug)]
 pub struct Backstage {
     runtime: Option<tokio::runtime::Runtime>,
+    /// Misses in progress at most: each holds the lists of its window until it is built, so
+    /// their number bounds that memory whatever the number of connections.
+    admission: Arc<Semaphore>,
+    /// How long a miss may wait to be admitted before it is refused (a 503).
+    wait: Duration,
+}
+
+/// Why a miss was not worked on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Every admission slot stayed taken for the whole wait.
+    Busy,
+    /// The task was lost (the runtime shut down, or it panicked).
+    Lost,
 }
 
 impl Backstage {
     /// A runtime of `threads` worker threads (and a blocking pool of at most
-    /// `blocking_threads`, for reading stored days), all lowered to [`NICE`].
-    pub fn start(threads: usize, blocking_threads: usize) -> std::io::Result<Backstage> {
+    /// `blocking_threads`, for reading stored days), all lowered to [`NICE`], working on at
+    /// most `misses` misses at once; a miss that cannot start within `wait` is refused.
+    pub fn start(
+        threads: usize,
+        blocking_threads: usize,
+        misses: usize,
+        wait: Duration,
+    ) -> std::io::Result<Backstage> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .max_blocking_threads(blocking_threads.max(1))
@@ -70,12 +94,44 @@ impl Backstage {
             .build()?;
         Ok(Backstage {
             runtime: Some(runtime),
+            admission: Arc::new(Semaphore::new(misses.max(1))),
+            wait,
         })
     }
 
-    /// No runtime: work runs on the caller's.
+    /// No runtime: work runs on the caller's, one miss at a time.
     pub fn inline() -> Backstage {
-        Backstage { runtime: None }
+        Backstage {
+            runtime: None,
+            admission: Arc::new(Semaphore::new(1)),
+            wait: Duration::MAX,
+        }
+    }
+
+    /// Runs the miss `task` backstage once one of the admission slots is free (waiting at
+    /// most the backstage's wait), and waits for its result.
+    pub async fn admit<F>(&self, task: F) -> Result<F::Output, Refused>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        if self.runtime.is_none() {
+            return Ok(task.await);
+        }
+        let permit = match self.admission.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => tokio::time::timeout(self.wait, self.admission.clone().acquire_owned())
+                .await
+                .map_err(|_| Refused::Busy)?
+                .map_err(|_| Refused::Lost)?,
+        };
+        self.run(async move {
+            let output = task.await;
+            drop(permit);
+            output
+        })
+        .await
+        .ok_or(Refused::Lost)
     }
 
     /// The runtime's handle, if there is one.
@@ -92,7 +148,10 @@ impl Backstage {
     {
         match &self.runtime {
             Some(runtime) => runtime
-                .spawn(tracing::Instrument::instrument(task, tracing::Span::current()))
+                .spawn(tracing::Instrument::instrument(
+                    task,
+                    tracing::Span::current(),
+                ))
                 .await
                 .ok(),
             None => Some(task.await),
@@ -118,7 +177,7 @@ mod tests {
     fn backstage_threads_run_below_the_callers_priority() {
         // SAFETY: gettid has no preconditions.
         let mine = nice_of(unsafe { libc::gettid() }).unwrap();
-        let backstage = Backstage::start(1, 1).unwrap();
+        let backstage = Backstage::start(1, 1, 1, Duration::from_secs(1)).unwrap();
         let runtime = backstage.handle().unwrap();
         let theirs = runtime
             .block_on(async { tokio::spawn(async { nice_of(unsafe { libc::gettid() }) }).await })
@@ -131,5 +190,31 @@ mod tests {
         assert!(mine < NICE, "the test itself runs at {mine}");
         assert_eq!(theirs, NICE);
         assert_eq!(blocking, NICE);
+    }
+
+    #[tokio::test]
+    async fn a_miss_that_cannot_be_admitted_in_time_is_refused() {
+        let backstage = Arc::new(Backstage::start(1, 1, 1, Duration::from_millis(50)).unwrap());
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (started, wait_started) = tokio::sync::oneshot::channel::<()>();
+        let busy = {
+            let backstage = backstage.clone();
+            tokio::spawn(async move {
+                backstage
+                    .admit(async move {
+                        let _ = started.send(());
+                        let _ = released.await;
+                        1
+                    })
+                    .await
+            })
+        };
+        wait_started.await.unwrap();
+        assert_eq!(backstage.admit(async { 2 }).await, Err(Refused::Busy));
+        release.send(()).unwrap();
+        assert_eq!(busy.await.unwrap(), Ok(1));
+        assert_eq!(backstage.admit(async { 3 }).await, Ok(3));
+        // Dropped in an async context without blocking.
+        drop(backstage);
     }
 }

@@ -223,7 +223,10 @@ impl HomeCache {
     /// Bytes held.
     pub fn bytes(&self) -> u64 {
         let pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-        pages.iter().map(|p| (p.body.len() + p.base.len()) as u64).sum()
+        pages
+            .iter()
+            .map(|p| (p.body.len() + p.base.len()) as u64)
+            .sum()
     }
 }
 

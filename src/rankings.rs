@@ -45,7 +45,8 @@ impl Rankings {
 
     /// Keeps `list`, the `top` papers of `period` at data `version`.
     pub fn put(&self, period: Period, version: u64, top: usize, list: Arc<DailyList>) {
-        self.kept.insert((period, version), Arc::new(Ranked { list, top }));
+        self.kept
+            .insert((period, version), Arc::new(Ranked { list, top }));
     }
 
     /// Bytes held.
@@ -85,7 +86,10 @@ mod tests {
         assert!(rankings.get(august, 7, 20).is_none(), "ten may not be all");
         assert!(rankings.get(august, 8, 5).is_none(), "another data version");
         rankings.put(august, 9, 10, list(3));
-        assert!(rankings.get(august, 9, 100).is_some(), "three of ten asked: all there is");
+        assert!(
+            rankings.get(august, 9, 100).is_some(),
+            "three of ten asked: all there is"
+        );
         assert!(rankings.bytes() > 0);
     }
 }

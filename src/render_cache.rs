@@ -533,7 +533,14 @@ fn key_weight(key: &RenderKey) -> u32 {
     // A compiled pattern is not weighed by its text: it may hold up to its size limits.
     let patterns = key.query.patterns.len() * crate::query::pattern::MAX_COMPILED_BYTES;
     u32::try_from(
-        key.base.len() + key.route.len() + key.title.len() + key.id_query.len() + q + names + patterns + 256,
+        key.base.len()
+            + key.route.len()
+            + key.title.len()
+            + key.id_query.len()
+            + q
+            + names
+            + patterns
+            + 256,
     )
     .unwrap_or(u32::MAX)
 }

@@ -27,6 +27,9 @@ use crate::upstream::client::UpstreamClient;
 
 /// Blocking threads of the backstage runtime at most: reads of stored days and writes, at once.
 const BACKSTAGE_BLOCKING_THREADS: usize = 8;
+/// Misses worked on at once, per build slot: enough to keep the builds busy while others
+/// read their days, few enough that the lists they hold stay small.
+const MISSES_PER_BUILD: usize = 4;
 
 /// One warning when links will come from requests' hosts on an instance reachable from
 /// elsewhere: behind a proxy or a published container port, `server.public_url` is what
@@ -69,13 +72,15 @@ fn shared_state(
         max_items: crate::upstream::client::MAX_ITEMS,
     };
     let storage = match settings.data_dir() {
-        Some(dir) => Some(Arc::new(Storage::open(&dir, limits).with_context(|| {
-            format!(
-                "storage.data_dir {:?} cannot be used (fix its permissions, or set it empty \
+        Some(dir) => Some(Arc::new(Storage::open(&dir, limits).with_context(
+            || {
+                format!(
+                    "storage.data_dir {:?} cannot be used (fix its permissions, or set it empty \
                  to run without storage)",
-                settings.storage.data_dir
-            )
-        })?)),
+                    settings.storage.data_dir
+                )
+            },
+        )?)),
         None => None,
     };
     let topics = settings
@@ -175,8 +180,13 @@ impl Application {
         warn_without_public_url(&settings);
         let readiness = Arc::new(Readiness::new(background == Background::Off));
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let backstage = Backstage::start(workers, BACKSTAGE_BLOCKING_THREADS)
-            .context("Failed to start the backstage runtime")?;
+        let backstage = Backstage::start(
+            workers,
+            BACKSTAGE_BLOCKING_THREADS,
+            settings.server.builds() * MISSES_PER_BUILD,
+            crate::builds::BUILD_WAIT,
+        )
+        .context("Failed to start the backstage runtime")?;
         let (state, storage) = shared_state(settings, clock, readiness, port, backstage)?;
         let state = web::Data::new(state);
 

@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::FutureExt;
-use tracing::Instrument;
 use futures_util::future::{BoxFuture, Shared, join_all};
+use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::config::CacheSettings;
@@ -411,9 +411,8 @@ impl Store {
             let mut meta = self.meta.lock().unwrap_or_else(|e| e.into_inner());
             meta.insert(date, new)
         };
-        let changed = previous.is_none_or(|p| {
-            p.content_hash != new.content_hash || p.changed_at != new.changed_at
-        });
+        let changed = previous
+            .is_none_or(|p| p.content_hash != new.content_hash || p.changed_at != new.changed_at);
         if changed {
             self.versions.bump(date);
         }
@@ -557,11 +556,10 @@ impl Store {
                             .load_now(date)
                             .instrument(tracing::Span::current()),
                     );
-                    let loading: Loading = async move {
-                        task.await.unwrap_or(Err(StoreError::Interrupted))
-                    }
-                    .boxed()
-                    .shared();
+                    let loading: Loading =
+                        async move { task.await.unwrap_or(Err(StoreError::Interrupted)) }
+                            .boxed()
+                            .shared();
                     loads.insert(date, loading.clone());
                     loading
                 }

@@ -95,7 +95,9 @@ impl PublicBases {
     /// The base when there is no request (start-up, the export): `server.public_url`, else
     /// `http://localhost:<port>`.
     pub fn default_base(&self) -> Arc<str> {
-        self.configured.clone().unwrap_or_else(|| self.fallback.clone())
+        self.configured
+            .clone()
+            .unwrap_or_else(|| self.fallback.clone())
     }
 }
 
@@ -151,7 +153,9 @@ fn is_dns_name(host: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -210,7 +214,10 @@ mod tests {
     #[test]
     fn a_configured_public_url_is_the_base_whatever_the_host() {
         let bases = PublicBases::new("https://papers.example.org", 8080);
-        assert_eq!(&*bases.for_host("other.example"), "https://papers.example.org");
+        assert_eq!(
+            &*bases.for_host("other.example"),
+            "https://papers.example.org"
+        );
         assert!(bases.is_configured());
     }
 

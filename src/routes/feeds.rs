@@ -26,7 +26,7 @@ use crate::query::period::Period;
 use crate::query::select::{Scan, select, select_periods, select_with};
 use crate::render_cache::{Encoded, RenderKey, RenderedFeed, Resolved};
 use crate::routes::rsshub::Cycle;
-use crate::routes::{build, get_or_head};
+use crate::routes::{backstage, build, get_or_head};
 use crate::state::AppState;
 use crate::store::Window;
 use crate::topics::Topic;
@@ -148,12 +148,9 @@ pub async fn serve_feed(
     let base = state.bases.for_request(req);
     let url = request_url(&base, req);
     let store = &state.store;
-    if let Some((format, encoded)) = state
-        .renders
-        .resolved(&url, today, now, |oldest, newest| {
-            store.window_version(oldest, newest)
-        })
-    {
+    if let Some((format, encoded)) = state.renders.resolved(&url, today, now, |oldest, newest| {
+        store.window_version(oldest, newest)
+    }) {
         if let Some(response) = answer_ready(req, state, &encoded, format) {
             return Ok(response);
         }
@@ -185,16 +182,10 @@ async fn serve_unresolved(
         url,
         now,
     };
-    let backstage = web::Data::clone(state);
-    let (format, encoded) = state
-        .backstage
-        .run(async move { resolve(&backstage, miss).await })
-        .await
-        .unwrap_or_else(|| {
-            Err(Problem::internal(
-                "The feed could not be built; this is a bug in paperboy.",
-            ))
-        })?;
+    let (format, encoded) = backstage(state, |state| {
+        Box::pin(async move { resolve(&state, miss).await })
+    })
+    .await?;
     answer(req, state, &encoded, format).await
 }
 
@@ -219,7 +210,10 @@ async fn resolve(state: &AppState, miss: Miss) -> Result<(Format, Arc<Encoded>),
     let route = FeedRoute {
         scope: miss.scope,
         format: miss.format,
-        topic: miss.topic.as_deref().and_then(|name| state.topics.get(name)),
+        topic: miss
+            .topic
+            .as_deref()
+            .and_then(|name| state.topics.get(name)),
     };
     let (now, self_url, gzip) = (miss.now, miss.self_url, miss.gzip);
     let today = now.date_naive();
@@ -506,7 +500,9 @@ pub async fn digest_window(
             content_hash,
         ));
         if kept && complete {
-            state.selections.put(period, content_hash, top, list.clone());
+            state
+                .selections
+                .put(period, content_hash, top, list.clone());
         }
         window.lists.push(list);
     }

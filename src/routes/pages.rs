@@ -18,7 +18,7 @@ use crate::query::decode::decode_pairs;
 use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};
 use crate::query::select::{select, select_periods};
 use crate::routes::feeds::{digest_window, unavailable};
-use crate::routes::{build, get_or_head};
+use crate::routes::{backstage, build, get_or_head};
 use crate::state::AppState;
 
 /// Scripts are never needed: forbid them, and everything else but inline style and the form.
@@ -65,15 +65,11 @@ async fn home(req: &HttpRequest, state: &web::Data<AppState>) -> Result<HttpResp
     if let Some(body) = state.home_page.get(&base, version, today) {
         return Ok(html_response(StatusCode::OK, body, state));
     }
-    let backstage = (web::Data::clone(state), base.clone());
-    let body = state
-        .backstage
-        .run(async move {
-            let (state, base) = backstage;
-            home_page_for(&state, Site::Served, &base).await
-        })
-        .await
-        .unwrap_or_else(|| Err(lost()))?;
+    let page_base = base.clone();
+    let body = backstage(state, move |state| {
+        Box::pin(async move { home_page_for(&state, Site::Served, &page_base).await })
+    })
+    .await?;
     let body = state.home_page.put(base, version, today, body);
     Ok(html_response(StatusCode::OK, body, state))
 }
@@ -122,27 +118,14 @@ pub async fn home_page_for(
     .await
 }
 
-/// The problem when backstage lost a task (it shut down, or the task panicked).
-fn lost() -> Problem {
-    Problem::internal("The page could not be written; this is a bug in paperboy.")
-}
-
 /// `/preview?<query>`: the papers of a feed query, or, with `period=` or `count=`, the items of a digest (a daily one unless `period` says otherwise).
 /// The form sends every field, so an empty value is taken as not given. Worked out backstage.
 async fn preview(req: &HttpRequest, state: &web::Data<AppState>) -> Result<HttpResponse, Problem> {
-    let backstage = (
-        web::Data::clone(state),
-        req.query_string().to_owned(),
-        state.bases.for_request(req),
-    );
-    let page = state
-        .backstage
-        .run(async move {
-            let (state, query, base) = backstage;
-            preview_page(&state, &query, &base).await
-        })
-        .await
-        .unwrap_or_else(|| Err(lost()))?;
+    let (query, base) = (req.query_string().to_owned(), state.bases.for_request(req));
+    let page = backstage(state, move |state| {
+        Box::pin(async move { preview_page(&state, &query, &base).await })
+    })
+    .await?;
     let mut response = html_response(page.status, page.body.into(), state);
     if let Some(secs) = page.retry_after
         && let Ok(value) = header::HeaderValue::from_str(&secs.to_string())

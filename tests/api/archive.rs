@@ -63,7 +63,11 @@ async fn older_lists_are_read_when_needed_and_kept_within_their_share_of_the_bud
         let response = app.get(&format!("/feed.atom?date={day}&days=1")).await;
         assert_eq!(response.status(), 200, "{day}");
     }
-    assert_eq!(app.upstream_request_count().await, 0, "every day came from disk");
+    assert_eq!(
+        app.upstream_request_count().await,
+        0,
+        "every day came from disk"
+    );
     let metrics = scrape(&app.client, &app.address).await;
     let older = metrics.get("paperboy_memory_bytes", &[("kind", "older_lists")]);
     let recent = metrics.get("paperboy_memory_bytes", &[("kind", "recent_lists")]);
@@ -104,14 +108,19 @@ async fn start_up_reads_only_the_recent_days_from_the_data_directory() {
         s.feeds.default_days = 3;
     })
     .await;
-    eventually("ready", || async { app.get("/readyz").await.status() == 200 }).await;
+    eventually("ready", || async {
+        app.get("/readyz").await.status() == 200
+    })
+    .await;
     let cached: Vec<bool> = FIXTURE_DAYS
         .iter()
         .map(|d| app.state.store.in_memory(date(d)).is_some())
         .collect();
     assert_eq!(
         cached,
-        [false, false, false, false, false, false, false, false, true, true, true, true],
+        [
+            false, false, false, false, false, false, false, false, true, true, true, true
+        ],
         "the last feeds.max_days days, no others"
     );
 }
@@ -141,12 +150,21 @@ async fn a_digest_of_months_covers_at_most_a_year() {
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["parameter"], "count");
     let detail = problem["detail"].as_str().unwrap();
-    assert!(detail.contains("12") && detail.contains("month"), "{detail}");
+    assert!(
+        detail.contains("12") && detail.contains("month"),
+        "{detail}"
+    );
     // Order does not matter: count before period.
     let response = app.get("/digest.atom?count=13&period=month").await;
     assert_eq!(response.status(), 400);
-    assert_eq!(app.get("/digest.atom?period=month&count=12").await.status(), 200);
-    assert_eq!(app.get("/digest.atom?period=week&count=30").await.status(), 200);
+    assert_eq!(
+        app.get("/digest.atom?period=month&count=12").await.status(),
+        200
+    );
+    assert_eq!(
+        app.get("/digest.atom?period=week&count=30").await.status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -178,7 +196,12 @@ async fn an_unfiltered_digest_ranks_an_ended_period_once_per_data_version() {
     let after = lookups(&scrape(&app.client, &app.address).await);
     assert_eq!(before, after, "no daily list was looked up again");
     // A filter ranks anew.
-    assert_eq!(app.get(&format!("/digest.json?{week}&q=model")).await.status(), 200);
+    assert_eq!(
+        app.get(&format!("/digest.json?{week}&q=model"))
+            .await
+            .status(),
+        200
+    );
     let filtered = lookups(&scrape(&app.client, &app.address).await);
     assert!(filtered > after);
 }
@@ -205,9 +228,18 @@ async fn reading_other_dates_leaves_a_windows_version_and_its_fast_path_alone() 
     assert_eq!(app.get("/feed.atom").await.status(), 200);
     let version = store.window_version(oldest, newest);
     for day in &FIXTURE_DAYS[..8] {
-        assert_eq!(app.get(&format!("/feed.atom?date={day}&days=1")).await.status(), 200);
+        assert_eq!(
+            app.get(&format!("/feed.atom?date={day}&days=1"))
+                .await
+                .status(),
+            200
+        );
     }
-    assert_eq!(store.window_version(oldest, newest), version, "a sweep over other dates");
+    assert_eq!(
+        store.window_version(oldest, newest),
+        version,
+        "a sweep over other dates"
+    );
     // Reading a list again with the same content does not move it either.
     let list = store.in_memory(newest).unwrap();
     store
@@ -261,7 +293,11 @@ async fn a_refresh_that_would_empty_most_of_a_past_day_keeps_the_stored_list() {
     let items = app.days.get(day);
     app.days.set(day, items[..1].to_vec());
     app.clock.advance(std::time::Duration::from_secs(2 * 3600));
-    assert_eq!(app.get(&url).await.status(), 200, "served stale, refreshed behind");
+    assert_eq!(
+        app.get(&url).await.status(),
+        200,
+        "served stale, refreshed behind"
+    );
     eventually("the refresh is refused", || async {
         scrape(&app.client, &app.address)
             .await
@@ -269,7 +305,11 @@ async fn a_refresh_that_would_empty_most_of_a_past_day_keeps_the_stored_list() {
             == 1.0
     })
     .await;
-    assert_eq!(app.ids(&url).await, before, "the stored list is still served");
+    assert_eq!(
+        app.ids(&url).await,
+        before,
+        "the stored list is still served"
+    );
     assert_eq!(std::fs::read(&file).unwrap(), stored, "and still stored");
     // `paperboy fetch --force` replaces it all the same.
     let forced = app.state.store.backfill(date(day), true).await.unwrap();
@@ -331,7 +371,10 @@ async fn without_a_public_url_links_come_from_the_requests_host() {
         .text()
         .await
         .unwrap();
-    assert!(opml.contains("xmlUrl=\"http://papers.example.org:8080/topics/"), "{opml}");
+    assert!(
+        opml.contains("xmlUrl=\"http://papers.example.org:8080/topics/"),
+        "{opml}"
+    );
     let home = app
         .get_with("/", &[("Host", "papers.example.org:8080")])
         .await
@@ -376,13 +419,18 @@ async fn a_public_url_setting_wins_over_the_host() {
         .json()
         .await
         .unwrap();
-    assert_eq!(feed["feed_url"], "https://papers.example.org/feed.json?days=1");
+    assert_eq!(
+        feed["feed_url"],
+        "https://papers.example.org/feed.json?days=1"
+    );
 }
 
 #[test]
 fn the_removed_max_papers_setting_is_refused_naming_max_memory() {
     let env = vec![("PAPERBOY_CACHE__MAX_PAPERS".to_owned(), "20000".to_owned())];
-    let error = Settings::load(&Overrides::default(), env).unwrap_err().to_string();
+    let error = Settings::load(&Overrides::default(), env)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("cache.max_papers"), "{error}");
     assert!(error.contains("cache.max_memory"), "{error}");
 }
@@ -394,7 +442,13 @@ async fn builds_and_backstage_run_below_the_http_workers_priority() {
     let threads = std::fs::read_dir("/proc/self/task").unwrap();
     let mut niced = std::collections::HashMap::new();
     for thread in threads {
-        let tid: i32 = thread.unwrap().file_name().to_str().unwrap().parse().unwrap();
+        let tid: i32 = thread
+            .unwrap()
+            .file_name()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         let Ok(name) = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")) else {
             continue;
         };
@@ -412,7 +466,15 @@ async fn builds_and_backstage_run_below_the_http_workers_priority() {
     let backstage = of("paperboy-backst");
     let workers = of("actix-server wo");
     assert!(!builds.is_empty() && !backstage.is_empty(), "{niced:?}");
-    assert!(builds.iter().chain(&backstage).all(|n| *n == paperboy::backstage::NICE));
+    assert!(
+        builds
+            .iter()
+            .chain(&backstage)
+            .all(|n| *n == paperboy::backstage::NICE)
+    );
     assert!(!workers.is_empty(), "{niced:?}");
-    assert!(workers.iter().all(|n| *n < paperboy::backstage::NICE), "{niced:?}");
+    assert!(
+        workers.iter().all(|n| *n < paperboy::backstage::NICE),
+        "{niced:?}"
+    );
 }
