@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use url::Url;
+use url::{Host, Url};
 
 use crate::feed_settings::FeedSettings;
 use crate::topics::{TopicError, TopicSettings, Topics, starter_topics};
@@ -295,16 +295,30 @@ impl Settings {
         })?;
         self.server.bind = bind.to_string();
         if !self.server.public_url.trim().is_empty() {
-            self.server.public_url = web_base_url("server.public_url", &self.server.public_url)?;
+            let url = web_base_url("server.public_url", &self.server.public_url)?;
+            self.server.public_url = without_trailing_slash(&url);
         } else {
             self.server.public_url = String::new();
         }
-        self.upstream.base_url = web_base_url("upstream.base_url", &self.upstream.base_url)?;
+        let upstream = web_base_url("upstream.base_url", &self.upstream.base_url)?;
+        self.upstream.base_url = without_trailing_slash(&upstream);
         let token = self.upstream.token.expose_secret().trim().to_owned();
         if token.chars().any(|c| !c.is_ascii_graphic()) {
             return Err(invalid(
                 "upstream.token",
                 "must be printable ASCII without spaces",
+            ));
+        }
+        // The token would cross the network in clear; over loopback it never leaves the host
+        // (a local mock upstream, a proxy on the same machine).
+        if !token.is_empty() && upstream.scheme() == "http" && !is_loopback(&upstream) {
+            return Err(invalid(
+                "upstream.token",
+                format!(
+                    "would be sent in clear to {} (upstream.base_url is http://): use an \
+                     https:// upstream.base_url or unset the token",
+                    upstream.host_str().unwrap_or_default()
+                ),
             ));
         }
         self.upstream.token = SecretString::from(token);
@@ -427,10 +441,28 @@ impl Settings {
     }
 }
 
-/// An absolute `http`/`https` URL without a trailing slash, query or fragment.
-fn web_base_url(key: &'static str, raw: &str) -> Result<String, SettingsError> {
-    let url = Url::parse(raw.trim())
-        .map_err(|e| invalid(key, format!("{raw:?} is not an absolute URL ({e})")))?;
+/// An absolute `http`/`https` URL without user info, query or fragment. A value with user
+/// info is never echoed: its password is a secret (errors name the host only).
+fn web_base_url(key: &'static str, raw: &str) -> Result<Url, SettingsError> {
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        let value = if raw.contains('@') {
+            // It may hold a password that did not parse as one.
+            "the URL".to_owned()
+        } else {
+            format!("{raw:?}")
+        };
+        invalid(key, format!("{value} is not an absolute URL ({e})"))
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            key,
+            format!(
+                "the URL for host {} has a user name or password in it; remove the user info \
+                 (user:password@)",
+                url.host_str().unwrap_or("no host")
+            ),
+        ));
+    }
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(invalid(
             key,
@@ -443,7 +475,22 @@ fn web_base_url(key: &'static str, raw: &str) -> Result<String, SettingsError> {
             format!("{raw:?} must not have a query or fragment"),
         ));
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    Ok(url)
+}
+
+/// The text of a URL setting: a base that paths are appended to, so without a trailing slash.
+fn without_trailing_slash(url: &Url) -> String {
+    url.as_str().trim_end_matches('/').to_owned()
+}
+
+/// Whether a URL's host is this machine: `127.0.0.0/8`, `::1` or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -565,6 +612,110 @@ mod tests {
             let err = load(&[(key, value)]).unwrap_err().to_string();
             assert!(err.contains(expected), "{key}={value}: {err}");
             assert!(!err.contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn urls_with_user_info_are_refused_naming_the_host_and_never_the_password() {
+        for (key, value, host) in [
+            (
+                "PAPERBOY_UPSTREAM__BASE_URL",
+                "http://u:secret@127.0.0.1:9",
+                "127.0.0.1",
+            ),
+            (
+                "PAPERBOY_UPSTREAM__BASE_URL",
+                "https://alice@hf.example.org",
+                "hf.example.org",
+            ),
+            (
+                "PAPERBOY_UPSTREAM__BASE_URL",
+                "https://:secret@hf.example.org/",
+                "hf.example.org",
+            ),
+            (
+                "PAPERBOY_SERVER__PUBLIC_URL",
+                "https://alice:secret@feeds.example.org/papers",
+                "feeds.example.org",
+            ),
+            (
+                "PAPERBOY_SERVER__PUBLIC_URL",
+                "https://alice@feeds.example.org",
+                "feeds.example.org",
+            ),
+            // Refused for what else is wrong with it, still without the password.
+            (
+                "PAPERBOY_UPSTREAM__BASE_URL",
+                "ftp://u:secret@hf.example.org",
+                "hf.example.org",
+            ),
+            (
+                "PAPERBOY_SERVER__PUBLIC_URL",
+                "https://u:secret@feeds.example.org/?q=1",
+                "feeds.example.org",
+            ),
+        ] {
+            let setting = key
+                .trim_start_matches("PAPERBOY_")
+                .replace("__", ".")
+                .to_lowercase();
+            let e = load(&[(key, value)]).unwrap_err();
+            assert!(
+                matches!(&e, SettingsError::Invalid { key, .. } if *key == setting),
+                "{value}: {e:?}"
+            );
+            let line = e.to_string();
+            assert!(line.contains(&setting), "{value}: {line}");
+            assert!(line.contains(host), "names the host: {line}");
+            assert!(line.contains("remove the user info"), "{value}: {line}");
+            assert!(!line.contains("secret"), "never the password: {line}");
+            assert!(!line.contains('\n'), "{line}");
+        }
+        // A URL that does not parse is not echoed when it may hold a password.
+        let e = load(&[("PAPERBOY_UPSTREAM__BASE_URL", "http://u:secret@[::1")]).unwrap_err();
+        assert!(e.to_string().contains("upstream.base_url"), "{e}");
+        assert!(!e.to_string().contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn a_token_goes_over_http_only_to_a_loopback_upstream() {
+        for (base_url, token, accepted) in [
+            ("http://hf.example.org", "hf_secret", false),
+            ("http://10.0.0.7:8080", "hf_secret", false),
+            ("http://[2001:db8::1]", "hf_secret", false),
+            ("http://localhost.example.org", "hf_secret", false),
+            ("http://127.0.0.1:9999", "hf_secret", true),
+            ("http://127.3.2.1", "hf_secret", true),
+            ("http://[::1]:9999", "hf_secret", true),
+            ("http://localhost:9999", "hf_secret", true),
+            ("http://LOCALHOST", "hf_secret", true),
+            ("https://hf.example.org", "hf_secret", true),
+            ("http://hf.example.org", "", true),
+            ("http://hf.example.org", "  ", true),
+        ] {
+            let result = load(&[
+                ("PAPERBOY_UPSTREAM__BASE_URL", base_url),
+                ("PAPERBOY_UPSTREAM__TOKEN", token),
+            ]);
+            if accepted {
+                assert!(result.is_ok(), "{base_url} with {token:?}: {result:?}");
+                continue;
+            }
+            let e = result.unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    SettingsError::Invalid {
+                        key: "upstream.token",
+                        ..
+                    }
+                ),
+                "{base_url}: {e:?}"
+            );
+            let line = e.to_string();
+            assert!(line.contains("https://"), "{line}");
+            assert!(line.contains("unset the token"), "{line}");
+            assert!(!line.contains("hf_secret"), "never the token: {line}");
         }
     }
 

@@ -7,11 +7,11 @@
 //! bytes the server answers for the same request and data, its self link being the file's URL
 //! under `--base-url` (which is `server.public_url` for the run, so ids and OPML URLs use it
 //! too). What the files read is fetched first, as `paperboy fetch` does. The site is written
-//! into a new folder beside DIR and put in DIR's place only once every file is written, so a
-//! failed run leaves the previous export whole; a folder that paperboy did not write is never
-//! replaced.
+//! into a new folder beside DIR and put in DIR's place only once every file is written and on
+//! disk, so a failed run leaves the previous export whole; a folder that paperboy did not write
+//! is never replaced, checked when the run starts and again right before the swap.
 
-use std::fs;
+use std::fs::{self, File};
 use std::future::Future;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -189,13 +189,7 @@ pub async fn export(
             return Err(e);
         }
     };
-    target.replace_with(&staging).map_err(|e| {
-        let _ = fs::remove_dir_all(&staging);
-        ExportError::Failed(format!(
-            "could not put the export in place at {}: {e}",
-            target.out.display()
-        ))
-    })?;
+    target.put_in_place(&staging)?;
     Ok(Exported {
         fetched,
         files,
@@ -209,7 +203,8 @@ async fn write_site(
     feeds: &[SiteFeed<'_>],
     dir: &Path,
 ) -> Result<(usize, u64), ExportError> {
-    let base = &state.settings.server.public_url;
+    // `server.public_url` (the export's `--base-url`), as every link of the site uses.
+    let base = state.bases.default_base();
     let mut site = SiteWriter::new(dir);
     for feed in feeds {
         let self_url = format!("{base}/{}", feed.path);
@@ -283,6 +278,8 @@ fn gzip(body: &[u8]) -> io::Result<Vec<u8>> {
 #[derive(Debug)]
 struct Target {
     out: PathBuf,
+    /// The folder holding `out`, written to disk once `out` is swapped.
+    parent: PathBuf,
     /// `.<name>.paperboy-new` beside it: the export being written.
     new: PathBuf,
     /// `.<name>.paperboy-old` beside it: the previous export, while it is being replaced
@@ -322,7 +319,21 @@ impl Target {
             out: out.to_path_buf(),
             new: parent.join(format!(".{name}.paperboy-new")),
             old: parent.join(format!(".{name}.paperboy-old")),
+            parent,
         })
+    }
+
+    /// Checks `out` again, by the rules of [`Target::new`]: minutes of fetching and rendering
+    /// have passed, in which it may have been replaced by a symbolic link or by a folder
+    /// paperboy did not write.
+    fn check_again(&self) -> Result<(), UsageError> {
+        match not_replaceable(&self.out) {
+            None => Ok(()),
+            Some(why) => Err(UsageError(format!(
+                "--out {}: {why} (it changed after the export began; nothing was replaced)",
+                self.out.display()
+            ))),
+        }
     }
 
     /// A new, empty staging folder, marked as an export (a leftover of a run that was cut
@@ -352,23 +363,119 @@ impl Target {
         Ok(self.new.clone())
     }
 
-    /// Puts `staging` in the place of `out`: at once where the system can exchange two folders
-    /// (Linux), else by two renames, and removes the previous export.
-    fn replace_with(&self, staging: &Path) -> io::Result<()> {
-        if fs::symlink_metadata(&self.out).is_err() {
-            return fs::rename(staging, &self.out);
+    /// Puts the site written in `staging` in the place of `out`: every file and folder of it on
+    /// disk first, then `out` checked again, then the swap. When any step fails, `staging` is
+    /// removed and `out` keeps what it held.
+    fn put_in_place(&self, staging: &Path) -> Result<(), ExportError> {
+        let result = (|| {
+            sync_tree(staging).map_err(|e| {
+                ExportError::Failed(format!("could not write the export to disk: {e}"))
+            })?;
+            self.check_again()?;
+            self.replace_with(staging)
+        })();
+        // Only while it is still an export: should a swap have failed half-way, `staging`
+        // may hold what was in `out`.
+        if result.is_err() && not_replaceable(staging).is_none() {
+            let _ = fs::remove_dir_all(staging);
         }
-        if exchange(staging, &self.out).is_ok() {
-            // `staging` now holds the previous export.
-            return fs::remove_dir_all(staging);
-        }
-        fs::rename(&self.out, &self.old)?;
-        if let Err(e) = fs::rename(staging, &self.out) {
-            let _ = fs::rename(&self.old, &self.out);
-            return Err(e);
-        }
-        fs::remove_dir_all(&self.old)
+        result
     }
+
+    /// Puts `staging` in the place of `out`: at once where the system can exchange two folders
+    /// (Linux), else by two renames; writes that to disk, and removes the previous export.
+    /// What was moved out of the way is checked before it is removed: should `out` have been
+    /// replaced after [`Target::check_again`], it is put back and nothing is removed.
+    fn replace_with(&self, staging: &Path) -> Result<(), ExportError> {
+        let failed = |e: io::Error| {
+            ExportError::Failed(format!(
+                "could not put the export in place at {}: {e}",
+                self.out.display()
+            ))
+        };
+        let previous = if fs::symlink_metadata(&self.out).is_err() {
+            fs::rename(staging, &self.out).map_err(failed)?;
+            None
+        } else if exchange(staging, &self.out).is_ok() {
+            self.keep_if_not_replaceable(staging, || exchange(staging, &self.out))?;
+            Some(staging)
+        } else {
+            fs::rename(&self.out, &self.old).map_err(failed)?;
+            self.keep_if_not_replaceable(&self.old, || fs::rename(&self.old, &self.out))?;
+            if let Err(e) = fs::rename(staging, &self.out) {
+                let _ = fs::rename(&self.old, &self.out);
+                return Err(failed(e));
+            }
+            Some(self.old.as_path())
+        };
+        sync_dir(&self.parent).map_err(failed)?;
+        match previous {
+            Some(previous) => fs::remove_dir_all(previous).map_err(failed),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses, after `undo` has put it back, what was moved out of `out` to `moved` when it
+    /// may not be replaced.
+    fn keep_if_not_replaceable(
+        &self,
+        moved: &Path,
+        undo: impl FnOnce() -> io::Result<()>,
+    ) -> Result<(), ExportError> {
+        let Some(why) = not_replaceable(moved) else {
+            return Ok(());
+        };
+        undo().map_err(|e| {
+            ExportError::Failed(format!(
+                "--out {} changed during the swap ({why}) and could not be put back from {}: {e}",
+                self.out.display(),
+                moved.display()
+            ))
+        })?;
+        Err(UsageError(format!(
+            "--out {}: {why} (it changed during the swap: it was put back, nothing was replaced)",
+            self.out.display()
+        ))
+        .into())
+    }
+}
+
+/// Writes `dir` and everything under it to disk: each file, then each folder once its entries
+/// are, `dir` last. Anything that cannot be opened and written to disk is an error naming it;
+/// an export holds only files and folders, so symbolic links are not followed.
+fn sync_tree(dir: &Path) -> io::Result<()> {
+    let named =
+        |path: &Path, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    for entry in fs::read_dir(dir).map_err(|e| named(dir, e))? {
+        let entry = entry.map_err(|e| named(dir, e))?;
+        let path = entry.path();
+        if entry.file_type().map_err(|e| named(&path, e))?.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            open_to_sync(&path)
+                .and_then(|file| file.sync_all())
+                .map_err(|e| named(&path, e))?;
+        }
+    }
+    sync_dir(dir).map_err(|e| named(dir, e))
+}
+
+/// Opens a file only to write it to disk: never through a symbolic link, and without waiting
+/// (on a pipe, say, which then fails to sync).
+fn open_to_sync(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    options.open(path)
+}
+
+/// Writes a folder's entries (created, renamed, removed) to disk.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 /// Why `path` may not be replaced by an export, if it may not: only a missing folder, an
@@ -431,6 +538,7 @@ fn exchange(_: &Path, _: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::Exit;
 
     #[test]
     fn only_new_empty_or_exported_folders_are_replaced() {
@@ -465,7 +573,7 @@ mod tests {
             let target = Target::new(&site).unwrap();
             let staging = target.staging().unwrap();
             fs::write(staging.join(file), "x").unwrap();
-            target.replace_with(&staging).unwrap();
+            target.put_in_place(&staging).unwrap();
             assert!(site.join(file).is_file(), "round {round}");
             assert!(site.join(MARKER).is_file());
             assert!(
@@ -477,6 +585,163 @@ mod tests {
             !site.join("first.txt").exists(),
             "the previous export is gone whole"
         );
+    }
+
+    /// An earlier export at `site`, and a new one staged to replace it after the first check.
+    fn staged_over_an_earlier_export(site: &Path) -> (Target, PathBuf) {
+        let target = Target::new(site).unwrap();
+        let staging = target.staging().unwrap();
+        fs::write(staging.join("earlier.txt"), "earlier").unwrap();
+        target.put_in_place(&staging).unwrap();
+        let target = Target::new(site).unwrap();
+        let staging = target.staging().unwrap();
+        fs::create_dir(staging.join("topics")).unwrap();
+        fs::write(staging.join("topics/new.rss"), "new").unwrap();
+        (target, staging)
+    }
+
+    /// What `site` is now: a link and where it points, or its files and their text.
+    fn describe(site: &Path) -> String {
+        if let Ok(to) = fs::read_link(site) {
+            return format!("link to {}", to.display());
+        }
+        if site.is_file() {
+            return format!("file {}", fs::read_to_string(site).unwrap());
+        }
+        let mut files: Vec<String> = fs::read_dir(site)
+            .unwrap()
+            .map(|e| {
+                let path = e.unwrap().path();
+                let text = fs::read_to_string(&path).unwrap_or_default();
+                format!("{}={text}", path.file_name().unwrap().to_string_lossy())
+            })
+            .collect();
+        files.sort();
+        files.join(",")
+    }
+
+    /// `out` replaced, after the first check, by something an export may not replace.
+    type Replacement = fn(&Path, &Path);
+
+    const REPLACEMENTS: [(&str, Replacement, &str); 3] = [
+        (
+            "a symbolic link to a folder of someone's",
+            |site, beside| {
+                let theirs = beside.join("theirs");
+                fs::create_dir(&theirs).unwrap();
+                fs::write(theirs.join("notes.txt"), "keep me").unwrap();
+                fs::remove_dir_all(site).unwrap();
+                std::os::unix::fs::symlink(&theirs, site).unwrap();
+            },
+            "symbolic link",
+        ),
+        (
+            "a folder paperboy did not write",
+            |site, _| {
+                fs::remove_dir_all(site).unwrap();
+                fs::create_dir(site).unwrap();
+                fs::write(site.join("notes.txt"), "keep me").unwrap();
+            },
+            "did not write",
+        ),
+        (
+            "a file",
+            |site, _| {
+                fs::remove_dir_all(site).unwrap();
+                fs::write(site, "keep me").unwrap();
+            },
+            "not a folder",
+        ),
+    ];
+
+    #[test]
+    fn a_target_replaced_before_the_swap_is_refused_and_left_as_it_is() {
+        for (case, replace, why) in REPLACEMENTS {
+            let dir = tempfile::tempdir().unwrap();
+            let site = dir.path().join("site");
+            let (target, staging) = staged_over_an_earlier_export(&site);
+            replace(&site, dir.path());
+            let before = describe(&site);
+
+            let e = target.put_in_place(&staging).unwrap_err();
+            assert_eq!(e.exit(), Exit::Usage, "{case}: exit 2, as the first check");
+            assert!(e.to_string().contains(why), "{case}: {e}");
+            assert!(
+                e.to_string().contains("after the export began"),
+                "{case}: {e}"
+            );
+            assert!(e.to_string().contains("--out"), "{case}: {e}");
+            assert_eq!(describe(&site), before, "{case}: left as it is");
+            assert!(!staging.exists(), "{case}: the staging folder is removed");
+            if let Ok(theirs) = fs::read_link(&site) {
+                assert_eq!(describe(&theirs), "notes.txt=keep me", "{case}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_target_replaced_after_the_second_check_is_put_back_whole() {
+        // The swap itself (past the second check) finds what it moved out of the way is not
+        // an export: it puts it back and removes nothing.
+        for (case, replace, why) in REPLACEMENTS {
+            let dir = tempfile::tempdir().unwrap();
+            let site = dir.path().join("site");
+            let (target, staging) = staged_over_an_earlier_export(&site);
+            replace(&site, dir.path());
+            let before = describe(&site);
+
+            let e = target.replace_with(&staging).unwrap_err();
+            assert_eq!(e.exit(), Exit::Usage, "{case}");
+            assert!(e.to_string().contains(why), "{case}: {e}");
+            assert!(e.to_string().contains("during the swap"), "{case}: {e}");
+            assert_eq!(describe(&site), before, "{case}: put back");
+            assert_eq!(
+                fs::read_to_string(staging.join("topics/new.rss")).unwrap(),
+                "new",
+                "{case}: the new export is back in the staging folder"
+            );
+            assert!(!target.old.exists(), "{case}");
+        }
+    }
+
+    #[test]
+    fn every_file_and_folder_of_the_site_is_written_to_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("tree");
+        fs::create_dir_all(tree.join("topics/agents")).unwrap();
+        fs::create_dir(tree.join("empty")).unwrap();
+        for file in ["feed.rss", "topics/agents.rss", "topics/agents/digest.rss"] {
+            fs::write(tree.join(file), file).unwrap();
+        }
+        sync_tree(&tree).unwrap();
+
+        // What cannot be opened is an error naming it, never skipped: a symbolic link (not
+        // followed) and a socket, deep in the tree.
+        std::os::unix::fs::symlink(tree.join("feed.rss"), tree.join("topics/link")).unwrap();
+        let e = sync_tree(&tree).unwrap_err();
+        assert!(e.to_string().contains("topics/link"), "{e}");
+        fs::remove_file(tree.join("topics/link")).unwrap();
+        let socket = tree.join("topics/agents/socket");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let e = sync_tree(&tree).unwrap_err();
+        assert!(e.to_string().contains("topics/agents/socket"), "{e}");
+        let e = sync_tree(&dir.path().join("missing")).unwrap_err();
+        assert!(e.to_string().contains("missing"), "{e}");
+    }
+
+    #[test]
+    fn a_site_that_cannot_be_written_to_disk_is_not_put_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        let (target, staging) = staged_over_an_earlier_export(&site);
+        let before = describe(&site);
+        let _listener = std::os::unix::net::UnixListener::bind(staging.join("socket")).unwrap();
+
+        let e = target.put_in_place(&staging).unwrap_err();
+        assert_eq!(e.exit(), Exit::Failed);
+        assert!(e.to_string().contains("to disk"), "{e}");
+        assert_eq!(describe(&site), before, "the earlier export is whole");
+        assert!(!staging.exists(), "the staging folder is removed");
     }
 
     #[test]

@@ -18,9 +18,10 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, LOCATION, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::value::RawValue;
 use tokio::sync::Semaphore;
+use url::Url;
 
 use crate::clock::Clock;
-use crate::config::UpstreamSettings;
+use crate::config::{UpstreamSettings, is_loopback};
 use crate::metrics::{Metrics, UpstreamOutcome};
 use crate::upstream::budget::Budget;
 use crate::upstream::model::RawItem;
@@ -132,7 +133,7 @@ impl UpstreamClient {
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .pool_idle_timeout(Duration::from_secs(60));
-        if is_loopback(&settings.base_url) {
+        if Url::parse(&settings.base_url).is_ok_and(|url| is_loopback(&url)) {
             builder = builder.no_proxy();
         }
         let http = builder
@@ -384,19 +385,6 @@ fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> chrono::Duration {
         .unwrap_or(DEFAULT_RETRY_AFTER)
         .min(MAX_RETRY_AFTER);
     chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60))
-}
-
-fn is_loopback(base_url: &str) -> bool {
-    url::Url::parse(base_url)
-        .ok()
-        .and_then(|u| {
-            u.host().map(|h| match h {
-                url::Host::Domain(d) => d == "localhost",
-                url::Host::Ipv4(ip) => ip.is_loopback(),
-                url::Host::Ipv6(ip) => ip.is_loopback(),
-            })
-        })
-        .unwrap_or(false)
 }
 
 /// A reqwest error with its sources, since the top level alone rarely says what happened.

@@ -444,3 +444,32 @@ async fn the_token_is_never_written_to_the_logs() {
         assert!(!line.contains(token), "{line}");
     }
 }
+
+#[tokio::test]
+async fn a_password_in_a_url_setting_stops_start_up_with_one_line_that_does_not_echo_it() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut command = Command::new(BINARY);
+    command
+        .args(["--port", "0"])
+        .current_dir(cwd.path())
+        .env_clear()
+        .env("PAPERBOY_UPSTREAM__BASE_URL", "http://u:secret@127.0.0.1:9")
+        .env("PAPERBOY_STORAGE__DATA_DIR", "");
+    // A guard, so that a binary that starts serving fails the test instead of hanging it.
+    let mut paperboy = ChildGuard::spawn(command);
+    let status = paperboy.wait_exit(Duration::from_secs(10)).await;
+    assert_eq!(status.and_then(|s| s.code()), Some(2), "{status:?}");
+    let line = paperboy
+        .wait_for_line("naming the setting", Duration::from_secs(5), |l| {
+            l.contains("invalid setting upstream.base_url: ")
+        })
+        .await;
+    assert_eq!(
+        paperboy.lines().len(),
+        1,
+        "one line: {:?}",
+        paperboy.lines()
+    );
+    assert!(line.contains("127.0.0.1"), "names the host: {line}");
+    assert!(!line.contains("secret"), "never the password: {line}");
+}
