@@ -285,10 +285,18 @@ impl RenderedFeed {
         Arc::new(Encoded::kept(self.splice(self_url), self.last_modified))
     }
 
-    /// Bytes the template holds.
+    /// Bytes the template holds: its parts, and the compressed items its one-off gzip bodies
+    /// are stitched from (shared with the papers while their lists are kept, but held by the
+    /// template after they are let go).
     fn weight(&self) -> u32 {
         let template: usize = self.parts.iter().map(Bytes::len).sum();
-        u32::try_from(template + 256).unwrap_or(u32::MAX)
+        let stitch: usize = self.stitch.as_ref().map_or(0, |s| {
+            s.items
+                .iter()
+                .map(|i| i.compressed().len() + 64)
+                .sum::<usize>()
+        });
+        u32::try_from(template + stitch + 256).unwrap_or(u32::MAX)
     }
 }
 
