@@ -186,18 +186,18 @@ fn parse_day(
             });
         }
     };
+    // The items as received are not copied: a list read back is never written again (a
+    // refresh writes its own fetch), and each copy was a transient allocation as large as
+    // the item, scattered among the papers that stay.
     let mut fetched = FetchedDay {
         date,
         items: Vec::with_capacity(items.len()),
-        raw: Vec::with_capacity(items.len()),
+        raw: Vec::new(),
         skipped: 0,
     };
     for value in items {
         match serde_json::from_str::<RawItem>(value.get()) {
-            Ok(item) => {
-                fetched.items.push(item);
-                fetched.raw.push(value.to_owned());
-            }
+            Ok(item) => fetched.items.push(item),
             Err(e) => {
                 fetched.skipped += 1;
                 tracing::warn!(%date, error = %e, "skipped an unreadable stored item");
