@@ -187,7 +187,15 @@ fn gzip(body: &[u8], level: flate2::Compression) -> Bytes {
     exact(encoder.finish().unwrap_or_default())
 }
 
+/// One brotli compression at a time: each takes about 8.5 MB of encoder buffers (a 4 MiB
+/// window's ring buffer and hash tables, heaptrack), so that builds compressing at once would
+/// add that much to the peak each.
+static BROTLI_ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn brotli(body: &[u8]) -> Bytes {
+    let _one = BROTLI_ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let mut out = Vec::with_capacity(body.len() / 5);
     let params = brotli::enc::BrotliEncoderParams {
         quality: BROTLI_QUALITY as i32,

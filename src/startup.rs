@@ -25,11 +25,12 @@ use crate::storage::{ReadLimits, Storage};
 use crate::store::Store;
 use crate::upstream::client::UpstreamClient;
 
-/// Blocking threads of the backstage runtime at most: reads of stored days and writes, at once.
-const BACKSTAGE_BLOCKING_THREADS: usize = 8;
-/// Misses worked on at once, per build slot: enough to keep the builds busy while others
-/// read their days, few enough that the lists they hold stay small.
-const MISSES_PER_BUILD: usize = 4;
+/// Blocking threads of the backstage runtime at most: reads of stored days and writes, at once
+/// (more read no faster on two cores, and each read's transient allocations raise the peak).
+const BACKSTAGE_BLOCKING_THREADS: usize = 2;
+/// Misses worked on at once, per build slot: one each (more admitted at once raised the peak
+/// of a date sweep by 6 MB and answered no faster, `bench/archive.sh`).
+const MISSES_PER_BUILD: usize = 1;
 
 /// One warning when links will come from requests' hosts on an instance reachable from
 /// elsewhere: behind a proxy or a published container port, `server.public_url` is what
