@@ -101,9 +101,12 @@ impl PublicBases {
     }
 }
 
-/// `host[:port]` lower-cased, when it is a plain one: a DNS name or an IPv4 address, or an
-/// IPv6 address in brackets, with an optional port from 1 to 65535; never an unspecified
-/// address (`0.0.0.0`, `[::]`), which no reader can reach.
+/// `host[:port]` lower-cased, when it is a plain one: a DNS name or an IPv4 address in its
+/// usual dotted form, or an IPv6 address in brackets, with an optional port from 1 to 65535;
+/// never an unspecified address (`0.0.0.0`, `[::]`), which no reader can reach. A name whose
+/// last label is a number (`0`, `0.0.0.00`, `0x0`) is refused: browsers and URL parsers read
+/// it as an IPv4 address in another spelling (WHATWG URL, "ends in a number"), which could be
+/// the unspecified one.
 pub fn plain_host(value: &str) -> Option<String> {
     let value = value.trim();
     let (host, port) = if let Some(rest) = value.strip_prefix('[') {
@@ -127,7 +130,7 @@ pub fn plain_host(value: &str) -> Option<String> {
             if ip.is_unspecified() {
                 return None;
             }
-        } else if !is_dns_name(&host) {
+        } else if !is_dns_name(&host) || ends_in_a_number(&host) {
             return None;
         }
         (host, port)
@@ -142,6 +145,16 @@ pub fn plain_host(value: &str) -> Option<String> {
             valid.then(|| format!("{host}:{port}"))
         }
     }
+}
+
+/// Whether the last label is all digits or `0x` and hex digits: such a host is an IPv4 address
+/// to a URL parser, whatever else it looks like.
+fn ends_in_a_number(host: &str) -> bool {
+    let last = host.rsplit('.').next().unwrap_or(host);
+    let hex = last
+        .strip_prefix("0x")
+        .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_hexdigit()));
+    hex || (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Letters, digits and `-` in labels of 1 to 63 bytes, separated by single dots.
@@ -176,6 +189,12 @@ mod tests {
             ("0.0.0.0:8080", None),
             ("[::]:8080", None),
             ("[::]", None),
+            ("0.0.0.00:80", None),
+            ("0", None),
+            ("0x0", None),
+            ("0.0x0:80", None),
+            ("1.2.3.4.5", None),
+            ("0.0.0.0n0:80", Some("0.0.0.0n0:80")),
             ("", None),
             ("evil.example/path", None),
             ("a b", None),
