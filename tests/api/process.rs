@@ -178,6 +178,16 @@ async fn the_binary_started_as_the_image_starts_it_serves_stops_on_sigterm_and_r
     let (mut paperboy, port) = start(&layout.app, &env).await;
     assert_eq!(get(port, "/healthz").await.status(), 200);
     wait_ready(&paperboy, port).await;
+    // It started itself again without malloc's per-thread caches (src/allocator.rs): the
+    // process's environment, as of its last exec, says so.
+    let environ = std::fs::read(format!("/proc/{}/environ", paperboy.pid())).unwrap();
+    assert!(
+        environ
+            .split(|&b| b == 0)
+            .any(|var| var == b"GLIBC_TUNABLES=glibc.malloc.tcache_count=0"),
+        "{:?}",
+        String::from_utf8_lossy(&environ)
+    );
     let feed: Value = get(port, "/feed.json?days=1").await.json().await.unwrap();
     assert_eq!(feed["items"].as_array().unwrap().len(), 6);
     assert_eq!(healthcheck(port), 0);
