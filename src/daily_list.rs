@@ -167,7 +167,8 @@ fn content_hash(papers: &[Paper]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feed::{Format, parts};
+    use crate::feed::parts;
+    use crate::format::Format;
 
     fn fetched(titles: &[(&str, &str)]) -> FetchedDay {
         let items = titles

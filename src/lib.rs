@@ -8,6 +8,7 @@ pub mod config;
 pub mod daily_list;
 pub mod feed;
 pub mod feed_settings;
+pub mod format;
 pub mod http;
 pub mod memory;
 pub mod metrics;

@@ -54,22 +54,6 @@ pub struct Report {
 }
 
 impl Report {
-    /// What `state` keeps now.
-    pub fn of(state: &crate::state::AppState) -> Report {
-        let (recent_lists, older_lists) = state.store.memory();
-        let (feeds, fast_path) = state.renders.memory();
-        Report {
-            recent_lists,
-            older_lists,
-            feeds,
-            fast_path,
-            selections: state.selections.bytes() + crate::query::select::kept_windows_bytes(),
-            pages: state.home_page.bytes(),
-            tables: state.store.table_bytes()
-                + (crate::render_cache::SEEN_SLOTS * std::mem::size_of::<u64>()) as u64,
-        }
-    }
-
     /// Bytes weighed against `cache.max_memory`: everything but the recent lists.
     pub fn weighed(&self) -> u64 {
         self.older_lists + self.feeds + self.fast_path + self.selections + self.pages + self.tables

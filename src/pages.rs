@@ -6,8 +6,8 @@ use actix_web::web::Bytes;
 use askama::Template;
 use chrono::NaiveDate;
 
-use crate::feed::Format;
 use crate::feed_settings::FeedSettings;
+use crate::format::Format;
 use crate::paper::Paper;
 use crate::query::decode::Pair;
 

@@ -24,8 +24,8 @@ use actix_web::web::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use moka::future::Cache;
 
-use crate::feed::Format;
 use crate::feed::parts::Stitch;
+use crate::format::Format;
 use crate::memory::Budget;
 use crate::query::params::FeedQuery;
 

@@ -11,6 +11,7 @@ use crate::builds::Builds;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::http::base::PublicBases;
+use crate::memory::Report;
 use crate::metrics::Metrics;
 use crate::pages::HomeCache;
 use crate::rankings::Rankings;
@@ -45,4 +46,22 @@ pub struct AppState {
     /// `Cache-Control` of feed and OPML responses (`public, max-age=<server.max_age>`),
     /// written once.
     pub cache_control: HeaderValue,
+}
+
+impl AppState {
+    /// What is kept now, by kind (`paperboy_memory_bytes`).
+    pub fn memory(&self) -> Report {
+        let (recent_lists, older_lists) = self.store.memory();
+        let (feeds, fast_path) = self.renders.memory();
+        Report {
+            recent_lists,
+            older_lists,
+            feeds,
+            fast_path,
+            selections: self.selections.bytes() + crate::query::select::kept_windows_bytes(),
+            pages: self.home_page.bytes(),
+            tables: self.store.table_bytes()
+                + (crate::render_cache::SEEN_SLOTS * std::mem::size_of::<u64>()) as u64,
+        }
+    }
 }

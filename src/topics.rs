@@ -9,8 +9,8 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::feed::Format;
 use crate::feed_settings::FeedSettings;
+use crate::format::Format;
 use crate::query::params::{FeedQuery, ParseContext};
 use crate::text::clean_inline;
 

@@ -23,7 +23,7 @@ use flate2::write::GzEncoder;
 use crate::commands::fetch::{Fetched, fetch_dates};
 use crate::commands::progress::Progress;
 use crate::commands::{Exit, UsageError};
-use crate::feed::Format;
+use crate::format::Format;
 use crate::pages::Site;
 use crate::routes::feeds::{FeedRoute, plan, render_once};
 use crate::routes::icons::{FAVICON, ICON_PNG};

@@ -20,6 +20,8 @@ mod rss;
 pub use content::item_html;
 pub use digest::DigestItem;
 
+pub use crate::format::Format;
+
 /// The link of every feed: the Daily Papers page.
 pub const HOME_PAGE: &str = "https://huggingface.co/papers";
 /// The base feed title; topics and filters append ` — ...`.
@@ -27,40 +29,6 @@ pub const BASE_TITLE: &str = "Hugging Face Daily Papers";
 /// The feed-level description.
 pub const DESCRIPTION: &str =
     "New AI papers from Hugging Face Daily Papers, as upvoted by the research community.";
-
-/// One of the three feed formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    Rss,
-    Atom,
-    Json,
-}
-
-impl Format {
-    pub const ALL: [Format; 3] = [Format::Rss, Format::Atom, Format::Json];
-
-    /// The name used in `format=` and as the file extension (`rss`, `atom`, `json`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Rss => "rss",
-            Format::Atom => "atom",
-            Format::Json => "json",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.name() == name)
-    }
-
-    /// The exact `Content-Type` of this format.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Rss => "application/rss+xml; charset=utf-8",
-            Format::Atom => "application/atom+xml; charset=utf-8",
-            Format::Json => "application/feed+json; charset=utf-8",
-        }
-    }
-}
 
 /// What a feed says about itself.
 #[derive(Debug, Clone)]

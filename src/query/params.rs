@@ -7,8 +7,8 @@
 
 use chrono::NaiveDate;
 
-use crate::feed::Format;
 use crate::feed_settings::FeedSettings;
+use crate::format::Format;
 use crate::query::decode::{DecodeError, Pair, decode_pairs, encode_pairs};
 use crate::query::pattern::Pattern;
 use crate::query::period::{Period, Unit};

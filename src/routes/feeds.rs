@@ -25,12 +25,13 @@ use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};
 use crate::query::period::Period;
 use crate::query::select::{Scan, select, select_periods, select_with};
 use crate::render_cache::{Encoded, RenderKey, RenderedFeed, Resolved};
-use crate::routes::rsshub::Cycle;
 use crate::routes::{backstage, build, get_or_head};
 use crate::state::AppState;
 use crate::store::Window;
 use crate::topics::Topic;
+use cycle::Cycle;
 
+pub mod cycle;
 mod negotiate;
 mod plan;
 

@@ -29,7 +29,7 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
         state.store.lists_cached(),
         state.renders.weighted_size(),
     );
-    let memory = crate::memory::Report::of(&state);
+    let memory = state.memory();
     for (kind, bytes) in memory.by_kind() {
         state.metrics.set_memory(kind, bytes);
     }

@@ -4,7 +4,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::feed::Format;
+use crate::format::Format;
 use crate::http::problem::Problem;
 use crate::opml::{self, Outline};
 use crate::query::decode::decode_pairs;

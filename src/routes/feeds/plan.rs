@@ -137,7 +137,7 @@ pub async fn plan_for(
         (Scope::Digest, Some(topic)) => topic.query.digest_narrowed_by(&request),
         (_, Some(topic)) => topic.query.narrowed_by(&request),
         (Scope::RssHub { cycle, votes }, None) => {
-            crate::routes::rsshub::path_query(state, cycle, votes, today)
+            super::cycle::path_query(state, cycle, votes, today)
                 .await
                 .narrowed_by(&request)
         }
