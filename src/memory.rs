@@ -7,7 +7,7 @@
 //! | templates | 1/8 | feeds rendered once with a placeholder self link |
 //! | bodies | 1/8 | feeds for one self link, in every encoding (spliced again from the template when let go) |
 //! | fast path | 1/16 | request URLs and what they resolved to |
-//! | selections | 1/16 | digests' rankings of ended periods (and the last windows' "listed on a newer day" flags, at most 16 windows) |
+//! | selections | 1/16 | digests' rankings of ended periods (3/4 of the part), and the last windows' "listed on a newer day" flags (1/4, at most 16 windows) |
 //! | the rest | 3/8 | the home page, the table of keys seen once, the store's per-date tables, and room for what the allocator keeps around what is weighed (measured: about as much again after a sweep over stored dates) |
 
 /// Bytes each part may hold.

@@ -17,6 +17,7 @@ use crate::http::base::PublicBases;
 use crate::memory::Budget;
 use crate::metrics::Metrics;
 use crate::pages::HomeCache;
+use crate::query::select::Windows;
 use crate::rankings::Rankings;
 use crate::render_cache::RenderCache;
 use crate::routes;
@@ -121,7 +122,8 @@ fn shared_state(
         clock,
         topics,
         renders,
-        selections: Rankings::new(budget.selections),
+        selections: Rankings::new(budget.selections - budget.selections / 4),
+        windows: Arc::new(Windows::new(budget.selections / 4)),
         builds: Builds::new(build_slots),
         backstage,
         bases,

@@ -14,6 +14,7 @@ use crate::http::base::PublicBases;
 use crate::memory::Report;
 use crate::metrics::Metrics;
 use crate::pages::HomeCache;
+use crate::query::select::Windows;
 use crate::rankings::Rankings;
 use crate::render_cache::RenderCache;
 use crate::store::Store;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub renders: RenderCache,
     /// Digests' rankings of ended periods without filters.
     pub selections: Rankings,
+    /// The last windows' "listed on a newer day" flags, for selections over the same days.
+    pub windows: Arc<Windows>,
     /// Where feeds and pages that are not cached are built, a bounded number at once.
     pub builds: Builds,
     /// Where the rest of a miss runs (planning, reading days), below the workers' priority.
@@ -58,7 +61,7 @@ impl AppState {
             older_lists,
             feeds,
             fast_path,
-            selections: self.selections.bytes() + crate::query::select::kept_windows_bytes(),
+            selections: self.selections.bytes() + self.windows.bytes(),
             pages: self.home_page.bytes(),
             tables: self.store.table_bytes()
                 + (crate::render_cache::SEEN_SLOTS * std::mem::size_of::<u64>()) as u64,

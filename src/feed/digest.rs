@@ -12,7 +12,7 @@ use crate::daily_list::DailyList;
 use crate::paper::Paper;
 use crate::query::params::FeedQuery;
 use crate::query::period::Period;
-use crate::query::select::select_periods;
+use crate::query::select::{Windows, select_periods};
 
 /// Authors named before "et al.".
 const AUTHORS_SHOWN: usize = 3;
@@ -38,6 +38,7 @@ pub struct DigestItem {
 /// `periods` (newest first). `id_query` is the canonical filter query of the ids (empty when
 /// unfiltered).
 pub fn items(
+    windows: &Windows,
     query: &FeedQuery,
     lists: &[Arc<DailyList>],
     periods: &[Period],
@@ -45,7 +46,7 @@ pub fn items(
     public_url: &str,
     id_query: &str,
 ) -> Vec<DigestItem> {
-    select_periods(query, lists, periods, top)
+    select_periods(windows, query, lists, periods, top)
         .iter()
         .map(|(period, papers)| item(period, papers, public_url, id_query))
         .collect()

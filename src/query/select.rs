@@ -95,6 +95,7 @@ pub fn matches_undecided(query: &FeedQuery, paper: &Paper, decided: &[Vec<bool>]
 /// A digest's selection: for each of `periods` (in their order) that has papers after
 /// filtering, its `top` papers ([`select_period`]).
 pub fn select_periods<'a>(
+    windows: &Windows,
     query: &FeedQuery,
     lists: &'a [Arc<DailyList>],
     periods: &[Period],
@@ -105,7 +106,7 @@ pub fn select_periods<'a>(
     periods
         .iter()
         .filter_map(|period| {
-            let papers = select_period(query, &newest_first, period, top);
+            let papers = select_period(windows, query, &newest_first, period, top);
             (!papers.is_empty()).then_some((*period, papers))
         })
         .collect()
@@ -115,6 +116,7 @@ pub fn select_periods<'a>(
 /// first): a paper listed on several days counts once, for its newest day; ranked by
 /// upvotes, then newest day, then id.
 fn select_period<'a>(
+    windows: &Windows,
     query: &FeedQuery,
     newest_first: &[&'a Arc<DailyList>],
     period: &Period,
@@ -126,7 +128,7 @@ fn select_period<'a>(
         .copied()
         .filter(|l| l.date >= first && l.date <= last)
         .collect();
-    let shadows = shadows(&lists);
+    let shadows = windows.shadows(&lists);
     let mut papers: Vec<&Paper> = lists
         .iter()
         .zip(shadows.iter())
@@ -175,58 +177,85 @@ fn matching<'a>(
 /// kept for the next selections over the same lists.
 type Shadows = Arc<Vec<Vec<bool>>>;
 
-/// How many windows' [`Shadows`] are kept (the default feed window, a few others, digests'
-/// periods), most recently used last.
+/// How many windows' [`Shadows`] are kept at most (the default feed window, a few others,
+/// digests' periods).
 const KEPT_WINDOWS: usize = 16;
 
-/// The kept [`Shadows`], each with its window's lists. `Weak`: a kept window holds no list's
-/// papers, and its lists' addresses cannot be reused while it is kept, so comparing addresses
-/// compares lists.
-static WINDOWS: Mutex<Vec<(Vec<Weak<DailyList>>, Shadows)>> = Mutex::new(Vec::new());
-
-/// The [`Shadows`] of the window `newest_first`.
-fn shadows(newest_first: &[&Arc<DailyList>]) -> Shadows {
-    let same = |kept: &[Weak<DailyList>]| {
-        kept.len() == newest_first.len()
-            && kept
-                .iter()
-                .zip(newest_first)
-                .all(|(k, l)| std::ptr::eq(k.as_ptr(), Arc::as_ptr(l)))
-    };
-    {
-        let mut kept = WINDOWS.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(at) = kept.iter().position(|(lists, _)| same(lists)) {
-            let hit = kept.remove(at);
-            let shadows = hit.1.clone();
-            kept.push(hit);
-            return shadows;
-        }
-    }
-    let shadows = Arc::new(shadows_of(newest_first));
-    let mut kept = WINDOWS.lock().unwrap_or_else(|e| e.into_inner());
-    if kept.len() >= KEPT_WINDOWS {
-        kept.remove(0);
-    }
-    kept.push((
-        newest_first.iter().map(|l| Arc::downgrade(l)).collect(),
-        shadows.clone(),
-    ));
-    shadows
+/// The kept [`Shadows`] of the last windows selected from, most recently used last: part of
+/// the application's state ([`crate::state::AppState::windows`]), bounded in number and in
+/// bytes, and weighed with the selections.
+#[derive(Debug)]
+pub struct Windows {
+    /// Each with its window's lists. `Weak`: a kept window holds no list's papers, and its
+    /// lists' addresses cannot be reused while it is kept, so comparing addresses compares
+    /// lists.
+    kept: Mutex<Vec<(Vec<Weak<DailyList>>, Shadows)>>,
+    max_bytes: usize,
 }
 
-/// Bytes held by the kept windows' [`Shadows`] (at most [`KEPT_WINDOWS`] windows of a flag
-/// per paper), for the memory report.
-pub fn kept_windows_bytes() -> u64 {
-    let kept = WINDOWS.lock().unwrap_or_else(|e| e.into_inner());
-    kept.iter()
-        .map(|(lists, shadows)| {
-            lists.len() * std::mem::size_of::<Weak<DailyList>>()
-                + shadows
+impl Windows {
+    /// At most [`KEPT_WINDOWS`] windows, and at most `max_bytes` bytes of them.
+    pub fn new(max_bytes: u64) -> Windows {
+        Windows {
+            kept: Mutex::new(Vec::new()),
+            max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// The [`Shadows`] of the window `newest_first`.
+    fn shadows(&self, newest_first: &[&Arc<DailyList>]) -> Shadows {
+        let same = |kept: &[Weak<DailyList>]| {
+            kept.len() == newest_first.len()
+                && kept
                     .iter()
-                    .map(|s| s.capacity() + std::mem::size_of::<Vec<bool>>())
-                    .sum::<usize>()
-        })
-        .sum::<usize>() as u64
+                    .zip(newest_first)
+                    .all(|(k, l)| std::ptr::eq(k.as_ptr(), Arc::as_ptr(l)))
+        };
+        {
+            let mut kept = self.lock();
+            if let Some(at) = kept.iter().position(|(lists, _)| same(lists)) {
+                let hit = kept.remove(at);
+                let shadows = hit.1.clone();
+                kept.push(hit);
+                return shadows;
+            }
+        }
+        let shadows = Arc::new(shadows_of(newest_first));
+        let entry = (
+            newest_first.iter().map(|l| Arc::downgrade(l)).collect(),
+            shadows.clone(),
+        );
+        if window_bytes(&entry) > self.max_bytes {
+            return shadows;
+        }
+        let mut kept = self.lock();
+        kept.push(entry);
+        while kept.len() > KEPT_WINDOWS
+            || kept.iter().map(window_bytes).sum::<usize>() > self.max_bytes
+        {
+            kept.remove(0);
+        }
+        shadows
+    }
+
+    /// Bytes held by the kept windows, for the memory report.
+    pub fn bytes(&self) -> u64 {
+        self.lock().iter().map(window_bytes).sum::<usize>() as u64
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Vec<Weak<DailyList>>, Shadows)>> {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Bytes a kept window holds: its lists' handles and a flag per paper.
+fn window_bytes((lists, shadows): &(Vec<Weak<DailyList>>, Shadows)) -> usize {
+    lists.len() * std::mem::size_of::<Weak<DailyList>>()
+        + shadows
+            .iter()
+            .map(|s| s.capacity() + std::mem::size_of::<Vec<bool>>())
+            .sum::<usize>()
+        + 64
 }
 
 /// [`Shadows`], worked out: each id is hashed once per list (in its word index).
@@ -267,8 +296,13 @@ fn sort_top<T>(papers: &mut Vec<T>, limit: usize, order: impl Fn(&T, &T) -> Orde
 
 /// The papers `query` selects from `lists` (newest day first), in feed order, at most
 /// `limit`.
-pub fn select<'a>(query: &FeedQuery, lists: &'a [Arc<DailyList>], limit: usize) -> Vec<&'a Paper> {
-    select_with(query, lists, limit, Scan::Index)
+pub fn select<'a>(
+    windows: &Windows,
+    query: &FeedQuery,
+    lists: &'a [Arc<DailyList>],
+    limit: usize,
+) -> Vec<&'a Paper> {
+    select_with(windows, query, lists, limit, Scan::Index)
 }
 
 /// Which papers of a list the matcher looks at.
@@ -282,6 +316,7 @@ pub enum Scan {
 
 /// Like [`select`], looking at the papers `scan` says.
 pub fn select_with<'a>(
+    windows: &Windows,
     query: &FeedQuery,
     lists: &'a [Arc<DailyList>],
     limit: usize,
@@ -290,7 +325,7 @@ pub fn select_with<'a>(
     let mut newest_first: Vec<&Arc<DailyList>> = lists.iter().collect();
     newest_first.sort_by_key(|l| Reverse(l.date));
 
-    let shadows = shadows(&newest_first);
+    let shadows = windows.shadows(&newest_first);
     let mut selected: Vec<&Paper> = Vec::new();
     for (list, shadowed) in newest_first.into_iter().zip(shadows.iter()) {
         let mut day = matching(query, list, shadowed, scan);
@@ -391,18 +426,69 @@ mod tests {
             ("2608.00002".to_owned(), day(3)),
         ];
         // Worked out, then kept: the same answer both times, in either scan.
-        assert_eq!(ids(select(&all, &window, 10)), expected);
-        assert_eq!(ids(select(&all, &window, 10)), expected);
-        assert_eq!(ids(select_with(&all, &window, 10, Scan::Every)), expected);
+        let windows = Windows::new(1 << 20);
+        assert_eq!(ids(select(&windows, &all, &window, 10)), expected);
+        assert_eq!(windows.lock().len(), 1);
+        assert_eq!(ids(select(&windows, &all, &window, 10)), expected);
+        assert_eq!(
+            windows.lock().len(),
+            1,
+            "the window's flags are found again"
+        );
+        assert_eq!(
+            ids(select_with(&windows, &all, &window, 10, Scan::Every)),
+            expected
+        );
         // A refresh replaces the newer list with one without the paper: the older day has it.
         let newer = list(day(4), vec![]);
         let window = vec![older, newer];
         assert_eq!(
-            ids(select(&all, &window, 10)),
+            ids(select(&windows, &all, &window, 10)),
             vec![
                 ("2608.00001".to_owned(), day(3)),
                 ("2608.00002".to_owned(), day(3)),
             ]
+        );
+    }
+
+    #[test]
+    fn kept_windows_are_bounded_in_number_and_in_bytes() {
+        let all = query("q=agent");
+        let windows_of = |n: u32| -> Vec<Vec<Arc<DailyList>>> {
+            (1..=n)
+                .map(|d| {
+                    let date =
+                        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(d.into());
+                    vec![list(date, vec![paper("2601.00001", "Agent", &[], 1)])]
+                })
+                .collect()
+        };
+        let many = windows_of(KEPT_WINDOWS as u32 + 4);
+        let windows = Windows::new(1 << 20);
+        for window in &many {
+            select(&windows, &all, window, 10);
+        }
+        assert_eq!(windows.lock().len(), KEPT_WINDOWS);
+        assert!(windows.bytes() > 0);
+
+        let one = window_bytes(&windows.lock()[0]) as u64;
+        let small = Windows::new(3 * one);
+        for window in &many {
+            select(&small, &all, window, 10);
+        }
+        assert_eq!(small.lock().len(), 3, "as many as fit in the bytes given");
+        assert!(small.bytes() <= 3 * one);
+
+        let none = Windows::new(one - 1);
+        assert_eq!(
+            select(&none, &all, &many[0], 10).len(),
+            1,
+            "selected all the same"
+        );
+        assert_eq!(
+            none.bytes(),
+            0,
+            "a window larger than the bound is not kept"
         );
     }
 

@@ -23,7 +23,7 @@ use crate::http::problem::Problem;
 use crate::paper::Paper;
 use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};
 use crate::query::period::Period;
-use crate::query::select::{Scan, select, select_periods, select_with};
+use crate::query::select::{Scan, Windows, select, select_periods, select_with};
 use crate::render_cache::{Encoded, RenderKey, RenderedFeed, Resolved};
 use crate::routes::{backstage, build, get_or_head};
 use crate::state::AppState;

@@ -95,6 +95,7 @@ pub async fn home_page_for(
         Site::Static => ".".to_owned(),
     };
     let (topics, feeds) = (state.topics.clone(), settings.feeds.clone());
+    let windows = state.windows.clone();
     build(state, move || {
         let loaded = !window.lists.is_empty();
         let views: Vec<TopicView> = topics
@@ -105,7 +106,8 @@ pub async fn home_page_for(
                 description: topic.description.clone(),
                 query: topic.query_text.clone(),
                 // The topic's own days and limit are left out, so that counts compare.
-                count: loaded.then(|| select(&topic.query, &window.lists, usize::MAX).len()),
+                count: loaded
+                    .then(|| select(&windows, &topic.query, &window.lists, usize::MAX).len()),
                 feeds: FeedLinks::new(&base, &format!("/topics/{}", topic.name), ""),
                 daily_digest: format!("{base}/topics/{}/digest.atom", topic.name),
                 weekly_digest: format!("{base}/topics/{}/digest.atom?period=week", topic.name),
@@ -227,20 +229,22 @@ async fn preview_page(state: &AppState, raw: &str, base: &str) -> Result<PageAns
     let feeds = FeedLinks::new(base, path, &query.to_query_string());
     let window_text = window_text(&query, newest, days, limit);
     // Selecting and rendering cost CPU: in the build pool, like a feed.
+    let windows = state.windows.clone();
     let body = build(state, move || {
         let (papers, periods) = if query.digest.is_some() {
             let top = query.digest_top();
-            let views: Vec<PeriodView> = select_periods(&query, &window.lists, &periods, top)
-                .into_iter()
-                .map(|(period, papers)| PeriodView {
-                    title: period.title(papers.len()),
-                    url: period.hf_url(),
-                    papers: papers.into_iter().map(PaperView::from).collect(),
-                })
-                .collect();
+            let views: Vec<PeriodView> =
+                select_periods(&windows, &query, &window.lists, &periods, top)
+                    .into_iter()
+                    .map(|(period, papers)| PeriodView {
+                        title: period.title(papers.len()),
+                        url: period.hf_url(),
+                        papers: papers.into_iter().map(PaperView::from).collect(),
+                    })
+                    .collect();
             (Vec::new(), Some(views))
         } else {
-            let papers = select(&query, &window.lists, limit)
+            let papers = select(&windows, &query, &window.lists, limit)
                 .into_iter()
                 .map(PaperView::from)
                 .collect();

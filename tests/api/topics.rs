@@ -242,7 +242,13 @@ async fn every_starter_topic_selects_some_but_not_most_fixture_papers() {
     let app = spawn_app().await;
     let newest = chrono::NaiveDate::from_ymd_opt(2026, 8, 14).unwrap();
     let window = app.state.store.window(newest, 12).await;
-    let total = select(&FeedQuery::default(), &window.lists, usize::MAX).len();
+    let total = select(
+        &app.state.windows,
+        &FeedQuery::default(),
+        &window.lists,
+        usize::MAX,
+    )
+    .len();
     assert_eq!(total, 172);
     let mut table = String::from("topic         | total | per day (08-03 .. 08-14)\n");
     for topic in app.state.topics.iter() {
@@ -251,7 +257,7 @@ async fn every_starter_topic_selects_some_but_not_most_fixture_papers() {
             .iter()
             .map(|l| (l.date.format("%m-%d").to_string(), 0))
             .collect();
-        let selected = select(&topic.query, &window.lists, usize::MAX);
+        let selected = select(&app.state.windows, &topic.query, &window.lists, usize::MAX);
         for paper in &selected {
             *per_day
                 .entry(paper.day.format("%m-%d").to_string())

@@ -93,6 +93,7 @@ impl Plan {
             periods: self.periods,
             id_query: key.id_query.clone(),
             whole: state.settings.whole_feeds,
+            windows: state.windows.clone(),
         };
         Ok((key, job))
     }
@@ -213,8 +214,9 @@ pub async fn digest_window(
         };
         let content_hash = part.data_version();
         let (query, period) = (query.clone(), *period);
+        let windows = state.windows.clone();
         let (papers, part) = build(state, move || {
-            let selected = select_periods(&query, &part.lists, &[period], top);
+            let selected = select_periods(&windows, &query, &part.lists, &[period], top);
             let papers = selected
                 .into_iter()
                 .flat_map(|(_, papers)| papers.into_iter().cloned())
@@ -276,6 +278,7 @@ pub(super) struct RenderJob {
     id_query: String,
     /// Written whole by the writers, not assembled ([`crate::config::Settings::whole_feeds`]).
     whole: bool,
+    windows: Arc<Windows>,
 }
 
 impl RenderJob {
@@ -296,6 +299,7 @@ impl RenderJob {
         let body = if self.query.digest.is_some() {
             let top = self.query.digest_top();
             let items = feed::digest::items(
+                &self.windows,
                 &self.query,
                 &self.lists,
                 &self.periods,
@@ -308,10 +312,16 @@ impl RenderJob {
             feed::render(
                 self.format,
                 &meta,
-                &select_with(&self.query, &self.lists, self.limit, Scan::Every),
+                &select_with(
+                    &self.windows,
+                    &self.query,
+                    &self.lists,
+                    self.limit,
+                    Scan::Every,
+                ),
             )
         } else {
-            let papers = select(&self.query, &self.lists, self.limit);
+            let papers = select(&self.windows, &self.query, &self.lists, self.limit);
             // Each paper's item rendered once and kept with it: a new feed of papers costs
             // its selection, its head and tail, and copies.
             feed::parts::render_stitchable(self.format, &meta, &papers).map(|(body, parts)| {
@@ -335,7 +345,7 @@ impl RenderJob {
         if self.query.digest.is_some() || self.whole {
             return Ok(one_off(&self.render()?, self_url, gzip));
         }
-        let papers = select(&self.query, &self.lists, self.limit);
+        let papers = select(&self.windows, &self.query, &self.lists, self.limit);
         let mut frame = feed::parts::Frame::new(self.format, &self.meta()).map_err(failed)?;
         frame.head =
             RenderedFeed::from_template(frame.head, &self.placeholder, self.format, self.updated)
