@@ -206,12 +206,12 @@ mod tests {
         );
         assert!(second.papers[0].items.shares(&first.papers[0].items));
         assert!(
-            second.papers[0].items.get(1).is_some(),
+            second.papers[0].items.get(Format::Atom).is_some(),
             "kept, not rendered again"
         );
         assert!(!second.papers[1].items.shares(&first.papers[1].items));
         assert!(
-            second.papers[1].items.get(1).is_none(),
+            second.papers[1].items.get(Format::Atom).is_none(),
             "to be rendered anew"
         );
         let item = parts::item(Format::Atom, &second.papers[1]).unwrap();

@@ -34,3 +34,47 @@ impl Format {
         }
     }
 }
+
+/// One `T` for each feed format, found by its [`Format`]: caches kept per format, typed by it
+/// rather than by a number.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PerFormat<T> {
+    rss: T,
+    atom: T,
+    json: T,
+}
+
+impl<T> PerFormat<T> {
+    /// The `T` of `format`.
+    pub fn get(&self, format: Format) -> &T {
+        match format {
+            Format::Rss => &self.rss,
+            Format::Atom => &self.atom,
+            Format::Json => &self.json,
+        }
+    }
+
+    /// Every format's `T`, in [`Format::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        Format::ALL.into_iter().map(|format| self.get(format))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_format_has_a_place_of_its_own() {
+        let names = PerFormat {
+            rss: "rss",
+            atom: "atom",
+            json: "json",
+        };
+        for format in Format::ALL {
+            assert_eq!(*names.get(format), format.name());
+            assert_eq!(Format::from_name(format.name()), Some(format));
+        }
+        assert_eq!(names.iter().count(), 3);
+    }
+}

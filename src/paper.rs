@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 use url::Url;
 
+use crate::format::{Format, PerFormat};
 use crate::stitch::Precompressed;
 use crate::text::{clean_inline, fold_words};
 use crate::upstream::model::{RawItem, RawOrganization};
@@ -53,37 +54,39 @@ pub struct ItemCache(Arc<ItemCells>);
 
 #[derive(Default)]
 struct ItemCells {
-    items: [OnceLock<Box<[u8]>>; 3],
-    compressed: [OnceLock<Arc<Precompressed>>; 3],
+    items: PerFormat<OnceLock<Box<[u8]>>>,
+    compressed: PerFormat<OnceLock<Arc<Precompressed>>>,
 }
 
 impl ItemCache {
-    /// The item in cell `index`, if rendered.
-    pub fn get(&self, index: usize) -> Option<&[u8]> {
-        self.0.items.get(index)?.get().map(|b| &**b)
+    /// The item in `format`, if rendered.
+    pub fn get(&self, format: Format) -> Option<&[u8]> {
+        self.0.items.get(format).get().map(|b| &**b)
     }
 
-    /// Keeps `item` in cell `index` unless one is there already; the one kept.
-    pub fn keep(&self, index: usize, item: Vec<u8>) -> Option<&[u8]> {
-        let cell = self.0.items.get(index)?;
-        let _ = cell.set(item.into_boxed_slice());
-        cell.get().map(|b| &**b)
+    /// Keeps `item` as the item in `format` unless one is there already; the one kept.
+    pub fn keep(&self, format: Format, item: Vec<u8>) -> &[u8] {
+        self.0
+            .items
+            .get(format)
+            .get_or_init(|| item.into_boxed_slice())
     }
 
-    /// The item in cell `index`, compressed, if it was.
-    pub fn compressed(&self, index: usize) -> Option<&Arc<Precompressed>> {
-        self.0.compressed.get(index)?.get()
+    /// The item in `format`, compressed, if it was.
+    pub fn compressed(&self, format: Format) -> Option<&Arc<Precompressed>> {
+        self.0.compressed.get(format).get()
     }
 
-    /// Keeps the compressed item of cell `index` unless one is there already; the one kept.
+    /// Keeps the compressed item in `format` unless one is there already; the one kept.
     pub fn keep_compressed(
         &self,
-        index: usize,
+        format: Format,
         compressed: Precompressed,
-    ) -> Option<&Arc<Precompressed>> {
-        let cell = self.0.compressed.get(index)?;
-        let _ = cell.set(Arc::new(compressed));
-        cell.get()
+    ) -> &Arc<Precompressed> {
+        self.0
+            .compressed
+            .get(format)
+            .get_or_init(|| Arc::new(compressed))
     }
 
     /// Whether both are the same cells (a refresh carried them over).

@@ -32,36 +32,23 @@ fn item_meta() -> FeedMeta {
     }
 }
 
-fn cell(format: Format) -> usize {
-    match format {
-        Format::Rss => 0,
-        Format::Atom => 1,
-        Format::Json => 2,
-    }
-}
-
 /// `paper`'s item in `format`: kept with the paper once rendered.
 pub fn item(format: Format, paper: &Paper) -> Result<&[u8], RenderError> {
-    let index = cell(format);
-    if paper.items.get(index).is_none() {
-        let rendered = fragment(format, &item_meta(), paper)?;
-        paper.items.keep(index, rendered);
+    if let Some(kept) = paper.items.get(format) {
+        return Ok(kept);
     }
-    paper
-        .items
-        .get(index)
-        .ok_or_else(|| shape(format, "no cell for the item"))
+    let rendered = fragment(format, &item_meta(), paper)?;
+    Ok(paper.items.keep(format, rendered))
 }
 
 /// `paper`'s item in `format`, compressed once ([`Precompressed`]) and kept with the paper.
 fn item_compressed(format: Format, paper: &Paper) -> Option<Arc<Precompressed>> {
-    let index = cell(format);
-    if let Some(kept) = paper.items.compressed(index) {
+    if let Some(kept) = paper.items.compressed(format) {
         return Some(kept.clone());
     }
     let item = item(format, paper).ok()?;
     let compressed = Precompressed::new(item, Compression::default()).ok()?;
-    paper.items.keep_compressed(index, compressed).cloned()
+    Some(paper.items.keep_compressed(format, compressed).clone())
 }
 
 /// What a gzip body of an assembled feed is stitched from: its items compressed once, in
