@@ -29,11 +29,6 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[[topics]]`: a file that lists any replaces the starter set whole.
     pub topics: Vec<TopicSettings>,
-    /// Not a setting (no file, variable or flag sets it): feeds of papers written whole by
-    /// the feed writers and compressed whole, as before items were kept with the papers. It is
-    /// the reference the tests check assembled and stitched feeds against, byte for byte.
-    #[serde(skip)]
-    pub whole_feeds: bool,
 }
 
 impl Default for Settings {
@@ -46,7 +41,6 @@ impl Default for Settings {
             feeds: FeedSettings::default(),
             log: LogSettings::default(),
             topics: starter_topics(),
-            whole_feeds: false,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::backstage::Backstage;
 use crate::builds::Builds;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::feed::Writing;
 use crate::http::base::PublicBases;
 use crate::memory::Budget;
 use crate::metrics::Metrics;
@@ -68,6 +69,7 @@ fn shared_state(
     readiness: Arc<Readiness>,
     port: u16,
     backstage: Backstage,
+    writing: Writing,
 ) -> anyhow::Result<(AppState, Option<Arc<Storage>>)> {
     let limits = ReadLimits {
         max_bytes: settings.upstream.max_body.as_u64(),
@@ -130,6 +132,7 @@ fn shared_state(
         home_page: HomeCache::default(),
         metrics,
         readiness,
+        writing,
     };
     Ok((state, storage))
 }
@@ -147,6 +150,7 @@ pub fn offline_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
         Arc::new(Readiness::new(true)),
         port,
         Backstage::inline(),
+        Writing::Assembled,
     )?;
     Ok(state)
 }
@@ -173,6 +177,17 @@ impl Application {
         clock: Arc<dyn Clock>,
         background: Background,
     ) -> anyhow::Result<Application> {
+        Self::build_writing(settings, clock, background, Writing::Assembled).await
+    }
+
+    /// Like [`Application::build_with`], writing feeds of papers as `writing` says: the tests
+    /// build a second server that writes them whole, to compare the served feeds against.
+    pub async fn build_writing(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        background: Background,
+        writing: Writing,
+    ) -> anyhow::Result<Application> {
         let address = format!("{}:{}", settings.server.bind, settings.server.port);
         let listener = TcpListener::bind(&address)
             .with_context(|| format!("Failed to listen on {address}"))?;
@@ -190,7 +205,7 @@ impl Application {
             crate::builds::BUILD_WAIT,
         )
         .context("Failed to start the backstage runtime")?;
-        let (state, storage) = shared_state(settings, clock, readiness, port, backstage)?;
+        let (state, storage) = shared_state(settings, clock, readiness, port, backstage, writing)?;
         let state = web::Data::new(state);
 
         let server_settings = &state.settings.server;

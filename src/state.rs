@@ -10,6 +10,7 @@ use crate::backstage::Backstage;
 use crate::builds::Builds;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::feed::Writing;
 use crate::http::base::PublicBases;
 use crate::memory::Report;
 use crate::metrics::Metrics;
@@ -49,6 +50,8 @@ pub struct AppState {
     /// `Cache-Control` of feed and OPML responses (`public, max-age=<server.max_age>`),
     /// written once.
     pub cache_control: HeaderValue,
+    /// How feeds of papers are written (assembled, except in the tests' reference server).
+    pub writing: Writing,
 }
 
 impl AppState {

@@ -30,6 +30,19 @@ pub const BASE_TITLE: &str = "Hugging Face Daily Papers";
 pub const DESCRIPTION: &str =
     "New AI papers from Hugging Face Daily Papers, as upvoted by the research community.";
 
+/// How feeds of papers are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Writing {
+    /// Assembled from the items kept with the papers, and gzipped by stitching their
+    /// compressed copies ([`parts`]): what paperboy serves.
+    #[default]
+    Assembled,
+    /// Written whole by the feed writers and compressed whole, as before items were kept with
+    /// the papers: the reference the tests check assembled and stitched feeds against, byte
+    /// for byte ([`crate::startup::Application::build_writing`]).
+    Whole,
+}
+
 /// What a feed says about itself.
 #[derive(Debug, Clone)]
 pub struct FeedMeta {

@@ -3,7 +3,7 @@
 //! decompression, what the writers render for the same query and data.
 //!
 //! Two instances run over the same fixtures on the same pinned clock and public URL: one as
-//! shipped, one with `Settings::whole_feeds` (every feed of papers selected by scanning every
+//! shipped, one built with `Writing::Whole` (every feed of papers selected by scanning every
 //! paper, written whole by the `rss`/`atom_syndication`/`serde_json` writers and compressed
 //! whole: the path before issue 13). proptest draws requests (routes, formats, search
 //! expressions with ORs, negations, phrases and fields, authors, days, dates, sorts, limits,
@@ -16,7 +16,8 @@ use std::io::Read;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{NOW, TestApp, Writing, spawn_app_writing};
+use paperboy::background::Background;
 
 const PUBLIC_URL: &str = "http://paperboy.test";
 
@@ -230,15 +231,14 @@ fn assembled_feeds_equal_the_writers_feeds_for_any_query_and_days() {
         .build()
         .unwrap();
     let (assembled, reference) = runtime.block_on(async {
-        let settings = |whole: bool| {
-            move |s: &mut paperboy::config::Settings| {
+        let server = |writing: Writing| {
+            spawn_app_writing(NOW, Background::Off, writing, |s| {
                 s.server.public_url = PUBLIC_URL.to_owned();
-                s.whole_feeds = whole;
-            }
+            })
         };
         (
-            spawn_app_with(settings(false)).await,
-            spawn_app_with(settings(true)).await,
+            server(Writing::Assembled).await,
+            server(Writing::Whole).await,
         )
     });
     let mut runner = TestRunner::new(Config {

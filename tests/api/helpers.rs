@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use paperboy::background::Background;
 use paperboy::clock::PinnedClock;
 use paperboy::config::Settings;
+pub use paperboy::feed::Writing;
 use paperboy::startup::Application;
 use paperboy::state::AppState;
 use serde_json::Value;
@@ -109,6 +110,17 @@ pub async fn spawn_app_at(
     background: Background,
     tweak: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    spawn_app_writing(now, background, Writing::Assembled, tweak).await
+}
+
+/// Like [`spawn_app_at`], writing feeds of papers as `writing` says (the reference server of
+/// the assembly tests writes them whole).
+pub async fn spawn_app_writing(
+    now: &str,
+    background: Background,
+    writing: Writing,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     let upstream = MockServer::start().await;
     let days = Days::from_fixtures();
     Mock::given(method("GET"))
@@ -122,7 +134,7 @@ pub async fn spawn_app_at(
     let settings = settings.validate().expect("tweaked settings are valid");
     let now: DateTime<Utc> = now.parse().unwrap();
     let clock = Arc::new(PinnedClock::new(now));
-    let app = Application::build_with(settings, clock.clone(), background)
+    let app = Application::build_writing(settings, clock.clone(), background, writing)
         .await
         .expect("the application builds");
     let port = app.port();

@@ -92,7 +92,7 @@ impl Plan {
             public_url: key.base.to_string(),
             periods: self.periods,
             id_query: key.id_query.clone(),
-            whole: state.settings.whole_feeds,
+            whole: state.writing == feed::Writing::Whole,
             windows: state.windows.clone(),
         };
         Ok((key, job))
@@ -276,7 +276,7 @@ pub(super) struct RenderJob {
     periods: Vec<Period>,
     /// The query in a digest item's id.
     id_query: String,
-    /// Written whole by the writers, not assembled ([`crate::config::Settings::whole_feeds`]).
+    /// Written whole by the writers, not assembled ([`feed::Writing::Whole`]).
     whole: bool,
     windows: Arc<Windows>,
 }
