@@ -283,12 +283,22 @@ impl RenderCache {
     where
         E: Send + Sync + 'static,
     {
-        self.templates
+        let mut made = false;
+        let template = self
+            .templates
             .try_get_with_by_ref(key, async {
+                made = true;
                 self.renders.fetch_add(1, Ordering::Relaxed);
                 render.await.map(Arc::new)
             })
-            .await
+            .await;
+        if made {
+            // moka applies inserts and evictions in batches: without this, a flood of new
+            // feeds holds templates beyond the budget until the batch runs (about 3 MiB at the
+            // peak of a sweep over stored dates, measured).
+            self.templates.run_pending_tasks().await;
+        }
+        template
     }
 
     /// The kept body of `key` for `self_url`, made by `splice` when missing (concurrent
@@ -302,9 +312,19 @@ impl RenderCache {
     where
         E: Send + Sync + 'static,
     {
-        self.bodies
-            .try_get_with((key.clone(), self_url.into()), splice)
-            .await
+        let mut made = false;
+        let body = self
+            .bodies
+            .try_get_with((key.clone(), self_url.into()), async {
+                made = true;
+                splice.await
+            })
+            .await;
+        if made {
+            // As for templates: evict what the new body pushes out now, not a batch later.
+            self.bodies.run_pending_tasks().await;
+        }
+        body
     }
 
     /// The kept body of `key` for `self_url`, if there is one.
