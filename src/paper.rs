@@ -13,7 +13,9 @@ use url::Url;
 use crate::format::{Format, PerFormat};
 use crate::stitch::Precompressed;
 use crate::text::{clean_inline, fold_words};
-use crate::upstream::model::{RawItem, RawOrganization};
+use raw::{RawItem, RawOrganization};
+
+pub mod raw;
 
 /// A paper as listed on one day of Daily Papers.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -66,7 +66,7 @@ mod tests {
         let date = NaiveDate::from_ymd_opt(2026, 8, 31).unwrap();
         let items: Vec<_> = (0..papers)
             .map(|i| {
-                let item: crate::upstream::model::RawItem = serde_json::from_value(
+                let item: crate::paper::raw::RawItem = serde_json::from_value(
                     serde_json::json!({"paper": {"id": format!("2608.{i:05}"), "title": "T"}}),
                 )
                 .unwrap();

@@ -15,6 +15,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::feed::Writing;
 use crate::http::base::PublicBases;
+use crate::http::edge::Edge;
 use crate::memory::Budget;
 use crate::metrics::Metrics;
 use crate::pages::HomeCache;
@@ -214,9 +215,14 @@ impl Application {
         let connections_per_worker = server_settings.max_connections.div_ceil(workers).max(1);
         let client_timeout = server_settings.client_timeout;
         let server_state = state.clone();
+        let edge = web::Data::new(Edge {
+            max_query: server_settings.max_query,
+            metrics: state.metrics.clone(),
+        });
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(server_state.clone())
+                .app_data(edge.clone())
                 .wrap(actix_web::middleware::from_fn(crate::http::edge::handle))
                 .configure(routes::config)
                 .default_service(web::to(routes::not_found))

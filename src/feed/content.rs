@@ -113,7 +113,7 @@ pub(super) mod tests {
     use super::*;
     use chrono::NaiveDate;
 
-    use crate::upstream::model::RawItem;
+    use crate::paper::raw::RawItem;
 
     pub fn paper(json: serde_json::Value) -> Paper {
         let raw: RawItem = serde_json::from_value(json).unwrap();

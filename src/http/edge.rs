@@ -15,8 +15,8 @@ use actix_web::{ResponseError, web};
 use tracing::Instrument;
 
 use crate::http::problem::Problem;
+use crate::metrics::Metrics;
 use crate::query::decode::decode_pairs;
-use crate::state::AppState;
 
 /// The request id header, read and written.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -26,7 +26,17 @@ const MAX_REQUEST_ID: usize = 64;
 /// over 128 KiB or with more than 96 headers (431, without a body).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// The middleware: wrap the whole app with `middleware::from_fn(edge::handle)`.
+/// What the edge needs of the application, given to the app as its own `web::Data` (so that
+/// the HTTP layer does not reach up into the application's state).
+#[derive(Clone)]
+pub struct Edge {
+    /// `server.max_query`: bytes a query string may have.
+    pub max_query: usize,
+    pub metrics: Metrics,
+}
+
+/// The middleware: wrap the whole app with `middleware::from_fn(edge::handle)`, with an
+/// [`Edge`] in its app data.
 pub async fn handle(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -35,8 +45,8 @@ pub async fn handle(
     let span = tracing::info_span!("request", request_id = %request_id);
     async move {
         let started = std::time::Instant::now();
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let max_query = state.as_ref().map_or(4096, |s| s.settings.server.max_query);
+        let edge = req.app_data::<web::Data<Edge>>().cloned();
+        let max_query = edge.as_ref().map_or(4096, |e| e.max_query);
         let mut response = match refused(&req, max_query) {
             Some(problem) => req.into_response(problem.error_response()),
             None => {
@@ -55,8 +65,8 @@ pub async fn handle(
             .unwrap_or_else(|| "unmatched".to_owned());
         let status = response.status();
         let seconds = started.elapsed().as_secs_f64();
-        if let Some(state) = state {
-            state.metrics.http_request(&route, status, seconds);
+        if let Some(edge) = edge {
+            edge.metrics.http_request(&route, status, seconds);
         }
         let request = response.request();
         tracing::info!(

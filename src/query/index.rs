@@ -291,9 +291,9 @@ mod tests {
 
     use super::*;
     use crate::feed_settings::FeedSettings;
+    use crate::paper::raw::RawItem;
     use crate::query::params::{ParseContext, QueryKind};
     use crate::query::select::{matches, matches_undecided};
-    use crate::upstream::model::RawItem;
 
     const WORDS: [&str; 16] = [
         "agent",

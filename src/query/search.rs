@@ -359,7 +359,7 @@ impl SearchError {
 mod tests {
     use super::*;
     use crate::paper::Paper;
-    use crate::upstream::model::RawItem;
+    use crate::paper::raw::RawItem;
     use chrono::NaiveDate;
 
     fn paper(title: &str, summary: &str, keywords: &[&str], authors: &[&str]) -> Paper {

@@ -358,8 +358,8 @@ pub fn select_with<'a>(
 mod tests {
     use super::*;
     use crate::feed_settings::FeedSettings;
+    use crate::paper::raw::RawItem;
     use crate::query::params::ParseContext;
-    use crate::upstream::model::RawItem;
     use chrono::NaiveDate;
 
     fn paper(id: &str, title: &str, authors: &[&str], upvotes: u64) -> Paper {

@@ -13,8 +13,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use crate::daily_list::DailyList;
+use crate::paper::raw::RawItem;
 use crate::upstream::client::{FetchedDay, MAX_ITEMS};
-use crate::upstream::model::RawItem;
 
 /// What a stored file may hold at most; past either limit its content is unusable (contract
 /// section 14), so that reading stored days costs bounded memory whatever the folder holds.

@@ -23,8 +23,8 @@ use url::Url;
 use crate::clock::Clock;
 use crate::config::{UpstreamSettings, is_loopback};
 use crate::metrics::{Metrics, UpstreamOutcome};
+use crate::paper::raw::RawItem;
 use crate::upstream::budget::Budget;
-use crate::upstream::model::RawItem;
 use crate::upstream::page::{Page, read_page};
 
 /// Items asked for per page; a shorter page is the last.

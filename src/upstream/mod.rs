@@ -2,5 +2,6 @@
 
 pub mod budget;
 pub mod client;
-pub mod model;
+/// The raw model lives with the paper it becomes ([`crate::paper::raw`]); named here too.
+pub use crate::paper::raw as model;
 pub mod page;

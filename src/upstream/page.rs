@@ -6,7 +6,7 @@
 
 use serde_json::value::RawValue;
 
-use crate::upstream::model::RawItem;
+use crate::paper::raw::RawItem;
 
 /// One page, read.
 #[derive(Debug, Default)]

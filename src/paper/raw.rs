@@ -1,4 +1,5 @@
-//! A serde mirror of one item of `GET /api/daily_papers`: only the fields paperboy uses,
+//! A serde mirror of one item of `GET /api/daily_papers` (what the upstream sends and the data
+//! directory stores), below the paper made from it: only the fields paperboy uses,
 //! every optional one tolerant of absence (older items lack most of them). Unknown fields
 //! are ignored.
 
