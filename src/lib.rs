@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod opml;
 pub mod pages;
 pub mod paper;
+pub mod pipeline;
 pub mod query;
 pub mod rankings;
 pub mod render_cache;

@@ -25,7 +25,7 @@ use crate::commands::progress::Progress;
 use crate::commands::{Exit, UsageError};
 use crate::format::Format;
 use crate::pages::Site;
-use crate::routes::feeds::{FeedRoute, plan, render_once};
+use crate::pipeline::{FeedRoute, plan, render_once};
 use crate::routes::icons::{FAVICON, ICON_PNG};
 use crate::routes::pages::home_page;
 use crate::routes::topics::topics_opml_document;

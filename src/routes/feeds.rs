@@ -10,36 +10,20 @@ use actix_web::http::header::{
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use actix_web::web::Bytes;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::daily_list::DailyList;
-use crate::feed::{self, FeedMeta, Format};
-use crate::feed_settings::FeedSettings;
-use crate::http::conditional::Validators;
+use crate::feed::Format;
 use crate::http::problem::Problem;
-use crate::paper::Paper;
-use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};
-use crate::query::period::Period;
-use crate::query::select::{Scan, Windows, select, select_periods, select_with};
-use crate::render_cache::{Encoded, RenderKey, RenderedFeed, Resolved};
-use crate::routes::{backstage, build, get_or_head};
+use crate::pipeline::{FeedRoute, Scope, backstage, build, one_off, plan_for};
+use crate::query::params::ParamError;
+use crate::render_cache::{Encoded, Resolved};
+use crate::routes::get_or_head;
 use crate::state::AppState;
-use crate::store::Window;
-use crate::topics::Topic;
-use cycle::Cycle;
 
-pub mod cycle;
 mod negotiate;
-mod plan;
 
 use negotiate::negotiate;
-pub use plan::{Plan, digest_window, plan, plan_for, render_once};
-
-/// Seconds a client is asked to wait when nothing could be served and upstream said nothing.
-const DEFAULT_RETRY_AFTER_SECS: i64 = 30;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     for (path, format) in [
@@ -72,64 +56,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                     Problem::method_not_allowed("GET, HEAD")
                 })),
         );
-    }
-}
-
-/// What a feed route serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// One item per paper: `/feed*`, `/topics/{name}.*`.
-    Papers,
-    /// One item per period: `/digest.*`, `/topics/{name}/digest.*`.
-    Digest,
-    /// `/huggingface/daily-papers[/{cycle}[/{votes}]]`: the path's days and minimum upvotes.
-    RssHub { cycle: Cycle, votes: Option<u64> },
-}
-
-/// A feed route: what it serves, in which format, for which topic.
-#[derive(Debug, Clone, Copy)]
-pub struct FeedRoute<'a> {
-    pub scope: Scope,
-    /// The format the path names; `None` where `format=` says it (default RSS).
-    pub format: Option<Format>,
-    pub topic: Option<&'a Topic>,
-}
-
-impl<'a> FeedRoute<'a> {
-    pub fn papers(format: Option<Format>, topic: Option<&'a Topic>) -> Self {
-        Self {
-            scope: Scope::Papers,
-            format,
-            topic,
-        }
-    }
-
-    pub fn digest(format: Format, topic: Option<&'a Topic>) -> Self {
-        Self {
-            scope: Scope::Digest,
-            format: Some(format),
-            topic,
-        }
-    }
-
-    fn kind(&self) -> QueryKind {
-        match self.scope {
-            Scope::Papers => QueryKind::Feed,
-            Scope::Digest => QueryKind::Digest,
-            Scope::RssHub { .. } => QueryKind::RssHub,
-        }
-    }
-
-    /// The render key's route: the path without its format.
-    fn name(&self) -> String {
-        let topic = self.topic.map(|t| format!("/topics/{}", t.name));
-        match (self.scope, topic) {
-            (Scope::Papers, Some(topic)) => topic,
-            (Scope::Papers, None) => "/feed".to_owned(),
-            (Scope::Digest, Some(topic)) => format!("{topic}/digest"),
-            (Scope::Digest, None) => "/digest".to_owned(),
-            (Scope::RssHub { .. }, _) => "/huggingface/daily-papers".to_owned(),
-        }
     }
 }
 
@@ -283,16 +209,6 @@ async fn resolve(state: &AppState, miss: Miss) -> Result<(Format, Arc<Encoded>),
     Ok((format, encoded))
 }
 
-/// The body of `template` for `self_url`, answered once: gzipped fast when the client takes
-/// gzip, never brotli.
-fn one_off(template: &RenderedFeed, self_url: &str, gzip: bool) -> Arc<Encoded> {
-    let encoded = template.one_off(self_url);
-    if gzip {
-        encoded.body(ContentEncoding::Gzip);
-    }
-    encoded
-}
-
 /// Answers with `encoded`: a 304 when the client's copy is current, else the body in the
 /// encoding the client prefers, compressed in the build pool first if it is not yet.
 async fn answer(
@@ -368,23 +284,6 @@ fn self_url(public_url: &str, req: &HttpRequest) -> String {
         format!("{public_url}{}?{query}", req.path())
     };
     crate::text::clean_inline(&url)
-}
-
-/// The 503 for a window with no list at all, with the seconds until upstream may be asked.
-pub fn unavailable(window: &Window, state: &AppState) -> Problem {
-    let now = state.clock.now();
-    let wait = window
-        .retry_at()
-        .map(|at| (at - now).num_seconds())
-        .unwrap_or(DEFAULT_RETRY_AFTER_SECS)
-        .max(1);
-    Problem::unavailable(
-        format!(
-            "Hugging Face could not be reached and none of the requested days is cached; \
-             try again in {wait} seconds."
-        ),
-        u64::try_from(wait).unwrap_or(1),
-    )
 }
 
 /// A 200 with the body in `encoding`, or a 304 when there is none, with the headers every

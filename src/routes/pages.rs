@@ -14,11 +14,11 @@ use chrono::NaiveDate;
 use crate::pages::{
     ErrorView, FeedLinks, FormView, HomePage, PaperView, PeriodView, PreviewPage, Site, TopicView,
 };
+use crate::pipeline::{backstage, build, digest_window, unavailable};
 use crate::query::decode::decode_pairs;
 use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};
 use crate::query::select::{select, select_periods};
-use crate::routes::feeds::{digest_window, unavailable};
-use crate::routes::{backstage, build, get_or_head};
+use crate::routes::get_or_head;
 use crate::state::AppState;
 
 /// Scripts are never needed: forbid them, and everything else but inline style and the form.

@@ -1,7 +1,27 @@
 //! The plan of a feed request (its render key and a digest's periods, before any list is
 //! read), reading its window, and rendering it once.
 
-use super::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header::ContentEncoding;
+use actix_web::web::Bytes;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{FeedRoute, Scope, build, unavailable};
+use crate::daily_list::DailyList;
+use crate::feed::{self, FeedMeta, Format};
+use crate::feed_settings::FeedSettings;
+use crate::http::conditional::Validators;
+use crate::http::problem::Problem;
+use crate::paper::Paper;
+use crate::query::params::{FeedQuery, ParseContext};
+use crate::query::period::Period;
+use crate::query::select::{Scan, Windows, select, select_periods, select_with};
+use crate::render_cache::{Encoded, RenderKey, RenderedFeed};
+use crate::state::AppState;
+use crate::store::Window;
+use crate::topics::Topic;
 
 /// What a request asks for, before any list is read: its render key (without the data
 /// version, known once the lists are read) and a digest's periods.
@@ -49,7 +69,7 @@ impl Plan {
     }
 
     /// The window of daily lists the feed covers (a digest's read one period at a time).
-    pub(super) async fn read(&self, state: &AppState) -> Result<Window, Problem> {
+    pub(crate) async fn read(&self, state: &AppState) -> Result<Window, Problem> {
         if self.key.query.digest.is_some() {
             digest_window(state, &self.key.query, &self.periods).await
         } else {
@@ -60,7 +80,7 @@ impl Plan {
 
     /// The render key with the window's data version, and the job that renders the feed;
     /// a 503 when the window has no list and should have.
-    pub(super) fn job(
+    pub(crate) fn job(
         self,
         state: &AppState,
         window: &Window,
@@ -243,7 +263,7 @@ pub async fn digest_window(
 }
 
 /// The query in a digest item's id: the topic, then the request's filters, canonical.
-pub(super) fn digest_id_query(named: &FeedQuery, topic: Option<&Topic>) -> String {
+pub(crate) fn digest_id_query(named: &FeedQuery, topic: Option<&Topic>) -> String {
     let filters = FeedQuery {
         q: named.q.clone(),
         authors: named.authors.clone(),
@@ -262,7 +282,7 @@ pub(super) fn digest_id_query(named: &FeedQuery, topic: Option<&Topic>) -> Strin
 }
 
 /// Everything rendering a feed needs, owned, so that it can run on a build thread.
-pub(super) struct RenderJob {
+pub(crate) struct RenderJob {
     query: FeedQuery,
     title: String,
     format: Format,
@@ -282,7 +302,7 @@ pub(super) struct RenderJob {
 }
 
 impl RenderJob {
-    pub(super) fn meta(&self) -> FeedMeta {
+    pub(crate) fn meta(&self) -> FeedMeta {
         FeedMeta {
             title: self.title.clone(),
             self_url: self.placeholder.clone(),
@@ -293,7 +313,7 @@ impl RenderJob {
     }
 
     /// Selects and renders, with the placeholder as the self link.
-    pub(super) fn render(self) -> Result<RenderedFeed, Problem> {
+    pub(crate) fn render(self) -> Result<RenderedFeed, Problem> {
         let meta = self.meta();
         let mut stitch = None;
         let body = if self.query.digest.is_some() {
@@ -341,7 +361,7 @@ impl RenderJob {
     /// Selects and writes the feed for `self_url`, to be answered once and not kept; gzipped
     /// when the client takes gzip. A feed of papers is written in one piece: its head (with the
     /// self link spliced in), its items and its tail, with no template between.
-    pub(super) fn answer_once(self, self_url: &str, gzip: bool) -> Result<Arc<Encoded>, Problem> {
+    pub(crate) fn answer_once(self, self_url: &str, gzip: bool) -> Result<Arc<Encoded>, Problem> {
         if self.query.digest.is_some() || self.whole {
             return Ok(one_off(&self.render()?, self_url, gzip));
         }
@@ -365,7 +385,17 @@ impl RenderJob {
     }
 }
 
-pub(super) fn failed(e: feed::RenderError) -> Problem {
+pub(crate) fn failed(e: feed::RenderError) -> Problem {
     tracing::error!(error = %e, "failed to render a feed");
     Problem::internal("The feed could not be written; this is a bug in paperboy.")
+}
+
+/// The body of `template` for `self_url`, answered once: gzipped fast when the client takes
+/// gzip, never brotli.
+pub(crate) fn one_off(template: &RenderedFeed, self_url: &str, gzip: bool) -> Arc<Encoded> {
+    let encoded = template.one_off(self_url);
+    if gzip {
+        encoded.body(ContentEncoding::Gzip);
+    }
+    encoded
 }
