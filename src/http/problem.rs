@@ -6,6 +6,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::query::params::ParamError;
+
 /// The content type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -117,5 +119,11 @@ impl actix_web::Responder for Problem {
 
     fn respond_to(self, _req: &actix_web::HttpRequest) -> HttpResponse {
         self.error_response()
+    }
+}
+
+impl From<ParamError> for Problem {
+    fn from(e: ParamError) -> Self {
+        Problem::bad_parameter(e.parameter, e.detail)
     }
 }

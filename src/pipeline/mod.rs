@@ -17,11 +17,14 @@ use crate::store::Window;
 use crate::topics::Topic;
 
 pub mod cycle;
+mod negotiate;
 mod plan;
+mod serve;
 
 pub use cycle::Cycle;
 pub(crate) use plan::one_off;
 pub use plan::{Plan, digest_window, plan, plan_for, render_once};
+pub use serve::serve_feed;
 
 /// Seconds a client is asked to wait when nothing could be served and upstream said nothing.
 const DEFAULT_RETRY_AFTER_SECS: i64 = 30;

@@ -12,8 +12,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::problem::Problem;
-use crate::pipeline::{Cycle, FeedRoute, Scope};
-use crate::routes::feeds::serve_feed;
+use crate::pipeline::{Cycle, FeedRoute, Scope, serve_feed};
 use crate::routes::get_or_head;
 use crate::state::AppState;
 use crate::text::clean_inline;

@@ -1,6 +1,7 @@
 //! Content negotiation: which encoding a request gets, by its `Accept-Encoding` q-values.
 
-use super::*;
+use actix_web::HttpRequest;
+use actix_web::http::header::{self, AcceptEncoding, ContentEncoding, Encoding, Header};
 
 /// The encoding to send: brotli (when offered) or gzip when the client accepts it (by its
 /// q-values), else identity.
