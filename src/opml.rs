@@ -3,7 +3,9 @@
 //! The document is small and flat (a head and one outline per feed), so it is written by hand;
 //! every attribute is cleaned of characters XML 1.0 forbids and escaped.
 
+use crate::format::Format;
 use crate::text::clean_inline;
+use crate::topics::{Topic, Topics};
 
 /// The content type of `/topics.opml`.
 pub const CONTENT_TYPE: &str = "text/x-opml; charset=utf-8";
@@ -18,6 +20,26 @@ pub struct Outline {
     pub xml_url: String,
     /// The web page of the feed, absolute.
     pub html_url: String,
+}
+
+/// The OPML document listing every topic's feed in `format`, absolute under `public_url`,
+/// each with the web page `html_url` gives.
+pub fn topics_document(
+    topics: &Topics,
+    public_url: &str,
+    format: Format,
+    html_url: impl Fn(&Topic) -> String,
+) -> String {
+    let outlines: Vec<Outline> = topics
+        .iter()
+        .map(|topic| Outline {
+            title: topic.title.clone(),
+            description: topic.description.clone(),
+            xml_url: format!("{public_url}{}", topic.feed_path(format)),
+            html_url: html_url(topic),
+        })
+        .collect();
+    render(&format!("{} — topics", crate::feed::BASE_TITLE), &outlines)
 }
 
 /// The OPML 2.0 document listing `outlines` under the head title `title`.

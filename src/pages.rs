@@ -11,6 +11,12 @@ use crate::format::Format;
 use crate::paper::Paper;
 use crate::query::decode::Pair;
 
+/// The service's icon in `favicon.ico` (16, 32 and 48 px) and `icon.png` (512 px), embedded
+/// in the binary (drawn by `assets/make-icons.py`): served by `/favicon.ico` and `/icon.png`,
+/// named in every feed, linked from the pages and written by the export.
+pub const FAVICON: &[u8] = include_bytes!("../assets/favicon.ico");
+pub const ICON_PNG: &[u8] = include_bytes!("../assets/icon.png");
+
 /// The version shown in the footer.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -25,10 +25,9 @@ use crate::commands::progress::Progress;
 use crate::commands::{Exit, UsageError};
 use crate::format::Format;
 use crate::pages::Site;
+use crate::pages::{FAVICON, ICON_PNG};
+use crate::pipeline::pages::home_page;
 use crate::pipeline::{FeedRoute, plan, render_once};
-use crate::routes::icons::{FAVICON, ICON_PNG};
-use crate::routes::pages::home_page;
-use crate::routes::topics::topics_opml_document;
 use crate::state::AppState;
 
 mod target;
@@ -217,9 +216,12 @@ async fn write_site(
             .map_err(|p| ExportError::Failed(format!("{}: {}", feed.path, p.detail)))?;
         site.text(&feed.path, &body)?;
     }
-    let opml = topics_opml_document(state, Format::Atom, |topic| {
-        format!("{base}/#topic-{}", topic.name)
-    });
+    let opml = crate::opml::topics_document(
+        &state.topics,
+        &state.bases.default_base(),
+        Format::Atom,
+        |topic| format!("{base}/#topic-{}", topic.name),
+    );
     site.text("topics.opml", opml.as_bytes())?;
     let index = home_page(state, Site::Static)
         .await

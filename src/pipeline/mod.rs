@@ -18,6 +18,7 @@ use crate::topics::Topic;
 
 pub mod cycle;
 mod negotiate;
+pub mod pages;
 mod plan;
 mod serve;
 

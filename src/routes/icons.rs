@@ -7,10 +7,9 @@ use actix_web::http::header::{self, CacheControl, CacheDirective, EntityTag, IfN
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::problem::Problem;
+use crate::pages::{FAVICON, ICON_PNG};
 use crate::routes::get_or_head;
 
-pub const FAVICON: &[u8] = include_bytes!("../../assets/favicon.ico");
-pub const ICON_PNG: &[u8] = include_bytes!("../../assets/icon.png");
 /// Seconds a client may keep an icon without asking again.
 const MAX_AGE: u32 = 86_400;
 

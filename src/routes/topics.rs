@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::format::Format;
 use crate::http::problem::Problem;
-use crate::opml::{self, Outline};
+use crate::opml;
 use crate::pipeline::{FeedRoute, serve_feed};
 use crate::query::decode::decode_pairs;
 use crate::routes::get_or_head;
@@ -66,11 +66,6 @@ async fn topic_feed(
     serve_feed(req, state, route).await
 }
 
-/// The absolute URL of a topic's feed.
-pub fn topic_feed_url(public_url: &str, topic: &Topic, format: Format) -> String {
-    format!("{public_url}{}", topic.feed_path(format))
-}
-
 /// The absolute URL of the page that previews a topic's papers.
 pub fn topic_preview_url(public_url: &str, topic: &Topic) -> String {
     if topic.query_string.is_empty() {
@@ -86,7 +81,7 @@ async fn topics_opml(
 ) -> Result<HttpResponse, Problem> {
     let format = opml_format(req.query_string())?;
     let base = state.bases.for_request(&req);
-    let body = topics_opml_for(&state, &base, format, |topic| {
+    let body = opml::topics_document(&state.topics, &base, format, |topic| {
         topic_preview_url(&base, topic)
     });
     Ok(HttpResponse::Ok()
@@ -94,36 +89,6 @@ async fn topics_opml(
         .insert_header((header::CACHE_CONTROL, state.cache_control.clone()))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .body(body))
-}
-
-/// The OPML document listing every topic's feed in `format` (absolute, from
-/// `server.public_url`), each with the web page `html_url` gives.
-pub fn topics_opml_document(
-    state: &AppState,
-    format: Format,
-    html_url: impl Fn(&Topic) -> String,
-) -> String {
-    topics_opml_for(state, &state.bases.default_base(), format, html_url)
-}
-
-/// [`topics_opml_document`] with the feeds' URLs under `public_url`.
-pub fn topics_opml_for(
-    state: &AppState,
-    public_url: &str,
-    format: Format,
-    html_url: impl Fn(&Topic) -> String,
-) -> String {
-    let outlines: Vec<Outline> = state
-        .topics
-        .iter()
-        .map(|topic| Outline {
-            title: topic.title.clone(),
-            description: topic.description.clone(),
-            xml_url: topic_feed_url(public_url, topic, format),
-            html_url: html_url(topic),
-        })
-        .collect();
-    opml::render(&format!("{} — topics", crate::feed::BASE_TITLE), &outlines)
 }
 
 /// `/topics.opml` takes one parameter, `format` (which feeds it lists; Atom by default, as
