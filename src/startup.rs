@@ -61,6 +61,25 @@ pub struct Application {
     background: Option<BackgroundTask>,
 }
 
+/// The data directory of the settings, opened (none when `storage.data_dir` is empty).
+fn open_storage(settings: &Settings) -> anyhow::Result<Option<Arc<Storage>>> {
+    let limits = ReadLimits {
+        max_bytes: settings.upstream.max_body.as_u64(),
+        max_items: crate::upstream::client::MAX_ITEMS,
+    };
+    let Some(dir) = settings.data_dir() else {
+        return Ok(None);
+    };
+    let storage = Storage::open(&dir, limits).with_context(|| {
+        format!(
+            "storage.data_dir {:?} cannot be used (fix its permissions, or set it empty to run \
+             without storage)",
+            settings.storage.data_dir
+        )
+    })?;
+    Ok(Some(Arc::new(storage)))
+}
+
 /// The state every handler shares, and the storage it writes to (if any). Links are built
 /// from `server.public_url`, or, when it is empty, from each request's host (`port` is the
 /// port bound, for the fallback `http://localhost:<port>`).
@@ -72,22 +91,7 @@ fn shared_state(
     backstage: Backstage,
     writing: Writing,
 ) -> anyhow::Result<(AppState, Option<Arc<Storage>>)> {
-    let limits = ReadLimits {
-        max_bytes: settings.upstream.max_body.as_u64(),
-        max_items: crate::upstream::client::MAX_ITEMS,
-    };
-    let storage = match settings.data_dir() {
-        Some(dir) => Some(Arc::new(Storage::open(&dir, limits).with_context(
-            || {
-                format!(
-                    "storage.data_dir {:?} cannot be used (fix its permissions, or set it empty \
-                 to run without storage)",
-                    settings.storage.data_dir
-                )
-            },
-        )?)),
-        None => None,
-    };
+    let storage = open_storage(&settings)?;
     let topics = settings
         .parsed_topics()
         .map_err(|e| anyhow::anyhow!("invalid setting {e}"))?;
@@ -156,6 +160,40 @@ pub fn offline_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     Ok(state)
 }
 
+/// The HTTP server on `listener`, with `workers` workers, serving the routes with `state`.
+fn http_server(
+    state: &web::Data<AppState>,
+    listener: TcpListener,
+    workers: usize,
+) -> anyhow::Result<Server> {
+    let server_settings = &state.settings.server;
+    let shutdown_timeout = server_settings.shutdown_timeout.as_secs();
+    // actix counts connections per worker.
+    let connections_per_worker = server_settings.max_connections.div_ceil(workers).max(1);
+    let client_timeout = server_settings.client_timeout;
+    let server_state = state.clone();
+    let edge = web::Data::new(Edge {
+        max_query: server_settings.max_query,
+        metrics: state.metrics.clone(),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(server_state.clone())
+            .app_data(edge.clone())
+            .wrap(actix_web::middleware::from_fn(crate::http::edge::handle))
+            .configure(routes::config)
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(workers)
+    .max_connections(connections_per_worker)
+    .client_request_timeout(client_timeout)
+    .listen(listener)
+    .context("Failed to start the HTTP server")?
+    .shutdown_timeout(shutdown_timeout)
+    .run();
+    Ok(server)
+}
+
 impl Application {
     /// Builds what `paperboy serve` runs: the system clock, warm-up and the refresh timer.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
@@ -208,32 +246,7 @@ impl Application {
         .context("Failed to start the backstage runtime")?;
         let (state, storage) = shared_state(settings, clock, readiness, port, backstage, writing)?;
         let state = web::Data::new(state);
-
-        let server_settings = &state.settings.server;
-        let shutdown_timeout = server_settings.shutdown_timeout.as_secs();
-        // actix counts connections per worker.
-        let connections_per_worker = server_settings.max_connections.div_ceil(workers).max(1);
-        let client_timeout = server_settings.client_timeout;
-        let server_state = state.clone();
-        let edge = web::Data::new(Edge {
-            max_query: server_settings.max_query,
-            metrics: state.metrics.clone(),
-        });
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(server_state.clone())
-                .app_data(edge.clone())
-                .wrap(actix_web::middleware::from_fn(crate::http::edge::handle))
-                .configure(routes::config)
-                .default_service(web::to(routes::not_found))
-        })
-        .workers(workers)
-        .max_connections(connections_per_worker)
-        .client_request_timeout(client_timeout)
-        .listen(listener)
-        .context("Failed to start the HTTP server")?
-        .shutdown_timeout(shutdown_timeout)
-        .run();
+        let server = http_server(&state, listener, workers)?;
         let background = (background == Background::On).then(|| {
             background::spawn(
                 BackgroundContext {

@@ -1,20 +1,24 @@
 //! The pages' pipeline: the home page and a preview, planned, read and built like a feed (in
 //! the build pool, from the store's windows), for the page routes and the export alike.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use askama::Template;
-
-use crate::feed;
-use crate::http::problem::Problem;
 use chrono::NaiveDate;
 
 use super::{build, digest_window, unavailable};
+use crate::daily_list::DailyList;
+use crate::feed;
+use crate::feed_settings::FeedSettings;
+use crate::http::problem::Problem;
 use crate::pages::{
     ErrorView, FeedLinks, FormView, HomePage, PaperView, PeriodView, PreviewPage, Site, TopicView,
 };
 use crate::query::decode::decode_pairs;
 use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};
-use crate::query::select::{select, select_periods};
+use crate::query::period::Period;
+use crate::query::select::{Windows, select, select_periods};
 use crate::state::AppState;
 
 /// The home page's HTML for `site`: every topic with its paper count over the last
@@ -80,37 +84,47 @@ impl PageAnswer {
     }
 }
 
-/// The preview of the query string `raw`, its links under `base`.
-pub async fn preview_page(state: &AppState, raw: &str, base: &str) -> Result<PageAnswer, Problem> {
-    let settings = &state.settings;
-    let today = state.clock.today();
-    let (form, parsed) = match decode_pairs(raw) {
+/// The form as the query string `raw` fills it, and the query it makes: a digest's when it
+/// names `period` or `count`, a feed's otherwise. The form sends every field, so an empty
+/// value is taken as not given.
+fn read_form(
+    raw: &str,
+    today: NaiveDate,
+    feeds: &FeedSettings,
+) -> (FormView, Result<FeedQuery, ParamError>) {
+    match decode_pairs(raw) {
         Ok(mut pairs) => {
             pairs.retain(|(_, value)| !value.trim().is_empty());
-            let kind = if pairs
+            let digest = pairs
                 .iter()
-                .any(|(key, _)| key == "period" || key == "count")
-            {
-                QueryKind::Digest
-            } else {
-                QueryKind::Feed
-            };
+                .any(|(key, _)| key == "period" || key == "count");
             let ctx = ParseContext {
                 today,
-                feeds: &settings.feeds,
+                feeds,
                 allow_format: false,
-                kind,
+                kind: if digest {
+                    QueryKind::Digest
+                } else {
+                    QueryKind::Feed
+                },
             };
             (
-                FormView::from_pairs(&pairs, today, &settings.feeds),
+                FormView::from_pairs(&pairs, today, feeds),
                 FeedQuery::from_pairs(&pairs, &ctx),
             )
         }
         Err(e) => (
-            FormView::from_pairs(&[], today, &settings.feeds),
+            FormView::from_pairs(&[], today, feeds),
             Err(ParamError::from(e)),
         ),
-    };
+    }
+}
+
+/// The preview of the query string `raw`, its links under `base`.
+pub async fn preview_page(state: &AppState, raw: &str, base: &str) -> Result<PageAnswer, Problem> {
+    let settings = &state.settings;
+    let today = state.clock.today();
+    let (form, parsed) = read_form(raw, today, &settings.feeds);
     let query = match parsed {
         Ok(query) => query,
         Err(e) => {
@@ -157,25 +171,7 @@ pub async fn preview_page(state: &AppState, raw: &str, base: &str) -> Result<Pag
     // Selecting and rendering cost CPU: in the build pool, like a feed.
     let windows = state.windows.clone();
     let body = build(state, move || {
-        let (papers, periods) = if query.digest.is_some() {
-            let top = query.digest_top();
-            let views: Vec<PeriodView> =
-                select_periods(&windows, &query, &window.lists, &periods, top)
-                    .into_iter()
-                    .map(|(period, papers)| PeriodView {
-                        title: period.title(papers.len()),
-                        url: period.hf_url(),
-                        papers: papers.into_iter().map(PaperView::from).collect(),
-                    })
-                    .collect();
-            (Vec::new(), Some(views))
-        } else {
-            let papers = select(&windows, &query, &window.lists, limit)
-                .into_iter()
-                .map(PaperView::from)
-                .collect();
-            (papers, None)
-        };
+        let (papers, periods) = selected_views(&windows, &query, &window.lists, &periods, limit);
         render_page(&PreviewPage::selected(
             form,
             feeds,
@@ -187,6 +183,33 @@ pub async fn preview_page(state: &AppState, raw: &str, base: &str) -> Result<Pag
     })
     .await?;
     Ok(PageAnswer::new(StatusCode::OK, body))
+}
+
+/// What `query` selects from `lists`: its papers, or a digest's periods with theirs.
+fn selected_views(
+    windows: &Windows,
+    query: &FeedQuery,
+    lists: &[Arc<DailyList>],
+    periods: &[Period],
+    limit: usize,
+) -> (Vec<PaperView>, Option<Vec<PeriodView>>) {
+    if query.digest.is_some() {
+        let views = select_periods(windows, query, lists, periods, query.digest_top())
+            .into_iter()
+            .map(|(period, papers)| PeriodView {
+                title: period.title(papers.len()),
+                url: period.hf_url(),
+                papers: papers.into_iter().map(PaperView::from).collect(),
+            })
+            .collect();
+        (Vec::new(), Some(views))
+    } else {
+        let papers = select(windows, query, lists, limit)
+            .into_iter()
+            .map(PaperView::from)
+            .collect();
+        (papers, None)
+    }
 }
 
 /// Which days a query reads, in words.
