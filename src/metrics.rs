@@ -104,14 +104,24 @@ pub struct Metrics {
 
 struct Inner {
     registry: Registry,
+    counters: Counters,
+    gauges: Gauges,
+}
+
+/// The labelled counters.
+struct Counters {
     http_requests: IntCounterVec,
-    http_duration: HistogramVec,
     upstream_requests: IntCounterVec,
     lookups: IntCounterVec,
     refreshes: IntCounterVec,
     storage_writes: IntCounterVec,
     storage_reads: IntCounterVec,
+}
+
+/// The gauges, the histogram and the one unlabelled counter.
+struct Gauges {
     memory: IntGaugeVec,
+    http_duration: HistogramVec,
     newest_data_age: Gauge,
     lists_cached: IntGauge,
     builds_shed: IntCounter,
@@ -132,122 +142,26 @@ impl Metrics {
     /// show at once.
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
-        let counter = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels)?;
-            registry.register(Box::new(c.clone()))?;
-            Ok::<_, prometheus::Error>(c)
+        let inner = Inner {
+            counters: Counters::new(&registry)?,
+            gauges: Gauges::new(&registry)?,
+            registry,
         };
-        let http_requests = counter(
-            "paperboy_http_requests_total",
-            "HTTP requests answered, by route pattern and status.",
-            &["route", "status"],
-        )?;
-        let upstream_requests = counter(
-            "paperboy_upstream_requests_total",
-            "HTTP requests sent to Hugging Face, by outcome.",
-            &["outcome"],
-        )?;
-        let lookups = counter(
-            "paperboy_daily_list_lookups_total",
-            "Daily-list lookups by readers: a fresh hit, a miss that waits for upstream, or a stale copy served during a refresh.",
-            &["result"],
-        )?;
-        let refreshes = counter(
-            "paperboy_refreshes_total",
-            "Refreshes of cached daily lists, by outcome.",
-            &["outcome"],
-        )?;
-        let storage_writes = counter(
-            "paperboy_storage_writes_total",
-            "Daily lists written to the data directory, by outcome.",
-            &["outcome"],
-        )?;
-        let storage_reads = counter(
-            "paperboy_storage_reads_total",
-            "Stored daily lists read from the data directory, by outcome: ok, set_aside (content that cannot be used, renamed .corrupt-<seconds>), failed (an I/O error: the file is left in place and read again next time).",
-            &["outcome"],
-        )?;
-        let memory = IntGaugeVec::new(
-            Opts::new(
-                "paperboy_memory_bytes",
-                "Bytes kept in memory, by kind; every kind but recent_lists is weighed against cache.max_memory.",
-            ),
-            &["kind"],
-        )?;
-        registry.register(Box::new(memory.clone()))?;
-        let http_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "paperboy_http_request_duration_seconds",
-                "Time to answer an HTTP request, by route pattern.",
-            )
-            .buckets(DURATION_BUCKETS.to_vec()),
-            &["route"],
-        )?;
-        registry.register(Box::new(http_duration.clone()))?;
-        let newest_data_age = Gauge::new(
-            "paperboy_newest_data_age_seconds",
-            "Seconds since the most recently fetched daily list in memory was fetched (-1 when none is).",
-        )?;
-        registry.register(Box::new(newest_data_age.clone()))?;
-        let lists_cached =
-            IntGauge::new("paperboy_daily_lists_cached", "Daily lists held in memory.")?;
-        registry.register(Box::new(lists_cached.clone()))?;
-        let builds_shed = IntCounter::new(
-            "paperboy_builds_shed_total",
-            "Feed builds refused with a 503 because every build slot stayed busy for 2 s.",
-        )?;
-        registry.register(Box::new(builds_shed.clone()))?;
-        let render_cache_bytes = IntGauge::new(
-            "paperboy_render_cache_bytes",
-            "Bytes held by the rendered-feed cache, every encoding counted (cache.max_memory bounds it).",
-        )?;
-        registry.register(Box::new(render_cache_bytes.clone()))?;
-
-        for outcome in UpstreamOutcome::ALL {
-            upstream_requests.with_label_values(&[outcome.label()]);
-        }
-        for lookup in [Lookup::Hit, Lookup::Miss, Lookup::Stale] {
-            lookups.with_label_values(&[lookup.label()]);
-        }
-        for outcome in ["ok", "failed"] {
-            refreshes.with_label_values(&[outcome]);
-            storage_writes.with_label_values(&[outcome]);
-        }
-        refreshes.with_label_values(&["shrunk"]);
-        for outcome in ["ok", "set_aside", "failed"] {
-            storage_reads.with_label_values(&[outcome]);
-        }
-        for kind in MEMORY_KINDS {
-            memory.with_label_values(&[kind]);
-        }
-        newest_data_age.set(-1.0);
-
+        inner.show_every_label();
         Ok(Metrics {
-            inner: Arc::new(Inner {
-                registry,
-                http_requests,
-                http_duration,
-                upstream_requests,
-                lookups,
-                refreshes,
-                storage_writes,
-                storage_reads,
-                memory,
-                newest_data_age,
-                lists_cached,
-                builds_shed,
-                render_cache_bytes,
-            }),
+            inner: Arc::new(inner),
         })
     }
 
     /// One answered HTTP request.
     pub fn http_request(&self, route: &str, status: StatusCode, seconds: f64) {
         self.inner
+            .counters
             .http_requests
             .with_label_values(&[route, status.as_str()])
             .inc();
         self.inner
+            .gauges
             .http_duration
             .with_label_values(&[route])
             .observe(seconds);
@@ -255,6 +169,7 @@ impl Metrics {
 
     pub fn upstream_request(&self, outcome: UpstreamOutcome) {
         self.inner
+            .counters
             .upstream_requests
             .with_label_values(&[outcome.label()])
             .inc();
@@ -262,6 +177,7 @@ impl Metrics {
 
     pub fn lookup(&self, lookup: Lookup) {
         self.inner
+            .counters
             .lookups
             .with_label_values(&[lookup.label()])
             .inc();
@@ -269,6 +185,7 @@ impl Metrics {
 
     pub fn refresh(&self, ok: bool) {
         self.inner
+            .counters
             .refreshes
             .with_label_values(&[if ok { "ok" } else { "failed" }])
             .inc();
@@ -276,17 +193,26 @@ impl Metrics {
 
     /// A refresh that ended otherwise than ok or failed (`shrunk`).
     pub fn refresh_outcome(&self, outcome: &'static str) {
-        self.inner.refreshes.with_label_values(&[outcome]).inc();
+        self.inner
+            .counters
+            .refreshes
+            .with_label_values(&[outcome])
+            .inc();
     }
 
     /// One read of a stored list: `ok`, `set_aside` or `failed`.
     pub fn storage_read(&self, outcome: &'static str) {
-        self.inner.storage_reads.with_label_values(&[outcome]).inc();
+        self.inner
+            .counters
+            .storage_reads
+            .with_label_values(&[outcome])
+            .inc();
     }
 
     /// Bytes kept of `kind` (one of [`MEMORY_KINDS`]).
     pub fn set_memory(&self, kind: &str, bytes: u64) {
         self.inner
+            .gauges
             .memory
             .with_label_values(&[kind])
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
@@ -294,6 +220,7 @@ impl Metrics {
 
     pub fn storage_write(&self, ok: bool) {
         self.inner
+            .counters
             .storage_writes
             .with_label_values(&[if ok { "ok" } else { "failed" }])
             .inc();
@@ -301,7 +228,7 @@ impl Metrics {
 
     /// A feed build refused because the build pool stayed full.
     pub fn build_shed(&self) {
-        self.inner.builds_shed.inc();
+        self.inner.gauges.builds_shed.inc();
     }
 
     /// Sets the gauges that describe the caches as they are now (called before each scrape).
@@ -312,12 +239,15 @@ impl Metrics {
         render_cache_bytes: u64,
     ) {
         self.inner
+            .gauges
             .render_cache_bytes
             .set(i64::try_from(render_cache_bytes).unwrap_or(i64::MAX));
         self.inner
+            .gauges
             .newest_data_age
             .set(newest_data_age_seconds.unwrap_or(-1.0));
         self.inner
+            .gauges
             .lists_cached
             .set(i64::try_from(lists_cached).unwrap_or(i64::MAX));
     }
@@ -327,6 +257,135 @@ impl Metrics {
         let mut out = Vec::with_capacity(8 * 1024);
         TextEncoder::new().encode(&self.inner.registry.gather(), &mut out)?;
         Ok(out)
+    }
+}
+
+impl Counters {
+    fn new(registry: &Registry) -> Result<Counters, prometheus::Error> {
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            registered(registry, IntCounterVec::new(Opts::new(name, help), labels)?)
+        };
+        Ok(Counters {
+            http_requests: counter(
+                "paperboy_http_requests_total",
+                "HTTP requests answered, by route pattern and status.",
+                &["route", "status"],
+            )?,
+            upstream_requests: counter(
+                "paperboy_upstream_requests_total",
+                "HTTP requests sent to Hugging Face, by outcome.",
+                &["outcome"],
+            )?,
+            lookups: counter(
+                "paperboy_daily_list_lookups_total",
+                "Daily-list lookups by readers: a fresh hit, a miss that waits for upstream, or a stale copy served during a refresh.",
+                &["result"],
+            )?,
+            refreshes: counter(
+                "paperboy_refreshes_total",
+                "Refreshes of cached daily lists, by outcome.",
+                &["outcome"],
+            )?,
+            storage_writes: counter(
+                "paperboy_storage_writes_total",
+                "Daily lists written to the data directory, by outcome.",
+                &["outcome"],
+            )?,
+            storage_reads: counter(
+                "paperboy_storage_reads_total",
+                "Stored daily lists read from the data directory, by outcome: ok, set_aside (content that cannot be used, renamed .corrupt-<seconds>), failed (an I/O error: the file is left in place and read again next time).",
+                &["outcome"],
+            )?,
+        })
+    }
+}
+
+impl Gauges {
+    fn new(registry: &Registry) -> Result<Gauges, prometheus::Error> {
+        Ok(Gauges {
+            memory: registered(
+                registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "paperboy_memory_bytes",
+                        "Bytes kept in memory, by kind; every kind but recent_lists is weighed against cache.max_memory.",
+                    ),
+                    &["kind"],
+                )?,
+            )?,
+            http_duration: registered(
+                registry,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "paperboy_http_request_duration_seconds",
+                        "Time to answer an HTTP request, by route pattern.",
+                    )
+                    .buckets(DURATION_BUCKETS.to_vec()),
+                    &["route"],
+                )?,
+            )?,
+            newest_data_age: registered(
+                registry,
+                Gauge::new(
+                    "paperboy_newest_data_age_seconds",
+                    "Seconds since the most recently fetched daily list in memory was fetched (-1 when none is).",
+                )?,
+            )?,
+            lists_cached: registered(
+                registry,
+                IntGauge::new("paperboy_daily_lists_cached", "Daily lists held in memory.")?,
+            )?,
+            builds_shed: registered(
+                registry,
+                IntCounter::new(
+                    "paperboy_builds_shed_total",
+                    "Feed builds refused with a 503 because every build slot stayed busy for 2 s.",
+                )?,
+            )?,
+            render_cache_bytes: registered(
+                registry,
+                IntGauge::new(
+                    "paperboy_render_cache_bytes",
+                    "Bytes held by the rendered-feed cache, every encoding counted (cache.max_memory bounds it).",
+                )?,
+            )?,
+        })
+    }
+}
+
+/// `collector`, registered with `registry`.
+fn registered<C>(registry: &Registry, collector: C) -> Result<C, prometheus::Error>
+where
+    C: prometheus::core::Collector + Clone + 'static,
+{
+    registry.register(Box::new(collector.clone()))?;
+    Ok(collector)
+}
+
+impl Inner {
+    /// Every known label of every metric at zero, so that a scrape shows them before they
+    /// first count.
+    fn show_every_label(&self) {
+        for outcome in UpstreamOutcome::ALL {
+            self.counters
+                .upstream_requests
+                .with_label_values(&[outcome.label()]);
+        }
+        for lookup in [Lookup::Hit, Lookup::Miss, Lookup::Stale] {
+            self.counters.lookups.with_label_values(&[lookup.label()]);
+        }
+        for outcome in ["ok", "failed"] {
+            self.counters.refreshes.with_label_values(&[outcome]);
+            self.counters.storage_writes.with_label_values(&[outcome]);
+        }
+        self.counters.refreshes.with_label_values(&["shrunk"]);
+        for outcome in ["ok", "set_aside", "failed"] {
+            self.counters.storage_reads.with_label_values(&[outcome]);
+        }
+        for kind in MEMORY_KINDS {
+            self.gauges.memory.with_label_values(&[kind]);
+        }
+        self.gauges.newest_data_age.set(-1.0);
     }
 }
 
