@@ -278,6 +278,17 @@ impl Settings {
 
     /// Checks every value and normalizes URLs (no trailing `/`).
     pub fn validate(mut self) -> Result<Settings, SettingsError> {
+        self.normalize_addresses()?;
+        self.check_server()?;
+        self.check_bounds()?;
+        self.check_feeds()?;
+        self.parsed_topics()?;
+        Ok(self)
+    }
+
+    /// `server.bind`, `server.public_url`, `upstream.base_url` and `upstream.token`: checked
+    /// and written in one form.
+    fn normalize_addresses(&mut self) -> Result<(), SettingsError> {
         let bind: IpAddr = self.server.bind.trim().parse().map_err(|_| {
             invalid(
                 "server.bind",
@@ -316,26 +327,11 @@ impl Settings {
             ));
         }
         self.upstream.token = SecretString::from(token);
-        for (key, value) in [
-            ("upstream.connect_timeout", self.upstream.connect_timeout),
-            ("upstream.timeout", self.upstream.timeout),
-            ("cache.recent_ttl", self.cache.recent_ttl),
-            ("cache.week_ttl", self.cache.week_ttl),
-            ("cache.old_ttl", self.cache.old_ttl),
-        ] {
-            if value.is_zero() {
-                return Err(invalid(key, "must be longer than zero (e.g. 30s, 10m)"));
-            }
-        }
-        if self.upstream.retries > 10 {
-            return Err(invalid("upstream.retries", "must be between 0 and 10"));
-        }
-        if !(1..=64).contains(&self.upstream.max_concurrency) {
-            return Err(invalid(
-                "upstream.max_concurrency",
-                "must be between 1 and 64",
-            ));
-        }
+        Ok(())
+    }
+
+    /// The `[server]` limits within their bounds.
+    fn check_server(&self) -> Result<(), SettingsError> {
         if !(256..=65_536).contains(&self.server.max_query) {
             return Err(invalid(
                 "server.max_query",
@@ -358,6 +354,31 @@ impl Settings {
             return Err(invalid(
                 "server.max_connections",
                 "must be between 1 and 1000000",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Upstream and cache durations, counts and sizes within their bounds.
+    fn check_bounds(&self) -> Result<(), SettingsError> {
+        for (key, value) in [
+            ("upstream.connect_timeout", self.upstream.connect_timeout),
+            ("upstream.timeout", self.upstream.timeout),
+            ("cache.recent_ttl", self.cache.recent_ttl),
+            ("cache.week_ttl", self.cache.week_ttl),
+            ("cache.old_ttl", self.cache.old_ttl),
+        ] {
+            if value.is_zero() {
+                return Err(invalid(key, "must be longer than zero (e.g. 30s, 10m)"));
+            }
+        }
+        if self.upstream.retries > 10 {
+            return Err(invalid("upstream.retries", "must be between 0 and 10"));
+        }
+        if !(1..=64).contains(&self.upstream.max_concurrency) {
+            return Err(invalid(
+                "upstream.max_concurrency",
+                "must be between 1 and 64",
             ));
         }
         if !(1..=100_000).contains(&self.upstream.budget) {
@@ -387,6 +408,11 @@ impl Settings {
                  cache.max_memory, which weighs older lists, rendered feeds and caches alike",
             ));
         }
+        Ok(())
+    }
+
+    /// The `[feeds]` days and limits, each within the next.
+    fn check_feeds(&self) -> Result<(), SettingsError> {
         let f = &self.feeds;
         if !(1..=366).contains(&f.max_days) {
             return Err(invalid("feeds.max_days", "must be between 1 and 366"));
@@ -406,8 +432,7 @@ impl Settings {
                 format!("must be between 1 and feeds.max_limit ({})", f.max_limit),
             ));
         }
-        self.parsed_topics()?;
-        Ok(self)
+        Ok(())
     }
 
     /// `server.public_url`, or `http://<bind>:<port>` for the port actually bound when it is
