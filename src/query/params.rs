@@ -16,6 +16,7 @@ use crate::query::search::{Phrase, SearchExpr};
 use crate::text::clean_inline;
 
 mod parse;
+pub mod table;
 
 /// The longest `author` or `org` value, in bytes.
 pub const MAX_NAME_BYTES: usize = 200;
@@ -154,39 +155,7 @@ pub struct ParseContext<'a> {
     pub kind: QueryKind,
 }
 
-/// The parameters every kind of query takes.
-const FILTERS: [&str; 7] = [
-    "q",
-    "author",
-    "org",
-    "min_upvotes",
-    "min_comments",
-    "has_code",
-    "top",
-];
-
 impl QueryKind {
-    /// The parameters of this kind besides [`FILTERS`] and `format`.
-    fn own_parameters(self) -> &'static [&'static str] {
-        match self {
-            QueryKind::Feed => &["date", "days", "week", "month", "sort", "limit"],
-            QueryKind::Digest => &["period", "count", "date"],
-            QueryKind::RssHub => &[
-                "sort",
-                "limit",
-                "filter",
-                "filter_title",
-                "filter_description",
-                "filter_author",
-                "filterout",
-                "filterout_title",
-                "filterout_description",
-                "filterout_author",
-                "filter_case_sensitive",
-            ],
-        }
-    }
-
     /// Why a parameter of another kind does not apply to this one, if it is one.
     fn refusal(self, key: &str) -> Option<String> {
         match (self, key) {
@@ -205,10 +174,6 @@ impl QueryKind {
             ),
             _ => None,
         }
-    }
-
-    fn accepts(self, key: &str) -> bool {
-        FILTERS.contains(&key) || self.own_parameters().contains(&key)
     }
 }
 
@@ -422,53 +387,7 @@ impl FeedQuery {
     /// joined into one, which means the same (terms are ANDed); several author or org groups
     /// cannot be written in one query string and are listed as one group.
     pub fn to_query_string(&self) -> String {
-        let mut pairs: Vec<(&str, String)> = Vec::new();
-        if !self.q.is_empty() {
-            let texts: Vec<&str> = self.q.iter().map(|(text, _)| text.as_str()).collect();
-            pairs.push(("q", texts.join(" ")));
-        }
-        for (key, groups) in [("author", &self.authors), ("org", &self.orgs)] {
-            for name in groups.iter().flatten() {
-                pairs.push((key, name.text.clone()));
-            }
-        }
-        let mut number = |key: &'static str, value: Option<String>| {
-            if let Some(value) = value {
-                pairs.push((key, value));
-            }
-        };
-        number("min_upvotes", self.min_upvotes.map(|n| n.to_string()));
-        number("min_comments", self.min_comments.map(|n| n.to_string()));
-        number("has_code", self.has_code.map(|b| b.to_string()));
-        number("date", self.date.map(|d| d.to_string()));
-        number("days", self.days.map(|n| n.to_string()));
-        number("top", self.top.map(|n| n.to_string()));
-        number("sort", self.sort.map(|s| s.name().to_owned()));
-        number("limit", self.limit.map(|n| n.to_string()));
-        number("format", self.format.map(|f| f.name().to_owned()));
-        number(
-            "week",
-            self.span
-                .filter(|s| s.unit() == Unit::Week)
-                .map(|s| s.key()),
-        );
-        number(
-            "month",
-            self.span
-                .filter(|s| s.unit() == Unit::Month)
-                .map(|s| s.key()),
-        );
-        number("period", self.digest.map(|d| d.unit.name().to_owned()));
-        number(
-            "count",
-            self.digest.and_then(|d| d.count).map(|n| n.to_string()),
-        );
-        for pattern in &self.patterns {
-            pairs.push((pattern.name(), pattern.source.clone()));
-        }
-        if self.patterns.iter().any(|p| !p.case_sensitive) {
-            pairs.push(("filter_case_sensitive", "false".to_owned()));
-        }
+        let pairs = self.canonical_pairs();
         encode_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
     }
 }

@@ -22,7 +22,7 @@ impl FeedQuery {
         for (key, raw_value) in pairs {
             let key = key.as_str();
             let value = raw_value.trim();
-            let repeatable = matches!(key, "author" | "org");
+            let repeatable = table::param(key).is_some_and(|p| p.repeatable);
             if !repeatable && seen.contains(&key) {
                 return Err(ParamError::new(
                     key,
@@ -108,123 +108,20 @@ impl FeedQuery {
         value: &str,
         ctx: &ParseContext<'_>,
     ) -> Result<(), ParamError> {
-        let known = ctx.kind.accepts(key) || (key == "format" && ctx.allow_format);
-        if !known {
+        let Some(param) = table::param(key).filter(|p| p.accepted(ctx)) else {
             let shown: String = clean_inline(key).chars().take(40).collect();
             let detail = ctx.kind.refusal(key).unwrap_or_else(|| {
-                let mut accepted: Vec<&str> = FILTERS.to_vec();
-                accepted.extend(ctx.kind.own_parameters());
-                if ctx.allow_format {
-                    accepted.push("format");
-                }
                 format!(
                     "Unknown parameter {shown:?}; accepted parameters are {}.",
-                    accepted.join(", ")
+                    table::accepted(ctx).join(", ")
                 )
             });
             return Err(ParamError::new(&shown, detail));
-        }
+        };
         if value.is_empty() {
             return Ok(());
         }
-        match key {
-            "q" => {
-                let expr = SearchExpr::parse(value).map_err(|e| {
-                    ParamError::new("q", format!("The search expression q is invalid: {e}."))
-                })?;
-                if !expr.is_empty() {
-                    self.q = vec![(value.to_owned(), expr)];
-                }
-            }
-            "author" => push_name(&mut self.authors, "author", value)?,
-            "org" => push_name(&mut self.orgs, "org", value)?,
-            "min_upvotes" => self.min_upvotes = Some(count("min_upvotes", value)?),
-            "min_comments" => self.min_comments = Some(count("min_comments", value)?),
-            "has_code" => {
-                self.has_code = Some(match value {
-                    "true" | "1" => true,
-                    "false" | "0" => false,
-                    _ => {
-                        return Err(ParamError::new(
-                            "has_code",
-                            format!(
-                                "has_code must be true, false, 1 or 0, not {}.",
-                                shown(value)
-                            ),
-                        ));
-                    }
-                })
-            }
-            "date" => {
-                let date = parse_date(value).ok_or_else(|| {
-                    ParamError::new(
-                        "date",
-                        format!(
-                            "date must be a day written YYYY-MM-DD, not {}.",
-                            shown(value)
-                        ),
-                    )
-                })?;
-                if date < ctx.feeds.earliest_date {
-                    return Err(ParamError::new(
-                        "date",
-                        format!(
-                            "date {date} is before the first Daily Papers ({}); give that day or a later one.",
-                            ctx.feeds.earliest_date
-                        ),
-                    ));
-                }
-                if date > ctx.today {
-                    return Err(ParamError::new(
-                        "date",
-                        format!(
-                            "date {date} is in the future; give today ({}) or an earlier day.",
-                            ctx.today
-                        ),
-                    ));
-                }
-                self.date = Some(date);
-            }
-            "days" => self.days = Some(in_range("days", value, 1, ctx.feeds.max_days)?),
-            "week" | "month" => self.set_span(key, value, ctx)?,
-            "period" => {
-                let unit = Unit::from_name(value).ok_or_else(|| {
-                    ParamError::new(
-                        "period",
-                        format!("period must be day, week or month, not {}.", shown(value)),
-                    )
-                })?;
-                self.digest.get_or_insert_default().unit = unit;
-            }
-            "count" => {
-                let count = in_range("count", value, 1, DigestSpec::MAX_COUNT)?;
-                self.digest.get_or_insert_default().count = Some(count);
-            }
-            "top" => self.top = Some(in_range("top", value, 1, MAX_TOP)?),
-            "limit" => self.limit = Some(in_range("limit", value, 1, ctx.feeds.max_limit)?),
-            "sort" => {
-                self.sort = Some(match value {
-                    "date" => Sort::Date,
-                    "upvotes" => Sort::Upvotes,
-                    _ => {
-                        return Err(ParamError::new(
-                            "sort",
-                            format!("sort must be date or upvotes, not {}.", shown(value)),
-                        ));
-                    }
-                })
-            }
-            "format" => {
-                self.format = Some(Format::from_name(value).ok_or_else(|| {
-                    ParamError::new(
-                        "format",
-                        format!("format must be rss, atom or json, not {}.", shown(value)),
-                    )
-                })?)
-            }
-            _ => {}
-        }
-        Ok(())
+        self.read(param, value, ctx)
     }
 
     /// Sets `week=` or `month=`.

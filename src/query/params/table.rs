@@ -1,0 +1,500 @@
+//! One definition per query parameter ([`PARAMS`]): its name, the kinds of query that take it,
+//! whether it may be repeated, how a value is read into a [`FeedQuery`] and how it is written
+//! back in the canonical query string. Parsing, the list of accepted parameters and the
+//! canonical form are derived from it: adding a parameter is one entry here (and a field of
+//! [`FeedQuery`] to hold it).
+
+use super::parse::{count, in_range, parse_date, push_name, shown};
+use super::*;
+
+/// Which kinds of query take a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kinds {
+    feed: bool,
+    digest: bool,
+    rsshub: bool,
+}
+
+impl Kinds {
+    /// Every feed, digest and RSSHub path.
+    const EVERY: Kinds = Kinds::of(true, true, true);
+    const FEED_AND_DIGEST: Kinds = Kinds::of(true, true, false);
+    const FEED_AND_RSSHUB: Kinds = Kinds::of(true, false, true);
+    const FEED: Kinds = Kinds::of(true, false, false);
+    const DIGEST: Kinds = Kinds::of(false, true, false);
+    const RSSHUB: Kinds = Kinds::of(false, false, true);
+    /// No kind by itself: where the route allows it ([`ParseContext::allow_format`]).
+    const ROUTE: Kinds = Kinds::of(false, false, false);
+
+    const fn of(feed: bool, digest: bool, rsshub: bool) -> Kinds {
+        Kinds {
+            feed,
+            digest,
+            rsshub,
+        }
+    }
+
+    fn has(self, kind: QueryKind) -> bool {
+        match kind {
+            QueryKind::Feed => self.feed,
+            QueryKind::Digest => self.digest,
+            QueryKind::RssHub => self.rsshub,
+        }
+    }
+}
+
+/// Reads a (trimmed, non-empty) value into the query.
+type Read = fn(&mut FeedQuery, &str, &ParseContext<'_>) -> Result<(), ParamError>;
+/// Writes the parameter's canonical pairs, if it is set.
+type Write = fn(&FeedQuery, &mut Vec<(&'static str, String)>);
+
+/// A query parameter.
+pub struct Param {
+    pub name: &'static str,
+    pub kinds: Kinds,
+    /// Several copies make one group of values (`author`, `org`); any other is a 400 when
+    /// given twice.
+    pub repeatable: bool,
+    read: Read,
+    write: Write,
+}
+
+impl Param {
+    /// Whether a query of `ctx` takes this parameter.
+    pub fn accepted(&self, ctx: &ParseContext<'_>) -> bool {
+        if self.kinds == Kinds::ROUTE {
+            return ctx.allow_format;
+        }
+        self.kinds.has(ctx.kind)
+    }
+}
+
+/// Every parameter, in the order the canonical query string writes them.
+pub static PARAMS: [Param; 25] = [
+    Param {
+        name: "q",
+        kinds: Kinds::EVERY,
+        repeatable: false,
+        read: read_q,
+        write: |query, out| {
+            if !query.q.is_empty() {
+                let texts: Vec<&str> = query.q.iter().map(|(text, _)| text.as_str()).collect();
+                out.push(("q", texts.join(" ")));
+            }
+        },
+    },
+    Param {
+        name: "author",
+        kinds: Kinds::EVERY,
+        repeatable: true,
+        read: |query, value, _| push_name(&mut query.authors, "author", value),
+        write: |query, out| {
+            for name in query.authors.iter().flatten() {
+                out.push(("author", name.text.clone()));
+            }
+        },
+    },
+    Param {
+        name: "org",
+        kinds: Kinds::EVERY,
+        repeatable: true,
+        read: |query, value, _| push_name(&mut query.orgs, "org", value),
+        write: |query, out| {
+            for name in query.orgs.iter().flatten() {
+                out.push(("org", name.text.clone()));
+            }
+        },
+    },
+    Param {
+        name: "min_upvotes",
+        kinds: Kinds::EVERY,
+        repeatable: false,
+        read: |query, value, _| {
+            query.min_upvotes = Some(count("min_upvotes", value)?);
+            Ok(())
+        },
+        write: |query, out| written(out, "min_upvotes", query.min_upvotes),
+    },
+    Param {
+        name: "min_comments",
+        kinds: Kinds::EVERY,
+        repeatable: false,
+        read: |query, value, _| {
+            query.min_comments = Some(count("min_comments", value)?);
+            Ok(())
+        },
+        write: |query, out| written(out, "min_comments", query.min_comments),
+    },
+    Param {
+        name: "has_code",
+        kinds: Kinds::EVERY,
+        repeatable: false,
+        read: read_has_code,
+        write: |query, out| written(out, "has_code", query.has_code),
+    },
+    Param {
+        name: "date",
+        kinds: Kinds::FEED_AND_DIGEST,
+        repeatable: false,
+        read: read_date,
+        write: |query, out| written(out, "date", query.date),
+    },
+    Param {
+        name: "days",
+        kinds: Kinds::FEED,
+        repeatable: false,
+        read: |query, value, ctx| {
+            query.days = Some(in_range("days", value, 1, ctx.feeds.max_days)?);
+            Ok(())
+        },
+        write: |query, out| written(out, "days", query.days),
+    },
+    Param {
+        name: "top",
+        kinds: Kinds::EVERY,
+        repeatable: false,
+        read: |query, value, _| {
+            query.top = Some(in_range("top", value, 1, MAX_TOP)?);
+            Ok(())
+        },
+        write: |query, out| written(out, "top", query.top),
+    },
+    Param {
+        name: "sort",
+        kinds: Kinds::FEED_AND_RSSHUB,
+        repeatable: false,
+        read: read_sort,
+        write: |query, out| written(out, "sort", query.sort.map(Sort::name)),
+    },
+    Param {
+        name: "limit",
+        kinds: Kinds::FEED_AND_RSSHUB,
+        repeatable: false,
+        read: |query, value, ctx| {
+            query.limit = Some(in_range("limit", value, 1, ctx.feeds.max_limit)?);
+            Ok(())
+        },
+        write: |query, out| written(out, "limit", query.limit),
+    },
+    Param {
+        name: "format",
+        kinds: Kinds::ROUTE,
+        repeatable: false,
+        read: read_format,
+        write: |query, out| written(out, "format", query.format.map(Format::name)),
+    },
+    Param {
+        name: "week",
+        kinds: Kinds::FEED,
+        repeatable: false,
+        read: |query, value, ctx| query.set_span("week", value, ctx),
+        write: |query, out| written(out, "week", span_key(query, Unit::Week)),
+    },
+    Param {
+        name: "month",
+        kinds: Kinds::FEED,
+        repeatable: false,
+        read: |query, value, ctx| query.set_span("month", value, ctx),
+        write: |query, out| written(out, "month", span_key(query, Unit::Month)),
+    },
+    Param {
+        name: "period",
+        kinds: Kinds::DIGEST,
+        repeatable: false,
+        read: read_period,
+        write: |query, out| written(out, "period", query.digest.map(|d| d.unit.name())),
+    },
+    Param {
+        name: "count",
+        kinds: Kinds::DIGEST,
+        repeatable: false,
+        read: |query, value, _| {
+            let count = in_range("count", value, 1, DigestSpec::MAX_COUNT)?;
+            query.digest.get_or_insert_default().count = Some(count);
+            Ok(())
+        },
+        write: |query, out| written(out, "count", query.digest.and_then(|d| d.count)),
+    },
+    // RSSHub's patterns are read whole by `FeedQuery::from_pairs` (their spaces may matter,
+    // and `filter_case_sensitive` applies to all of them) and written back together, in the
+    // order given, by the first entry.
+    pattern("filter", |query, out| {
+        for pattern in &query.patterns {
+            out.push((pattern.name(), pattern.source.clone()));
+        }
+    }),
+    pattern("filter_title", |_, _| {}),
+    pattern("filter_description", |_, _| {}),
+    pattern("filter_author", |_, _| {}),
+    pattern("filterout", |_, _| {}),
+    pattern("filterout_title", |_, _| {}),
+    pattern("filterout_description", |_, _| {}),
+    pattern("filterout_author", |_, _| {}),
+    pattern("filter_case_sensitive", |query, out| {
+        if query.patterns.iter().any(|p| !p.case_sensitive) {
+            out.push(("filter_case_sensitive", "false".to_owned()));
+        }
+    }),
+];
+
+/// The parameter called `name`, if there is one.
+pub fn param(name: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| p.name == name)
+}
+
+/// The names a query of `ctx` takes, in table order.
+pub fn accepted(ctx: &ParseContext<'_>) -> Vec<&'static str> {
+    PARAMS
+        .iter()
+        .filter(|p| p.accepted(ctx))
+        .map(|p| p.name)
+        .collect()
+}
+
+impl FeedQuery {
+    /// Reads one (trimmed, non-empty) value of the accepted parameter `param`.
+    pub(super) fn read(
+        &mut self,
+        param: &Param,
+        value: &str,
+        ctx: &ParseContext<'_>,
+    ) -> Result<(), ParamError> {
+        (param.read)(self, value, ctx)
+    }
+
+    /// The canonical pairs of the query, in table order.
+    pub(super) fn canonical_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for param in &PARAMS {
+            (param.write)(self, &mut out);
+        }
+        out
+    }
+}
+
+const fn pattern(name: &'static str, write: Write) -> Param {
+    Param {
+        name,
+        kinds: Kinds::RSSHUB,
+        repeatable: false,
+        read: |_, _, _| Ok(()),
+        write,
+    }
+}
+
+fn written(
+    out: &mut Vec<(&'static str, String)>,
+    name: &'static str,
+    value: Option<impl ToString>,
+) {
+    if let Some(value) = value {
+        out.push((name, value.to_string()));
+    }
+}
+
+fn span_key(query: &FeedQuery, unit: Unit) -> Option<String> {
+    query.span.filter(|s| s.unit() == unit).map(|s| s.key())
+}
+
+fn read_q(query: &mut FeedQuery, value: &str, _: &ParseContext<'_>) -> Result<(), ParamError> {
+    let expr = SearchExpr::parse(value)
+        .map_err(|e| ParamError::new("q", format!("The search expression q is invalid: {e}.")))?;
+    if !expr.is_empty() {
+        query.q = vec![(value.to_owned(), expr)];
+    }
+    Ok(())
+}
+
+fn read_has_code(
+    query: &mut FeedQuery,
+    value: &str,
+    _: &ParseContext<'_>,
+) -> Result<(), ParamError> {
+    query.has_code = Some(match value {
+        "true" | "1" => true,
+        "false" | "0" => false,
+        _ => {
+            return Err(ParamError::new(
+                "has_code",
+                format!(
+                    "has_code must be true, false, 1 or 0, not {}.",
+                    shown(value)
+                ),
+            ));
+        }
+    });
+    Ok(())
+}
+
+fn read_date(query: &mut FeedQuery, value: &str, ctx: &ParseContext<'_>) -> Result<(), ParamError> {
+    let date = parse_date(value).ok_or_else(|| {
+        ParamError::new(
+            "date",
+            format!(
+                "date must be a day written YYYY-MM-DD, not {}.",
+                shown(value)
+            ),
+        )
+    })?;
+    if date < ctx.feeds.earliest_date {
+        return Err(ParamError::new(
+            "date",
+            format!(
+                "date {date} is before the first Daily Papers ({}); give that day or a later one.",
+                ctx.feeds.earliest_date
+            ),
+        ));
+    }
+    if date > ctx.today {
+        return Err(ParamError::new(
+            "date",
+            format!(
+                "date {date} is in the future; give today ({}) or an earlier day.",
+                ctx.today
+            ),
+        ));
+    }
+    query.date = Some(date);
+    Ok(())
+}
+
+fn read_sort(query: &mut FeedQuery, value: &str, _: &ParseContext<'_>) -> Result<(), ParamError> {
+    query.sort = Some(match value {
+        "date" => Sort::Date,
+        "upvotes" => Sort::Upvotes,
+        _ => {
+            return Err(ParamError::new(
+                "sort",
+                format!("sort must be date or upvotes, not {}.", shown(value)),
+            ));
+        }
+    });
+    Ok(())
+}
+
+fn read_format(query: &mut FeedQuery, value: &str, _: &ParseContext<'_>) -> Result<(), ParamError> {
+    query.format = Some(Format::from_name(value).ok_or_else(|| {
+        ParamError::new(
+            "format",
+            format!("format must be rss, atom or json, not {}.", shown(value)),
+        )
+    })?);
+    Ok(())
+}
+
+fn read_period(query: &mut FeedQuery, value: &str, _: &ParseContext<'_>) -> Result<(), ParamError> {
+    let unit = Unit::from_name(value).ok_or_else(|| {
+        ParamError::new(
+            "period",
+            format!("period must be day, week or month, not {}.", shown(value)),
+        )
+    })?;
+    query.digest.get_or_insert_default().unit = unit;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(feeds: &FeedSettings, kind: QueryKind, allow_format: bool) -> ParseContext<'_> {
+        ParseContext {
+            today: NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
+            feeds,
+            allow_format,
+            kind,
+        }
+    }
+
+    /// Contract section 3 (feeds and `/preview`), section 10 (digests) and section 11 (RSSHub).
+    #[test]
+    fn the_table_holds_the_contracts_parameters_for_the_right_queries() {
+        let feeds = FeedSettings::default();
+        let section_3 = [
+            "q",
+            "author",
+            "org",
+            "min_upvotes",
+            "min_comments",
+            "has_code",
+            "date",
+            "days",
+            "top",
+            "sort",
+            "limit",
+            "format",
+            "week",
+            "month",
+        ];
+        let feed = accepted(&ctx(&feeds, QueryKind::Feed, true));
+        assert_eq!(
+            feed, section_3,
+            "a feed takes exactly section 3's parameters"
+        );
+        let without_format = accepted(&ctx(&feeds, QueryKind::Feed, false));
+        assert!(
+            !without_format.contains(&"format"),
+            "format only where the route allows it"
+        );
+
+        let digest = accepted(&ctx(&feeds, QueryKind::Digest, false));
+        for name in [
+            "q",
+            "author",
+            "org",
+            "min_upvotes",
+            "min_comments",
+            "has_code",
+            "top",
+        ] {
+            assert!(digest.contains(&name), "digests take the filter {name}");
+        }
+        for name in ["period", "count", "date"] {
+            assert!(digest.contains(&name), "digests take {name}");
+        }
+        for name in ["days", "week", "month", "limit", "sort"] {
+            assert!(!digest.contains(&name), "{name} is a 400 on a digest");
+        }
+
+        let rsshub = accepted(&ctx(&feeds, QueryKind::RssHub, true));
+        for name in [
+            "filter",
+            "filter_title",
+            "filter_description",
+            "filter_author",
+            "filterout",
+            "filterout_title",
+            "filterout_description",
+            "filterout_author",
+            "filter_case_sensitive",
+            "format",
+            "limit",
+            "sort",
+        ] {
+            assert!(rsshub.contains(&name), "RSSHub paths take {name}");
+        }
+        for name in ["date", "days", "week", "month"] {
+            assert!(
+                !rsshub.contains(&name),
+                "the RSSHub path chooses the days, not {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_name_is_defined_once_and_only_author_and_org_repeat() {
+        for (i, param) in PARAMS.iter().enumerate() {
+            assert!(
+                PARAMS[i + 1..].iter().all(|other| other.name != param.name),
+                "{} is defined twice",
+                param.name
+            );
+            assert_eq!(
+                param.repeatable,
+                matches!(param.name, "author" | "org"),
+                "{}",
+                param.name
+            );
+        }
+    }
+}
