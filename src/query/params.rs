@@ -301,35 +301,7 @@ impl FeedQuery {
     /// A short summary of the filters for the feed title (`q: diffusion, min_upvotes: 10`),
     /// or `None` when nothing is filtered.
     pub fn filter_summary(&self) -> Option<String> {
-        let mut parts: Vec<String> = Vec::new();
-        for (text, _) in &self.q {
-            parts.push(format!("q: {}", clean_inline(text)));
-        }
-        for (name, groups) in [("author", &self.authors), ("org", &self.orgs)] {
-            for group in groups.iter().filter(|g| !g.is_empty()) {
-                let names: Vec<String> = group.iter().map(|f| clean_inline(&f.text)).collect();
-                parts.push(format!("{name}: {}", names.join(" or ")));
-            }
-        }
-        if let Some(n) = self.min_upvotes {
-            parts.push(format!("min_upvotes: {n}"));
-        }
-        if let Some(n) = self.min_comments {
-            parts.push(format!("min_comments: {n}"));
-        }
-        if let Some(b) = self.has_code {
-            parts.push(format!("has_code: {b}"));
-        }
-        if let Some(n) = self.top {
-            parts.push(format!("top: {n}"));
-        }
-        for pattern in &self.patterns {
-            parts.push(format!(
-                "{}: {}",
-                pattern.name(),
-                clean_inline(&pattern.source)
-            ));
-        }
+        let parts = self.title_parts();
         (!parts.is_empty()).then(|| parts.join(", "))
     }
 }

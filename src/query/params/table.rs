@@ -1,8 +1,9 @@
 //! One definition per query parameter ([`PARAMS`]): its name, the kinds of query that take it,
-//! whether it may be repeated, how a value is read into a [`FeedQuery`] and how it is written
-//! back in the canonical query string. Parsing, the list of accepted parameters and the
-//! canonical form are derived from it: adding a parameter is one entry here (and a field of
-//! [`FeedQuery`] to hold it).
+//! whether it may be repeated, how a value is read into a [`FeedQuery`], how it is written
+//! back in the canonical query string and how it reads in a feed title. Parsing, the list of
+//! accepted parameters, the canonical form and the filters of a title are derived from it:
+//! adding a parameter is one entry here, a field of [`FeedQuery`] to hold it, and its field in
+//! the preview form (`crate::pages::FormView`).
 
 use super::parse::{count, in_range, parse_date, push_name, shown};
 use super::*;
@@ -47,6 +48,8 @@ impl Kinds {
 type Read = fn(&mut FeedQuery, &str, &ParseContext<'_>) -> Result<(), ParamError>;
 /// Writes the parameter's canonical pairs, if it is set.
 type Write = fn(&FeedQuery, &mut Vec<(&'static str, String)>);
+/// Writes how the parameter reads in a feed title (`min_upvotes: 10`), if it shows there.
+type Title = fn(&FeedQuery, &mut Vec<String>);
 
 /// A query parameter.
 pub struct Param {
@@ -57,6 +60,7 @@ pub struct Param {
     pub repeatable: bool,
     read: Read,
     write: Write,
+    title: Title,
 }
 
 impl Param {
@@ -82,6 +86,11 @@ pub static PARAMS: [Param; 25] = [
                 out.push(("q", texts.join(" ")));
             }
         },
+        title: |query, out| {
+            for (text, _) in &query.q {
+                out.push(format!("q: {}", clean_inline(text)));
+            }
+        },
     },
     Param {
         name: "author",
@@ -93,6 +102,7 @@ pub static PARAMS: [Param; 25] = [
                 out.push(("author", name.text.clone()));
             }
         },
+        title: |query, out| name_groups(out, "author", &query.authors),
     },
     Param {
         name: "org",
@@ -104,6 +114,7 @@ pub static PARAMS: [Param; 25] = [
                 out.push(("org", name.text.clone()));
             }
         },
+        title: |query, out| name_groups(out, "org", &query.orgs),
     },
     Param {
         name: "min_upvotes",
@@ -114,6 +125,7 @@ pub static PARAMS: [Param; 25] = [
             Ok(())
         },
         write: |query, out| written(out, "min_upvotes", query.min_upvotes),
+        title: |query, out| titled(out, "min_upvotes", query.min_upvotes),
     },
     Param {
         name: "min_comments",
@@ -124,6 +136,7 @@ pub static PARAMS: [Param; 25] = [
             Ok(())
         },
         write: |query, out| written(out, "min_comments", query.min_comments),
+        title: |query, out| titled(out, "min_comments", query.min_comments),
     },
     Param {
         name: "has_code",
@@ -131,6 +144,7 @@ pub static PARAMS: [Param; 25] = [
         repeatable: false,
         read: read_has_code,
         write: |query, out| written(out, "has_code", query.has_code),
+        title: |query, out| titled(out, "has_code", query.has_code),
     },
     Param {
         name: "date",
@@ -138,6 +152,7 @@ pub static PARAMS: [Param; 25] = [
         repeatable: false,
         read: read_date,
         write: |query, out| written(out, "date", query.date),
+        title: |_, _| {},
     },
     Param {
         name: "days",
@@ -148,6 +163,7 @@ pub static PARAMS: [Param; 25] = [
             Ok(())
         },
         write: |query, out| written(out, "days", query.days),
+        title: |_, _| {},
     },
     Param {
         name: "top",
@@ -158,6 +174,7 @@ pub static PARAMS: [Param; 25] = [
             Ok(())
         },
         write: |query, out| written(out, "top", query.top),
+        title: |query, out| titled(out, "top", query.top),
     },
     Param {
         name: "sort",
@@ -165,6 +182,7 @@ pub static PARAMS: [Param; 25] = [
         repeatable: false,
         read: read_sort,
         write: |query, out| written(out, "sort", query.sort.map(Sort::name)),
+        title: |_, _| {},
     },
     Param {
         name: "limit",
@@ -175,6 +193,7 @@ pub static PARAMS: [Param; 25] = [
             Ok(())
         },
         write: |query, out| written(out, "limit", query.limit),
+        title: |_, _| {},
     },
     Param {
         name: "format",
@@ -182,6 +201,7 @@ pub static PARAMS: [Param; 25] = [
         repeatable: false,
         read: read_format,
         write: |query, out| written(out, "format", query.format.map(Format::name)),
+        title: |_, _| {},
     },
     Param {
         name: "week",
@@ -189,6 +209,7 @@ pub static PARAMS: [Param; 25] = [
         repeatable: false,
         read: |query, value, ctx| query.set_span("week", value, ctx),
         write: |query, out| written(out, "week", span_key(query, Unit::Week)),
+        title: |_, _| {},
     },
     Param {
         name: "month",
@@ -196,6 +217,7 @@ pub static PARAMS: [Param; 25] = [
         repeatable: false,
         read: |query, value, ctx| query.set_span("month", value, ctx),
         write: |query, out| written(out, "month", span_key(query, Unit::Month)),
+        title: |_, _| {},
     },
     Param {
         name: "period",
@@ -203,6 +225,7 @@ pub static PARAMS: [Param; 25] = [
         repeatable: false,
         read: read_period,
         write: |query, out| written(out, "period", query.digest.map(|d| d.unit.name())),
+        title: |_, _| {},
     },
     Param {
         name: "count",
@@ -214,27 +237,44 @@ pub static PARAMS: [Param; 25] = [
             Ok(())
         },
         write: |query, out| written(out, "count", query.digest.and_then(|d| d.count)),
+        title: |_, _| {},
     },
     // RSSHub's patterns are read whole by `FeedQuery::from_pairs` (their spaces may matter,
     // and `filter_case_sensitive` applies to all of them) and written back together, in the
     // order given, by the first entry.
-    pattern("filter", |query, out| {
-        for pattern in &query.patterns {
-            out.push((pattern.name(), pattern.source.clone()));
-        }
-    }),
-    pattern("filter_title", |_, _| {}),
-    pattern("filter_description", |_, _| {}),
-    pattern("filter_author", |_, _| {}),
-    pattern("filterout", |_, _| {}),
-    pattern("filterout_title", |_, _| {}),
-    pattern("filterout_description", |_, _| {}),
-    pattern("filterout_author", |_, _| {}),
-    pattern("filter_case_sensitive", |query, out| {
-        if query.patterns.iter().any(|p| !p.case_sensitive) {
-            out.push(("filter_case_sensitive", "false".to_owned()));
-        }
-    }),
+    pattern(
+        "filter",
+        |query, out| {
+            for pattern in &query.patterns {
+                out.push((pattern.name(), pattern.source.clone()));
+            }
+        },
+        |query, out| {
+            for pattern in &query.patterns {
+                out.push(format!(
+                    "{}: {}",
+                    pattern.name(),
+                    clean_inline(&pattern.source)
+                ));
+            }
+        },
+    ),
+    pattern("filter_title", |_, _| {}, |_, _| {}),
+    pattern("filter_description", |_, _| {}, |_, _| {}),
+    pattern("filter_author", |_, _| {}, |_, _| {}),
+    pattern("filterout", |_, _| {}, |_, _| {}),
+    pattern("filterout_title", |_, _| {}, |_, _| {}),
+    pattern("filterout_description", |_, _| {}, |_, _| {}),
+    pattern("filterout_author", |_, _| {}, |_, _| {}),
+    pattern(
+        "filter_case_sensitive",
+        |query, out| {
+            if query.patterns.iter().any(|p| !p.case_sensitive) {
+                out.push(("filter_case_sensitive", "false".to_owned()));
+            }
+        },
+        |_, _| {},
+    ),
 ];
 
 /// The parameter called `name`, if there is one.
@@ -262,6 +302,15 @@ impl FeedQuery {
         (param.read)(self, value, ctx)
     }
 
+    /// How the query's filters read in a feed title, in table order.
+    pub(super) fn title_parts(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for param in &PARAMS {
+            (param.title)(self, &mut out);
+        }
+        out
+    }
+
     /// The canonical pairs of the query, in table order.
     pub(super) fn canonical_pairs(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
@@ -272,13 +321,28 @@ impl FeedQuery {
     }
 }
 
-const fn pattern(name: &'static str, write: Write) -> Param {
+const fn pattern(name: &'static str, write: Write, title: Title) -> Param {
     Param {
         name,
         kinds: Kinds::RSSHUB,
         repeatable: false,
         read: |_, _, _| Ok(()),
         write,
+        title,
+    }
+}
+
+fn titled(out: &mut Vec<String>, name: &str, value: Option<impl std::fmt::Display>) {
+    if let Some(value) = value {
+        out.push(format!("{name}: {value}"));
+    }
+}
+
+/// `author: a or b` for each group (a narrowed topic has two).
+fn name_groups(out: &mut Vec<String>, name: &str, groups: &[NameGroup]) {
+    for group in groups.iter().filter(|g| !g.is_empty()) {
+        let names: Vec<String> = group.iter().map(|f| clean_inline(&f.text)).collect();
+        out.push(format!("{name}: {}", names.join(" or ")));
     }
 }
 
