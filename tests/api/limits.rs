@@ -561,6 +561,17 @@ async fn query_strings_are_decoded_strictly_on_every_route() {
 }
 
 #[tokio::test]
+async fn the_query_length_limit_is_the_setting_server_max_query() {
+    let app = spawn_app_with(|s| s.server.max_query = 512).await;
+    let over = format!("q={}", "a".repeat(600));
+    assert_problem(app.get(&format!("/feed.rss?{over}")).await, 414, "over 512").await;
+    // Under the setting (and far under the default 4096) the query string is read.
+    let under = format!("q=model&x={}", "a".repeat(400));
+    let problem = assert_problem(app.get(&format!("/feed.rss?{under}")).await, 400, "x").await;
+    assert_eq!(problem["parameter"], "x");
+}
+
+#[tokio::test]
 async fn long_query_strings_and_large_heads_are_refused_on_every_route() {
     let app = spawn_app().await;
     let long = format!("q={}", "a".repeat(4100));
