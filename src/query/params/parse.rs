@@ -121,7 +121,7 @@ impl FeedQuery {
         if value.is_empty() {
             return Ok(());
         }
-        self.read(param, value, ctx)
+        (param.read)(self, param.name, value, ctx)
     }
 
     /// Sets `week=` or `month=`.

@@ -45,11 +45,11 @@ impl Kinds {
 }
 
 /// Reads a (trimmed, non-empty) value into the query.
-type Read = fn(&mut FeedQuery, &str, &ParseContext<'_>) -> Result<(), ParamError>;
+type Read = fn(&mut FeedQuery, &'static str, &str, &ParseContext<'_>) -> Result<(), ParamError>;
 /// Writes the parameter's canonical pairs, if it is set.
-type Write = fn(&FeedQuery, &mut Vec<(&'static str, String)>);
+type Write = fn(&FeedQuery, &'static str, &mut Vec<(&'static str, String)>);
 /// Writes how the parameter reads in a feed title (`min_upvotes: 10`), if it shows there.
-type Title = fn(&FeedQuery, &mut Vec<String>);
+type Title = fn(&FeedQuery, &'static str, &mut Vec<String>);
 
 /// A query parameter.
 pub struct Param {
@@ -58,7 +58,8 @@ pub struct Param {
     /// Several copies make one group of values (`author`, `org`); any other is a 400 when
     /// given twice.
     pub repeatable: bool,
-    read: Read,
+    /// Reads a (trimmed, non-empty) value of the parameter into the query.
+    pub read: Read,
     write: Write,
     title: Title,
 }
@@ -80,15 +81,15 @@ pub static PARAMS: [Param; 25] = [
         kinds: Kinds::EVERY,
         repeatable: false,
         read: read_q,
-        write: |query, out| {
+        write: |query, name, out| {
             if !query.q.is_empty() {
                 let texts: Vec<&str> = query.q.iter().map(|(text, _)| text.as_str()).collect();
-                out.push(("q", texts.join(" ")));
+                out.push((name, texts.join(" ")));
             }
         },
-        title: |query, out| {
+        title: |query, name, out| {
             for (text, _) in &query.q {
-                out.push(format!("q: {}", clean_inline(text)));
+                out.push(format!("{name}: {}", clean_inline(text)));
             }
         },
     },
@@ -96,160 +97,160 @@ pub static PARAMS: [Param; 25] = [
         name: "author",
         kinds: Kinds::EVERY,
         repeatable: true,
-        read: |query, value, _| push_name(&mut query.authors, "author", value),
-        write: |query, out| {
-            for name in query.authors.iter().flatten() {
-                out.push(("author", name.text.clone()));
+        read: |query, name, value, _| push_name(&mut query.authors, name, value),
+        write: |query, name, out| {
+            for value in query.authors.iter().flatten() {
+                out.push((name, value.text.clone()));
             }
         },
-        title: |query, out| name_groups(out, "author", &query.authors),
+        title: |query, name, out| name_groups(out, name, &query.authors),
     },
     Param {
         name: "org",
         kinds: Kinds::EVERY,
         repeatable: true,
-        read: |query, value, _| push_name(&mut query.orgs, "org", value),
-        write: |query, out| {
-            for name in query.orgs.iter().flatten() {
-                out.push(("org", name.text.clone()));
+        read: |query, name, value, _| push_name(&mut query.orgs, name, value),
+        write: |query, name, out| {
+            for value in query.orgs.iter().flatten() {
+                out.push((name, value.text.clone()));
             }
         },
-        title: |query, out| name_groups(out, "org", &query.orgs),
+        title: |query, name, out| name_groups(out, name, &query.orgs),
     },
     Param {
         name: "min_upvotes",
         kinds: Kinds::EVERY,
         repeatable: false,
-        read: |query, value, _| {
-            query.min_upvotes = Some(count("min_upvotes", value)?);
+        read: |query, name, value, _| {
+            query.min_upvotes = Some(count(name, value)?);
             Ok(())
         },
-        write: |query, out| written(out, "min_upvotes", query.min_upvotes),
-        title: |query, out| titled(out, "min_upvotes", query.min_upvotes),
+        write: |query, name, out| written(out, name, query.min_upvotes),
+        title: |query, name, out| titled(out, name, query.min_upvotes),
     },
     Param {
         name: "min_comments",
         kinds: Kinds::EVERY,
         repeatable: false,
-        read: |query, value, _| {
-            query.min_comments = Some(count("min_comments", value)?);
+        read: |query, name, value, _| {
+            query.min_comments = Some(count(name, value)?);
             Ok(())
         },
-        write: |query, out| written(out, "min_comments", query.min_comments),
-        title: |query, out| titled(out, "min_comments", query.min_comments),
+        write: |query, name, out| written(out, name, query.min_comments),
+        title: |query, name, out| titled(out, name, query.min_comments),
     },
     Param {
         name: "has_code",
         kinds: Kinds::EVERY,
         repeatable: false,
         read: read_has_code,
-        write: |query, out| written(out, "has_code", query.has_code),
-        title: |query, out| titled(out, "has_code", query.has_code),
+        write: |query, name, out| written(out, name, query.has_code),
+        title: |query, name, out| titled(out, name, query.has_code),
     },
     Param {
         name: "date",
         kinds: Kinds::FEED_AND_DIGEST,
         repeatable: false,
         read: read_date,
-        write: |query, out| written(out, "date", query.date),
-        title: |_, _| {},
+        write: |query, name, out| written(out, name, query.date),
+        title: |_, _, _| {},
     },
     Param {
         name: "days",
         kinds: Kinds::FEED,
         repeatable: false,
-        read: |query, value, ctx| {
-            query.days = Some(in_range("days", value, 1, ctx.feeds.max_days)?);
+        read: |query, name, value, ctx| {
+            query.days = Some(in_range(name, value, 1, ctx.feeds.max_days)?);
             Ok(())
         },
-        write: |query, out| written(out, "days", query.days),
-        title: |_, _| {},
+        write: |query, name, out| written(out, name, query.days),
+        title: |_, _, _| {},
     },
     Param {
         name: "top",
         kinds: Kinds::EVERY,
         repeatable: false,
-        read: |query, value, _| {
-            query.top = Some(in_range("top", value, 1, MAX_TOP)?);
+        read: |query, name, value, _| {
+            query.top = Some(in_range(name, value, 1, MAX_TOP)?);
             Ok(())
         },
-        write: |query, out| written(out, "top", query.top),
-        title: |query, out| titled(out, "top", query.top),
+        write: |query, name, out| written(out, name, query.top),
+        title: |query, name, out| titled(out, name, query.top),
     },
     Param {
         name: "sort",
         kinds: Kinds::FEED_AND_RSSHUB,
         repeatable: false,
         read: read_sort,
-        write: |query, out| written(out, "sort", query.sort.map(Sort::name)),
-        title: |_, _| {},
+        write: |query, name, out| written(out, name, query.sort.map(Sort::name)),
+        title: |_, _, _| {},
     },
     Param {
         name: "limit",
         kinds: Kinds::FEED_AND_RSSHUB,
         repeatable: false,
-        read: |query, value, ctx| {
-            query.limit = Some(in_range("limit", value, 1, ctx.feeds.max_limit)?);
+        read: |query, name, value, ctx| {
+            query.limit = Some(in_range(name, value, 1, ctx.feeds.max_limit)?);
             Ok(())
         },
-        write: |query, out| written(out, "limit", query.limit),
-        title: |_, _| {},
+        write: |query, name, out| written(out, name, query.limit),
+        title: |_, _, _| {},
     },
     Param {
         name: "format",
         kinds: Kinds::ROUTE,
         repeatable: false,
         read: read_format,
-        write: |query, out| written(out, "format", query.format.map(Format::name)),
-        title: |_, _| {},
+        write: |query, name, out| written(out, name, query.format.map(Format::name)),
+        title: |_, _, _| {},
     },
     Param {
         name: "week",
         kinds: Kinds::FEED,
         repeatable: false,
-        read: |query, value, ctx| query.set_span("week", value, ctx),
-        write: |query, out| written(out, "week", span_key(query, Unit::Week)),
-        title: |_, _| {},
+        read: |query, name, value, ctx| query.set_span(name, value, ctx),
+        write: |query, name, out| written(out, name, span_key(query, Unit::Week)),
+        title: |_, _, _| {},
     },
     Param {
         name: "month",
         kinds: Kinds::FEED,
         repeatable: false,
-        read: |query, value, ctx| query.set_span("month", value, ctx),
-        write: |query, out| written(out, "month", span_key(query, Unit::Month)),
-        title: |_, _| {},
+        read: |query, name, value, ctx| query.set_span(name, value, ctx),
+        write: |query, name, out| written(out, name, span_key(query, Unit::Month)),
+        title: |_, _, _| {},
     },
     Param {
         name: "period",
         kinds: Kinds::DIGEST,
         repeatable: false,
         read: read_period,
-        write: |query, out| written(out, "period", query.digest.map(|d| d.unit.name())),
-        title: |_, _| {},
+        write: |query, name, out| written(out, name, query.digest.map(|d| d.unit.name())),
+        title: |_, _, _| {},
     },
     Param {
         name: "count",
         kinds: Kinds::DIGEST,
         repeatable: false,
-        read: |query, value, _| {
-            let count = in_range("count", value, 1, DigestSpec::MAX_COUNT)?;
+        read: |query, name, value, _| {
+            let count = in_range(name, value, 1, DigestSpec::MAX_COUNT)?;
             query.digest.get_or_insert_default().count = Some(count);
             Ok(())
         },
-        write: |query, out| written(out, "count", query.digest.and_then(|d| d.count)),
-        title: |_, _| {},
+        write: |query, name, out| written(out, name, query.digest.and_then(|d| d.count)),
+        title: |_, _, _| {},
     },
     // RSSHub's patterns are read whole by `FeedQuery::from_pairs` (their spaces may matter,
     // and `filter_case_sensitive` applies to all of them) and written back together, in the
     // order given, by the first entry.
     pattern(
         "filter",
-        |query, out| {
+        |query, _, out| {
             for pattern in &query.patterns {
                 out.push((pattern.name(), pattern.source.clone()));
             }
         },
-        |query, out| {
+        |query, _, out| {
             for pattern in &query.patterns {
                 out.push(format!(
                     "{}: {}",
@@ -259,21 +260,21 @@ pub static PARAMS: [Param; 25] = [
             }
         },
     ),
-    pattern("filter_title", |_, _| {}, |_, _| {}),
-    pattern("filter_description", |_, _| {}, |_, _| {}),
-    pattern("filter_author", |_, _| {}, |_, _| {}),
-    pattern("filterout", |_, _| {}, |_, _| {}),
-    pattern("filterout_title", |_, _| {}, |_, _| {}),
-    pattern("filterout_description", |_, _| {}, |_, _| {}),
-    pattern("filterout_author", |_, _| {}, |_, _| {}),
+    pattern("filter_title", |_, _, _| {}, |_, _, _| {}),
+    pattern("filter_description", |_, _, _| {}, |_, _, _| {}),
+    pattern("filter_author", |_, _, _| {}, |_, _, _| {}),
+    pattern("filterout", |_, _, _| {}, |_, _, _| {}),
+    pattern("filterout_title", |_, _, _| {}, |_, _, _| {}),
+    pattern("filterout_description", |_, _, _| {}, |_, _, _| {}),
+    pattern("filterout_author", |_, _, _| {}, |_, _, _| {}),
     pattern(
         "filter_case_sensitive",
-        |query, out| {
+        |query, name, out| {
             if query.patterns.iter().any(|p| !p.case_sensitive) {
-                out.push(("filter_case_sensitive", "false".to_owned()));
+                out.push((name, "false".to_owned()));
             }
         },
-        |_, _| {},
+        |_, _, _| {},
     ),
 ];
 
@@ -292,21 +293,11 @@ pub fn accepted(ctx: &ParseContext<'_>) -> Vec<&'static str> {
 }
 
 impl FeedQuery {
-    /// Reads one (trimmed, non-empty) value of the accepted parameter `param`.
-    pub(super) fn read(
-        &mut self,
-        param: &Param,
-        value: &str,
-        ctx: &ParseContext<'_>,
-    ) -> Result<(), ParamError> {
-        (param.read)(self, value, ctx)
-    }
-
     /// How the query's filters read in a feed title, in table order.
     pub(super) fn title_parts(&self) -> Vec<String> {
         let mut out = Vec::new();
         for param in &PARAMS {
-            (param.title)(self, &mut out);
+            (param.title)(self, param.name, &mut out);
         }
         out
     }
@@ -315,7 +306,7 @@ impl FeedQuery {
     pub(super) fn canonical_pairs(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         for param in &PARAMS {
-            (param.write)(self, &mut out);
+            (param.write)(self, param.name, &mut out);
         }
         out
     }
@@ -326,7 +317,7 @@ const fn pattern(name: &'static str, write: Write, title: Title) -> Param {
         name,
         kinds: Kinds::RSSHUB,
         repeatable: false,
-        read: |_, _, _| Ok(()),
+        read: |_, _, _, _| Ok(()),
         write,
         title,
     }
@@ -360,7 +351,12 @@ fn span_key(query: &FeedQuery, unit: Unit) -> Option<String> {
     query.span.filter(|s| s.unit() == unit).map(|s| s.key())
 }
 
-fn read_q(query: &mut FeedQuery, value: &str, _: &ParseContext<'_>) -> Result<(), ParamError> {
+fn read_q(
+    query: &mut FeedQuery,
+    _: &'static str,
+    value: &str,
+    _: &ParseContext<'_>,
+) -> Result<(), ParamError> {
     let expr = SearchExpr::parse(value)
         .map_err(|e| ParamError::new("q", format!("The search expression q is invalid: {e}.")))?;
     if !expr.is_empty() {
@@ -371,6 +367,7 @@ fn read_q(query: &mut FeedQuery, value: &str, _: &ParseContext<'_>) -> Result<()
 
 fn read_has_code(
     query: &mut FeedQuery,
+    _: &'static str,
     value: &str,
     _: &ParseContext<'_>,
 ) -> Result<(), ParamError> {
@@ -390,7 +387,12 @@ fn read_has_code(
     Ok(())
 }
 
-fn read_date(query: &mut FeedQuery, value: &str, ctx: &ParseContext<'_>) -> Result<(), ParamError> {
+fn read_date(
+    query: &mut FeedQuery,
+    _: &'static str,
+    value: &str,
+    ctx: &ParseContext<'_>,
+) -> Result<(), ParamError> {
     let date = parse_date(value).ok_or_else(|| {
         ParamError::new(
             "date",
@@ -422,7 +424,12 @@ fn read_date(query: &mut FeedQuery, value: &str, ctx: &ParseContext<'_>) -> Resu
     Ok(())
 }
 
-fn read_sort(query: &mut FeedQuery, value: &str, _: &ParseContext<'_>) -> Result<(), ParamError> {
+fn read_sort(
+    query: &mut FeedQuery,
+    _: &'static str,
+    value: &str,
+    _: &ParseContext<'_>,
+) -> Result<(), ParamError> {
     query.sort = Some(match value {
         "date" => Sort::Date,
         "upvotes" => Sort::Upvotes,
@@ -436,7 +443,12 @@ fn read_sort(query: &mut FeedQuery, value: &str, _: &ParseContext<'_>) -> Result
     Ok(())
 }
 
-fn read_format(query: &mut FeedQuery, value: &str, _: &ParseContext<'_>) -> Result<(), ParamError> {
+fn read_format(
+    query: &mut FeedQuery,
+    _: &'static str,
+    value: &str,
+    _: &ParseContext<'_>,
+) -> Result<(), ParamError> {
     query.format = Some(Format::from_name(value).ok_or_else(|| {
         ParamError::new(
             "format",
@@ -446,7 +458,12 @@ fn read_format(query: &mut FeedQuery, value: &str, _: &ParseContext<'_>) -> Resu
     Ok(())
 }
 
-fn read_period(query: &mut FeedQuery, value: &str, _: &ParseContext<'_>) -> Result<(), ParamError> {
+fn read_period(
+    query: &mut FeedQuery,
+    _: &'static str,
+    value: &str,
+    _: &ParseContext<'_>,
+) -> Result<(), ParamError> {
     let unit = Unit::from_name(value).ok_or_else(|| {
         ParamError::new(
             "period",
