@@ -26,7 +26,7 @@ use crate::commands::{Exit, UsageError};
 use crate::format::Format;
 use crate::pages::Site;
 use crate::pages::{FAVICON, ICON_PNG};
-use crate::pipeline::pages::home_page;
+use crate::pipeline::home_and_preview::home_page;
 use crate::pipeline::{FeedRoute, plan, render_once};
 use crate::state::AppState;
 

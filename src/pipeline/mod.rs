@@ -17,8 +17,8 @@ use crate::store::Window;
 use crate::topics::Topic;
 
 pub mod cycle;
+pub mod home_and_preview;
 mod negotiate;
-pub mod pages;
 mod plan;
 mod serve;
 

@@ -112,7 +112,7 @@ impl Plan {
             public_url: key.base.to_string(),
             periods: self.periods,
             id_query: key.id_query.clone(),
-            whole: state.writing == feed::Writing::Whole,
+            writing: state.writing,
             windows: state.windows.clone(),
         };
         Ok((key, job))
@@ -296,8 +296,8 @@ pub(crate) struct RenderJob {
     periods: Vec<Period>,
     /// The query in a digest item's id.
     id_query: String,
-    /// Written whole by the writers, not assembled ([`feed::Writing::Whole`]).
-    whole: bool,
+    /// Feeds of papers assembled, or written whole by the writers (the tests' reference).
+    writing: feed::Writing,
     windows: Arc<Windows>,
 }
 
@@ -328,7 +328,7 @@ impl RenderJob {
                 &self.id_query,
             );
             feed::render_digest(self.format, &meta, &items)
-        } else if self.whole {
+        } else if self.writing == feed::Writing::Whole {
             feed::render(
                 self.format,
                 &meta,
@@ -362,7 +362,7 @@ impl RenderJob {
     /// when the client takes gzip. A feed of papers is written in one piece: its head (with the
     /// self link spliced in), its items and its tail, with no template between.
     pub(crate) fn answer_once(self, self_url: &str, gzip: bool) -> Result<Arc<Encoded>, Problem> {
-        if self.query.digest.is_some() || self.whole {
+        if self.query.digest.is_some() || self.writing == feed::Writing::Whole {
             return Ok(one_off(&self.render()?, self_url, gzip));
         }
         let papers = select(&self.windows, &self.query, &self.lists, self.limit);

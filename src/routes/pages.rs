@@ -10,7 +10,7 @@ use crate::http::problem::Problem;
 
 use crate::pages::Site;
 use crate::pipeline::backstage;
-use crate::pipeline::pages::{home_page_for, preview_page};
+use crate::pipeline::home_and_preview::{home_page_for, preview_page};
 use crate::routes::get_or_head;
 use crate::state::AppState;
 
