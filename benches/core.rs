@@ -13,10 +13,10 @@ use paperboy::daily_list::DailyList;
 use paperboy::feed::{self, FeedMeta, Format, parts};
 use paperboy::feed_settings::FeedSettings;
 use paperboy::paper::Paper;
+use paperboy::paper::raw::RawItem;
 use paperboy::query::params::{FeedQuery, ParseContext};
 use paperboy::query::select::{Scan, Windows, select, select_with};
 use paperboy::stitch::{GzipAssembler, Precompressed};
-use paperboy::upstream::model::RawItem;
 use serde_json::Value;
 
 const DAYS: i64 = 90;

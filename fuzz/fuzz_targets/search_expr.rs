@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use libfuzzer_sys::fuzz_target;
 use paperboy::paper::Paper;
 use paperboy::query::search::SearchExpr;
-use paperboy::upstream::model::RawItem;
+use paperboy::paper::raw::RawItem;
 use serde_json::json;
 
 fn paper(item: serde_json::Value) -> Paper {

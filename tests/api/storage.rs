@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use paperboy::background::Background;
 use paperboy::daily_list::DailyList;
+use paperboy::paper::raw::RawItem;
 use paperboy::storage::{ReadLimits, Storage};
 use paperboy::upstream::client::FetchedDay;
-use paperboy::upstream::model::RawItem;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use wiremock::matchers::{method, path};
