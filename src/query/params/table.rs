@@ -8,12 +8,15 @@
 use super::parse::{count, in_range, parse_date, push_name, shown};
 use super::*;
 
-/// Which kinds of query take a parameter.
+/// Which queries take a parameter: by their kind, or by their route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kinds {
     feed: bool,
     digest: bool,
     rsshub: bool,
+    /// Taken wherever the route lets the query name the format
+    /// ([`ParseContext::allow_format`]: `/feed` and the RSSHub paths), whatever its kind.
+    format_routes: bool,
 }
 
 impl Kinds {
@@ -24,14 +27,18 @@ impl Kinds {
     const FEED: Kinds = Kinds::of(true, false, false);
     const DIGEST: Kinds = Kinds::of(false, true, false);
     const RSSHUB: Kinds = Kinds::of(false, false, true);
-    /// No kind by itself: where the route allows it ([`ParseContext::allow_format`]).
-    const ROUTE: Kinds = Kinds::of(false, false, false);
+    /// Where the route lets the query name the format.
+    const FORMAT_ROUTES: Kinds = Kinds {
+        format_routes: true,
+        ..Kinds::of(false, false, false)
+    };
 
     const fn of(feed: bool, digest: bool, rsshub: bool) -> Kinds {
         Kinds {
             feed,
             digest,
             rsshub,
+            format_routes: false,
         }
     }
 
@@ -67,10 +74,7 @@ pub struct Param {
 impl Param {
     /// Whether a query of `ctx` takes this parameter.
     pub fn accepted(&self, ctx: &ParseContext<'_>) -> bool {
-        if self.kinds == Kinds::ROUTE {
-            return ctx.allow_format;
-        }
-        self.kinds.has(ctx.kind)
+        self.kinds.has(ctx.kind) || (self.kinds.format_routes && ctx.allow_format)
     }
 }
 
@@ -198,7 +202,7 @@ pub static PARAMS: [Param; 25] = [
     },
     Param {
         name: "format",
-        kinds: Kinds::ROUTE,
+        kinds: Kinds::FORMAT_ROUTES,
         repeatable: false,
         read: read_format,
         write: |query, name, out| written(out, name, query.format.map(Format::name)),
