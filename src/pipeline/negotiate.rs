@@ -53,3 +53,57 @@ pub(super) fn negotiate_weighted(req: &HttpRequest, brotli: bool) -> ContentEnco
         Err(_) => ContentEncoding::Identity,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+    use proptest::prelude::*;
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("gzip".to_owned()),
+            Just("GZip".to_owned()),
+            Just("br".to_owned()),
+            Just("BR".to_owned()),
+            Just("deflate".to_owned()),
+            Just("zstd".to_owned()),
+            Just("identity".to_owned()),
+            Just("*".to_owned()),
+            Just("x-gzip".to_owned()),
+            Just(String::new()),
+            "[a-z ]{0,6}",
+        ]
+    }
+
+    proptest! {
+        /// The shortcut for headers without q-values chooses what the full negotiation does.
+        #[test]
+        fn unweighted_choice_is_the_negotiated_one(
+            tokens in prop::collection::vec((token(), "[ \t]{0,2}"), 0..6),
+            brotli: bool,
+        ) {
+            let value = tokens
+                .iter()
+                .map(|(t, space)| format!("{space}{t}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let req = TestRequest::default()
+                .insert_header((header::ACCEPT_ENCODING, value.as_str()))
+                .to_http_request();
+            let shortcut = unweighted(&value, brotli);
+            prop_assert_eq!(shortcut, Some(negotiate_weighted(&req, brotli)), "{:?}", value);
+            prop_assert_eq!(negotiate(&req, brotli), negotiate_weighted(&req, brotli));
+        }
+    }
+
+    #[test]
+    fn q_values_take_the_full_negotiation() {
+        let req = TestRequest::default()
+            .insert_header((header::ACCEPT_ENCODING, "gzip;q=0, br;q=0.5"))
+            .to_http_request();
+        assert_eq!(unweighted("gzip;q=0, br;q=0.5", true), None);
+        assert_eq!(negotiate(&req, true), ContentEncoding::Brotli);
+        assert_eq!(negotiate(&req, false), ContentEncoding::Identity);
+    }
+}
