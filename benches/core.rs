@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use paperboy::daily_list::DailyList;
-use paperboy::feed::{self, FeedMeta, Format, parts};
-use paperboy::feed_settings::FeedSettings;
-use paperboy::paper::Paper;
-use paperboy::paper::raw::RawItem;
+use paperboy::common::stitch::{GzipAssembler, Precompressed};
+use paperboy::data::daily_list::DailyList;
+use paperboy::data::paper::Paper;
+use paperboy::data::paper::raw::RawItem;
+use paperboy::query::limits::FeedSettings;
 use paperboy::query::params::{FeedQuery, ParseContext};
 use paperboy::query::select::{Scan, Windows, select, select_with};
-use paperboy::stitch::{GzipAssembler, Precompressed};
+use paperboy::render::{self, FeedMeta, Format, parts};
 use serde_json::Value;
 
 const DAYS: i64 = 90;
@@ -111,7 +111,7 @@ fn benches(c: &mut Criterion) {
     for format in Format::ALL {
         group.bench_function(format.name(), |b| {
             b.iter(|| {
-                feed::render(format, &meta, black_box(&papers))
+                render::render(format, &meta, black_box(&papers))
                     .unwrap()
                     .len()
             })
@@ -120,7 +120,7 @@ fn benches(c: &mut Criterion) {
     group.finish();
 
     // What a miss pays after rendering: compressing a 50-item feed.
-    let body = feed::render(Format::Atom, &meta, &papers[..50]).unwrap();
+    let body = render::render(Format::Atom, &meta, &papers[..50]).unwrap();
     let mut group = c.benchmark_group("gzip a 50-item atom feed");
     for level in [1, 6] {
         group.bench_function(format!("level {level}"), |b| {
@@ -187,7 +187,7 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("a 50-item atom feed");
     group.bench_function("rendered by the writer", |b| {
         b.iter(|| {
-            feed::render(Format::Atom, &meta, black_box(&papers[..50]))
+            render::render(Format::Atom, &meta, black_box(&papers[..50]))
                 .unwrap()
                 .len()
         })

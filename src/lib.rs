@@ -1,31 +1,18 @@
-pub mod allocator;
-pub mod background;
+//! paperboy: Hugging Face Daily Papers as RSS, Atom and JSON feeds.
+//!
+//! The folders are the layers, each using only those below it (ARCHITECTURE.md):
+//! `common`, `telemetry` and `backstage` at the bottom; then `data`, `query`, `http`,
+//! `render`, `app`, `pipeline`, `routes`, `startup` and `commands`.
+
+pub mod app;
 pub mod backstage;
-pub mod builds;
-pub mod clock;
 pub mod commands;
-pub mod config;
-pub mod daily_list;
-pub mod feed;
-pub mod feed_settings;
-pub mod format;
+pub mod common;
+pub mod data;
 pub mod http;
-pub mod memory;
-pub mod metrics;
-pub mod opml;
-pub mod pages;
-pub mod paper;
 pub mod pipeline;
 pub mod query;
-pub mod rankings;
-pub mod render_cache;
+pub mod render;
 pub mod routes;
 pub mod startup;
-pub mod state;
-pub mod stitch;
-pub mod storage;
-pub mod store;
 pub mod telemetry;
-pub mod text;
-pub mod topics;
-pub mod upstream;

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
-use paperboy::clock::SystemClock;
+use paperboy::app::settings::{Overrides, Settings};
 use paperboy::commands::{
     self, Exit, export::ExportOptions, fetch::FetchOptions, progress::Progress, stop_requested,
 };
-use paperboy::config::{Overrides, Settings};
+use paperboy::common::clock::SystemClock;
 use paperboy::startup::{Application, offline_state};
 
 /// Hugging Face Daily Papers as filtered RSS, Atom and JSON feeds.
@@ -102,7 +102,7 @@ struct ExportArgs {
 }
 
 fn main() -> ExitCode {
-    paperboy::allocator::tune();
+    paperboy::startup::allocator::tune();
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Healthcheck { url }) => healthcheck(&url),
@@ -141,7 +141,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(settings) => settings,
         Err(code) => return code,
     };
-    paperboy::telemetry::init(settings.log.format);
+    paperboy::startup::logs::init(settings.log.format);
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;
         tracing::info!(port = app.port(), "paperboy is listening");
@@ -173,8 +173,8 @@ fn run_command<F: std::future::Future<Output = ExitCode>>(command: F) -> ExitCod
 }
 
 /// The state the commands work on, or why not (exit 1: the data directory cannot be used).
-fn command_state(settings: Settings) -> Result<paperboy::state::AppState, ExitCode> {
-    paperboy::telemetry::init_with_level(settings.log.format, "warn");
+fn command_state(settings: Settings) -> Result<paperboy::app::state::AppState, ExitCode> {
+    paperboy::startup::logs::init_with_level(settings.log.format, "warn");
     offline_state(settings, Arc::new(SystemClock)).map_err(|e| {
         eprintln!("paperboy: {e:#}");
         ExitCode::FAILURE

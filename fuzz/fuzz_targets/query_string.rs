@@ -8,7 +8,7 @@
 
 use chrono::NaiveDate;
 use libfuzzer_sys::fuzz_target;
-use paperboy::feed_settings::FeedSettings;
+use paperboy::query::limits::FeedSettings;
 use paperboy::query::decode::{decode_pairs, encode_pairs};
 use paperboy::query::params::{FeedQuery, ParseContext, QueryKind};
 

@@ -7,9 +7,9 @@ use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use libfuzzer_sys::fuzz_target;
-use paperboy::paper::Paper;
+use paperboy::data::paper::Paper;
 use paperboy::query::search::SearchExpr;
-use paperboy::paper::raw::RawItem;
+use paperboy::data::paper::raw::RawItem;
 use serde_json::json;
 
 fn paper(item: serde_json::Value) -> Paper {

@@ -6,7 +6,7 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
-use paperboy::storage::parse_stored_day;
+use paperboy::data::disk::parse_stored_day;
 
 const MAX_ITEMS: usize = 8;
 

@@ -4,10 +4,10 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
-use paperboy::daily_list::DailyList;
-use paperboy::paper::Paper;
-use paperboy::upstream::client::FetchedDay;
-use paperboy::upstream::page::read_page;
+use paperboy::data::daily_list::DailyList;
+use paperboy::data::paper::Paper;
+use paperboy::data::upstream::client::FetchedDay;
+use paperboy::data::upstream::page::read_page;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(page) = read_page(data) else {

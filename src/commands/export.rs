@@ -20,15 +20,15 @@ use chrono::NaiveDate;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
+use crate::app::state::AppState;
 use crate::commands::fetch::{Fetched, fetch_dates};
 use crate::commands::progress::Progress;
 use crate::commands::{Exit, UsageError};
-use crate::format::Format;
-use crate::pages::Site;
-use crate::pages::{FAVICON, ICON_PNG};
+use crate::common::format::Format;
 use crate::pipeline::home_and_preview::home_page;
 use crate::pipeline::{FeedRoute, plan, render_once};
-use crate::state::AppState;
+use crate::render::html::Site;
+use crate::render::html::{FAVICON, ICON_PNG};
 
 mod target;
 
@@ -216,7 +216,7 @@ async fn write_site(
             .map_err(|p| ExportError::Failed(format!("{}: {}", feed.path, p.detail)))?;
         site.text(&feed.path, &body)?;
     }
-    let opml = crate::opml::topics_document(
+    let opml = crate::render::opml::topics_document(
         &state.topics,
         &state.bases.default_base(),
         Format::Atom,

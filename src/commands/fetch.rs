@@ -12,13 +12,13 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
 
+use crate::app::state::AppState;
 use crate::commands::progress::Progress;
 use crate::commands::{Exit, UsageError};
-use crate::config::UpstreamSettings;
-use crate::feed_settings::FeedSettings;
-use crate::state::AppState;
-use crate::store::{BackfillError, Backfilled};
-use crate::upstream::client::UpstreamError;
+use crate::data::store::{BackfillError, Backfilled};
+use crate::data::upstream::UpstreamSettings;
+use crate::data::upstream::client::UpstreamError;
+use crate::query::limits::FeedSettings;
 
 /// The longest wait for the upstream budget or a `Retry-After` that a date sits out; a longer
 /// one fails the date (a later run picks it up).

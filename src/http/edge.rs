@@ -15,8 +15,8 @@ use actix_web::{ResponseError, web};
 use tracing::Instrument;
 
 use crate::http::problem::Problem;
-use crate::metrics::Metrics;
 use crate::query::decode::decode_pairs;
+use crate::telemetry::metrics::Metrics;
 
 /// The request id header, read and written.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -72,7 +72,7 @@ pub async fn handle(
         tracing::info!(
             method = %request.method(),
             %route,
-            path = %crate::text::clean_inline(request.path()).chars().take(200).collect::<String>(),
+            path = %crate::common::text::clean_inline(request.path()).chars().take(200).collect::<String>(),
             status = status.as_u16(),
             duration_ms = seconds * 1000.0,
             "request"

@@ -3,9 +3,9 @@
 
 use chrono::NaiveDate;
 
+use crate::app::state::AppState;
 use crate::query::params::{FeedQuery, Sort};
 use crate::query::period::{Period, Unit};
-use crate::state::AppState;
 
 /// How far back `cycle=date` looks for a daily list with papers (weekends, holidays).
 const LOOK_BACK_DAYS: u32 = 7;

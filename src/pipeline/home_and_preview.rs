@@ -8,18 +8,18 @@ use askama::Template;
 use chrono::NaiveDate;
 
 use super::{build, digest_window, unavailable};
-use crate::daily_list::DailyList;
-use crate::feed;
-use crate::feed_settings::FeedSettings;
+use crate::app::state::AppState;
+use crate::data::daily_list::DailyList;
 use crate::http::problem::Problem;
-use crate::pages::{
-    ErrorView, FeedLinks, FormView, HomePage, PaperView, PeriodView, PreviewPage, Site, TopicView,
-};
 use crate::query::decode::decode_pairs;
+use crate::query::limits::FeedSettings;
 use crate::query::params::{FeedQuery, ParamError, ParseContext, QueryKind};
 use crate::query::period::Period;
 use crate::query::select::{Windows, select, select_periods};
-use crate::state::AppState;
+use crate::render;
+use crate::render::html::{
+    ErrorView, FeedLinks, FormView, HomePage, PaperView, PeriodView, PreviewPage, Site, TopicView,
+};
 
 /// The home page's HTML for `site`: every topic with its paper count over the last
 /// `feeds.default_days` days and its feeds; served, with the form and previews too.
@@ -160,7 +160,7 @@ pub async fn preview_page(state: &AppState, raw: &str, base: &str) -> Result<Pag
         });
     }
     let limit = query.limit_or(&settings.feeds) as usize;
-    let feed_title = feed::title(&query, None);
+    let feed_title = render::title(&query, None);
     let path = if query.digest.is_some() {
         "/digest"
     } else {

@@ -7,14 +7,14 @@
 
 use actix_web::web;
 
+use crate::app::state::AppState;
 use crate::backstage::Refused;
-use crate::builds::BuildError;
-use crate::format::Format;
+use crate::backstage::builds::BuildError;
+use crate::common::format::Format;
+use crate::data::store::Window;
 use crate::http::problem::Problem;
 use crate::query::params::QueryKind;
-use crate::state::AppState;
-use crate::store::Window;
-use crate::topics::Topic;
+use crate::query::topics::Topic;
 
 pub mod cycle;
 pub mod home_and_preview;

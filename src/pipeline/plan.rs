@@ -9,19 +9,19 @@ use actix_web::web::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{FeedRoute, Scope, build, unavailable};
-use crate::daily_list::DailyList;
-use crate::feed::{self, FeedMeta, Format};
-use crate::feed_settings::FeedSettings;
+use crate::app::state::AppState;
+use crate::data::daily_list::DailyList;
+use crate::data::paper::Paper;
+use crate::data::store::Window;
 use crate::http::conditional::Validators;
 use crate::http::problem::Problem;
-use crate::paper::Paper;
+use crate::query::limits::FeedSettings;
 use crate::query::params::{FeedQuery, ParseContext};
 use crate::query::period::Period;
 use crate::query::select::{Scan, Windows, select, select_periods, select_with};
-use crate::render_cache::{Encoded, RenderKey, RenderedFeed};
-use crate::state::AppState;
-use crate::store::Window;
-use crate::topics::Topic;
+use crate::query::topics::Topic;
+use crate::render::cache::{Encoded, RenderKey, RenderedFeed};
+use crate::render::{self, FeedMeta, Format};
 
 /// What a request asks for, before any list is read: its render key (without the data
 /// version, known once the lists are read) and a digest's periods.
@@ -153,7 +153,7 @@ pub async fn plan_for(
         // The path's votes filter too, unless the query replaces them.
         named.min_upvotes = named.min_upvotes.or(votes);
     }
-    let title = feed::title(&named, route.topic);
+    let title = render::title(&named, route.topic);
     let query = match (route.scope, route.topic) {
         (Scope::Digest, Some(topic)) => topic.query.digest_narrowed_by(&request),
         (_, Some(topic)) => topic.query.narrowed_by(&request),
@@ -297,7 +297,7 @@ pub(crate) struct RenderJob {
     /// The query in a digest item's id.
     id_query: String,
     /// Feeds of papers assembled, or written whole by the writers (the tests' reference).
-    writing: feed::Writing,
+    writing: render::Writing,
     windows: Arc<Windows>,
 }
 
@@ -318,7 +318,7 @@ impl RenderJob {
         let mut stitch = None;
         let body = if self.query.digest.is_some() {
             let top = self.query.digest_top();
-            let items = feed::digest::items(
+            let items = render::digest::items(
                 &self.windows,
                 &self.query,
                 &self.lists,
@@ -327,9 +327,9 @@ impl RenderJob {
                 &meta.public_url,
                 &self.id_query,
             );
-            feed::render_digest(self.format, &meta, &items)
-        } else if self.writing == feed::Writing::Whole {
-            feed::render(
+            render::render_digest(self.format, &meta, &items)
+        } else if self.writing == render::Writing::Whole {
+            render::render(
                 self.format,
                 &meta,
                 &select_with(
@@ -344,7 +344,7 @@ impl RenderJob {
             let papers = select(&self.windows, &self.query, &self.lists, self.limit);
             // Each paper's item rendered once and kept with it: a new feed of papers costs
             // its selection, its head and tail, and copies.
-            feed::parts::render_stitchable(self.format, &meta, &papers).map(|(body, parts)| {
+            render::parts::render_stitchable(self.format, &meta, &papers).map(|(body, parts)| {
                 stitch = parts;
                 body
             })
@@ -362,21 +362,22 @@ impl RenderJob {
     /// when the client takes gzip. A feed of papers is written in one piece: its head (with the
     /// self link spliced in), its items and its tail, with no template between.
     pub(crate) fn answer_once(self, self_url: &str, gzip: bool) -> Result<Arc<Encoded>, Problem> {
-        if self.query.digest.is_some() || self.writing == feed::Writing::Whole {
+        if self.query.digest.is_some() || self.writing == render::Writing::Whole {
             return Ok(one_off(&self.render()?, self_url, gzip));
         }
         let papers = select(&self.windows, &self.query, &self.lists, self.limit);
-        let mut frame = feed::parts::Frame::new(self.format, &self.meta()).map_err(failed)?;
+        let mut frame = render::parts::Frame::new(self.format, &self.meta()).map_err(failed)?;
         frame.head =
             RenderedFeed::from_template(frame.head, &self.placeholder, self.format, self.updated)
                 .splice(self_url);
         if gzip
-            && let Some((body, hash)) = feed::parts::gzip_once(&frame, &papers).map_err(failed)?
+            && let Some((body, hash)) = render::parts::gzip_once(&frame, &papers).map_err(failed)?
         {
             let validators = Validators::for_hash(hash, self.updated);
             return Ok(Arc::new(Encoded::gzip_only(body, validators)));
         }
-        let (body, stitch) = feed::parts::render_stitchable_in(&frame, &papers).map_err(failed)?;
+        let (body, stitch) =
+            render::parts::render_stitchable_in(&frame, &papers).map_err(failed)?;
         let encoded = Arc::new(Encoded::one_off(body, self.updated, stitch));
         if gzip {
             encoded.body(ContentEncoding::Gzip);
@@ -385,7 +386,7 @@ impl RenderJob {
     }
 }
 
-pub(crate) fn failed(e: feed::RenderError) -> Problem {
+pub(crate) fn failed(e: render::RenderError) -> Problem {
     tracing::error!(error = %e, "failed to render a feed");
     Problem::internal("The feed could not be written; this is a bug in paperboy.")
 }

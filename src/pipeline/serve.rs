@@ -11,10 +11,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{FeedRoute, Scope, backstage, build, one_off, plan_for};
-use crate::feed::Format;
+use crate::app::state::AppState;
 use crate::http::problem::Problem;
-use crate::render_cache::{Encoded, Resolved};
-use crate::state::AppState;
+use crate::render::Format;
+use crate::render::cache::{Encoded, Resolved};
 
 use super::negotiate::negotiate;
 
@@ -23,7 +23,7 @@ use super::negotiate::negotiate;
 ///
 /// Three steps: a cache lookup (a URL polled before, or a feed rendered before for a
 /// canonical-equal query), then, only on a miss, a build in the bounded build pool
-/// ([`crate::builds`]), then the answer with validators (or 304) in the negotiated encoding.
+/// ([`crate::backstage::builds`]), then the answer with validators (or 304) in the negotiated encoding.
 pub async fn serve_feed(
     req: &HttpRequest,
     state: &web::Data<AppState>,
@@ -236,7 +236,7 @@ fn self_url(public_url: &str, req: &HttpRequest) -> String {
     } else {
         format!("{public_url}{}?{query}", req.path())
     };
-    crate::text::clean_inline(&url)
+    crate::common::text::clean_inline(&url)
 }
 
 /// A 200 with the body in `encoding`, or a 304 when there is none, with the headers every

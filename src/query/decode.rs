@@ -53,7 +53,10 @@ pub fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> 
 
 /// A name as it may be shown in a message: cleaned and cut short.
 fn shown_name(key: &str) -> String {
-    crate::text::clean_inline(key).chars().take(40).collect()
+    crate::common::text::clean_inline(key)
+        .chars()
+        .take(40)
+        .collect()
 }
 
 /// Decodes one component; the error completes "The value of x ...".

@@ -7,13 +7,13 @@
 
 use chrono::NaiveDate;
 
-use crate::feed_settings::FeedSettings;
-use crate::format::Format;
+use crate::common::format::Format;
+use crate::common::text::clean_inline;
 use crate::query::decode::{DecodeError, Pair, decode_pairs, encode_pairs};
+use crate::query::limits::FeedSettings;
 use crate::query::pattern::Pattern;
 use crate::query::period::{Period, Unit};
 use crate::query::search::{Phrase, SearchExpr};
-use crate::text::clean_inline;
 
 mod parse;
 pub mod table;

@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 
 use regex::{Regex, RegexBuilder};
 
-use crate::paper::Paper;
+use crate::data::paper::Paper;
 
 /// The longest pattern, in bytes.
 pub const MAX_PATTERN_BYTES: usize = 256;

@@ -13,7 +13,7 @@
 //!
 //! # Matching
 //!
-//! Matching works on words, folded by [`crate::text::fold_words`] on both sides (case and
+//! Matching works on words, folded by [`crate::common::text::fold_words`] on both sides (case and
 //! accents: `Müller` = `muller`). A term matches a word that starts with it (`agent` matches
 //! "agentic"; `rl` matches "RLHF" but not "world"). A term containing separators (`gpt-4`,
 //! `llm-as-a-judge`) is the phrase of its words. In a phrase, every word but the last must
@@ -42,8 +42,8 @@
 
 use std::fmt;
 
-use crate::paper::{Field, SearchIndex};
-use crate::text::fold_words;
+use crate::common::text::fold_words;
+use crate::data::paper::{Field, SearchIndex};
 
 mod parser;
 
@@ -358,8 +358,8 @@ impl SearchError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::paper::Paper;
-    use crate::paper::raw::RawItem;
+    use crate::data::paper::Paper;
+    use crate::data::paper::raw::RawItem;
     use chrono::NaiveDate;
 
     fn paper(title: &str, summary: &str, keywords: &[&str], authors: &[&str]) -> Paper {

@@ -8,7 +8,7 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, Mutex, Weak};
 
 /// The ids already counted, on a newer day. Each id is hashed once per daily list (in its
-/// [`WordIndex`](crate::query::index::WordIndex)), and the set uses that hash as it is;
+/// [`WordIndex`](crate::data::word_index::WordIndex)), and the set uses that hash as it is;
 /// equality still compares the ids, so two ids with one hash stay apart.
 type Seen<'a> = HashSet<SeenId<'a>, BuildHasherDefault<HashAsIs>>;
 
@@ -52,9 +52,9 @@ impl Hasher for HashAsIs {
     }
 }
 
-use crate::daily_list::DailyList;
-use crate::paper::{Field, Paper};
-use crate::query::index::Narrowed;
+use crate::data::daily_list::DailyList;
+use crate::data::paper::{Field, Paper};
+use crate::query::narrow::Narrowed;
 use crate::query::params::{FeedQuery, NameGroup, Sort};
 use crate::query::period::Period;
 
@@ -154,7 +154,7 @@ fn matching<'a>(
     scan: Scan,
 ) -> Vec<&'a Paper> {
     let narrowed = match scan {
-        Scan::Index => list.word_index().narrow(query, list.papers.len()),
+        Scan::Index => Narrowed::of(list.word_index(), query, list.papers.len()),
         Scan::Every => Narrowed {
             candidates: None,
             decided: Vec::new(),
@@ -182,7 +182,7 @@ type Shadows = Arc<Vec<Vec<bool>>>;
 const KEPT_WINDOWS: usize = 16;
 
 /// The kept [`Shadows`] of the last windows selected from, most recently used last: part of
-/// the application's state ([`crate::state::AppState::windows`]), bounded in number and in
+/// the application's state ([`crate::app::state::AppState::windows`]), bounded in number and in
 /// bytes, and weighed with the selections.
 #[derive(Debug)]
 pub struct Windows {
@@ -357,8 +357,8 @@ pub fn select_with<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feed_settings::FeedSettings;
-    use crate::paper::raw::RawItem;
+    use crate::data::paper::raw::RawItem;
+    use crate::query::limits::FeedSettings;
     use crate::query::params::ParseContext;
     use chrono::NaiveDate;
 

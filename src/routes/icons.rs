@@ -6,9 +6,8 @@ use actix_web::http::header::Header;
 use actix_web::http::header::{self, CacheControl, CacheDirective, EntityTag, IfNoneMatch};
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::http::problem::Problem;
-use crate::pages::{FAVICON, ICON_PNG};
-use crate::routes::get_or_head;
+use crate::render::html::{FAVICON, ICON_PNG};
+use crate::routes::get;
 
 /// Seconds a client may keep an icon without asking again.
 const MAX_AGE: u32 = 86_400;
@@ -19,20 +18,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         ("/icon.png", ICON_PNG, "image/png"),
     ] {
         let etag = EntityTag::new_strong(format!("{:016x}", xxhash_rust::xxh3::xxh3_64(body)));
-        cfg.service(
-            web::resource(path)
-                .route(
-                    web::route()
-                        .guard(get_or_head())
-                        .to(move |req: HttpRequest| {
-                            let etag = etag.clone();
-                            async move { icon(&req, body, content_type, etag) }
-                        }),
-                )
-                .default_service(web::to(|| async {
-                    Problem::method_not_allowed("GET, HEAD")
-                })),
-        );
+        cfg.service(get(path, move |req: HttpRequest| {
+            let etag = etag.clone();
+            async move { icon(&req, body, content_type, etag) }
+        }));
     }
 }
 

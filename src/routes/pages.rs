@@ -8,11 +8,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::problem::Problem;
 
-use crate::pages::Site;
+use crate::app::state::AppState;
 use crate::pipeline::backstage;
 use crate::pipeline::home_and_preview::{home_page_for, preview_page};
-use crate::routes::get_or_head;
-use crate::state::AppState;
+use crate::render::html::Site;
+use crate::routes::get;
 
 /// Scripts are never needed: forbid them, and everything else but inline style and the form.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
@@ -21,20 +21,17 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inl
 pub fn config(cfg: &mut web::ServiceConfig) {
     for (path, handler) in [("/", Page::Home), ("/preview", Page::Preview)] {
         cfg.service(
-            web::resource(path)
-                // Pages are compressed per response; feeds carry bodies compressed once.
-                .wrap(actix_web::middleware::Compress::default())
-                .route(web::route().guard(get_or_head()).to(
-                    move |req: HttpRequest, state: web::Data<AppState>| async move {
-                        match handler {
-                            Page::Home => home(&req, &state).await,
-                            Page::Preview => preview(&req, &state).await,
-                        }
-                    },
-                ))
-                .default_service(web::to(|| async {
-                    Problem::method_not_allowed("GET, HEAD")
-                })),
+            get(
+                path,
+                move |req: HttpRequest, state: web::Data<AppState>| async move {
+                    match handler {
+                        Page::Home => home(&req, &state).await,
+                        Page::Preview => preview(&req, &state).await,
+                    }
+                },
+            )
+            // Pages are compressed per response; feeds carry bodies compressed once.
+            .wrap(actix_web::middleware::Compress::default()),
         );
     }
 }

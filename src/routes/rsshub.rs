@@ -11,11 +11,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::app::state::AppState;
+use crate::common::text::clean_inline;
 use crate::http::problem::Problem;
 use crate::pipeline::{Cycle, FeedRoute, Scope, serve_feed};
-use crate::routes::get_or_head;
-use crate::state::AppState;
-use crate::text::clean_inline;
+use crate::routes::get;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     for path in [
@@ -23,17 +23,12 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         "/huggingface/daily-papers/{cycle}",
         "/huggingface/daily-papers/{cycle}/{votes}",
     ] {
-        cfg.service(
-            web::resource(path)
-                .route(web::route().guard(get_or_head()).to(
-                    |req: HttpRequest, state: web::Data<AppState>| async move {
-                        daily_papers(&req, &state).await
-                    },
-                ))
-                .default_service(web::to(|| async {
-                    Problem::method_not_allowed("GET, HEAD")
-                })),
-        );
+        cfg.service(get(
+            path,
+            |req: HttpRequest, state: web::Data<AppState>| async move {
+                daily_papers(&req, &state).await
+            },
+        ));
     }
 }
 

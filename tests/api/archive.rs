@@ -3,8 +3,8 @@
 //! month digests up to a year, unfiltered rankings kept), per-window versions, the shrink
 //! rule, and links from the request's host.
 
-use paperboy::config::{Overrides, Settings};
-use paperboy::store::Backfilled;
+use paperboy::app::settings::{Overrides, Settings};
+use paperboy::data::store::Backfilled;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -71,7 +71,7 @@ async fn older_lists_are_read_when_needed_and_kept_within_their_share_of_the_bud
     let metrics = scrape(&app.client, &app.address).await;
     let older = metrics.get("paperboy_memory_bytes", &[("kind", "older_lists")]);
     let recent = metrics.get("paperboy_memory_bytes", &[("kind", "recent_lists")]);
-    let budget = paperboy::memory::Budget::split(1 << 20);
+    let budget = paperboy::telemetry::memory::Budget::split(1 << 20);
     assert!(older > 0.0, "older lists are kept while they fit");
     assert!(
         older <= budget.older_lists as f64,
@@ -79,7 +79,7 @@ async fn older_lists_are_read_when_needed_and_kept_within_their_share_of_the_bud
         budget.older_lists
     );
     assert!(recent > 0.0, "the two recent days are in memory");
-    for kind in paperboy::metrics::MEMORY_KINDS {
+    for kind in paperboy::telemetry::metrics::MEMORY_KINDS {
         assert!(
             metrics.has("paperboy_memory_bytes", &[("kind", kind)]),
             "{kind} is reported"
@@ -102,7 +102,7 @@ async fn start_up_reads_only_the_recent_days_from_the_data_directory() {
     for day in FIXTURE_DAYS {
         filler.state.store.backfill(date(day), false).await.unwrap();
     }
-    let app = spawn_app_at(NOW, paperboy::background::Background::On, move |s| {
+    let app = spawn_app_at(NOW, paperboy::app::background::Background::On, move |s| {
         s.storage.data_dir = dir;
         s.feeds.max_days = 4;
         s.feeds.default_days = 3;
@@ -243,7 +243,7 @@ async fn reading_other_dates_leaves_a_windows_version_and_its_fast_path_alone() 
     // Reading a list again with the same content does not move it either.
     let list = store.in_memory(newest).unwrap();
     store
-        .insert(paperboy::daily_list::DailyList::new(
+        .insert(paperboy::data::daily_list::DailyList::new(
             newest,
             list.papers.clone(),
             list.fetched_at,
@@ -254,7 +254,7 @@ async fn reading_other_dates_leaves_a_windows_version_and_its_fast_path_alone() 
     assert_eq!(store.window_version(oldest, newest), version);
     // New content does.
     store
-        .insert(paperboy::daily_list::DailyList::new(
+        .insert(paperboy::data::daily_list::DailyList::new(
             newest,
             list.papers[1..].to_vec(),
             list.fetched_at,

@@ -17,7 +17,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use crate::helpers::{NOW, TestApp, Writing, spawn_app_writing};
-use paperboy::background::Background;
+use paperboy::app::background::Background;
 
 const PUBLIC_URL: &str = "http://paperboy.test";
 

@@ -2,7 +2,7 @@
 //! three formats, on `/digest.*` and `/topics/{name}/digest.*`.
 
 use chrono::{DateTime, Utc};
-use paperboy::background::Background;
+use paperboy::app::background::Background;
 use serde_json::Value;
 
 use crate::helpers::{

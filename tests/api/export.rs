@@ -9,9 +9,9 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-use paperboy::clock::Clock;
 use paperboy::commands::Exit;
 use paperboy::commands::export::ExportError;
+use paperboy::common::clock::Clock;
 use paperboy::startup::offline_state;
 use serde_json::Value;
 use wiremock::matchers::{method, path};

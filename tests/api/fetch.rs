@@ -8,9 +8,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use paperboy::clock::Clock;
 use paperboy::commands::Exit;
 use paperboy::commands::fetch::{FetchOptions, fetch};
+use paperboy::common::clock::Clock;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -41,7 +41,7 @@ fn pages(items: usize) -> usize {
 
 /// `paperboy fetch` with its progress lines dropped, never interrupted.
 async fn quiet_fetch(
-    state: &paperboy::state::AppState,
+    state: &paperboy::app::state::AppState,
     options: &FetchOptions,
 ) -> Result<paperboy::commands::fetch::Fetched, paperboy::commands::UsageError> {
     fetch(

@@ -7,12 +7,12 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
-use paperboy::background::Background;
-use paperboy::clock::PinnedClock;
-use paperboy::config::Settings;
-pub use paperboy::feed::Writing;
+use paperboy::app::background::Background;
+use paperboy::app::settings::Settings;
+use paperboy::app::state::AppState;
+use paperboy::common::clock::PinnedClock;
+pub use paperboy::render::Writing;
 use paperboy::startup::Application;
-use paperboy::state::AppState;
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};

@@ -12,17 +12,17 @@
 //! Named `regression_*` tests pin inputs that once broke a property.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use paperboy::daily_list::DailyList;
-use paperboy::feed_settings::FeedSettings;
-use paperboy::paper::Paper;
-use paperboy::paper::raw::RawItem;
+use paperboy::data::daily_list::DailyList;
+use paperboy::data::paper::Paper;
+use paperboy::data::paper::raw::RawItem;
+use paperboy::data::upstream::client::FetchedDay;
+use paperboy::data::upstream::page::{PageError, read_page};
 use paperboy::query::decode::{decode_pairs, encode_pairs};
+use paperboy::query::limits::FeedSettings;
 use paperboy::query::params::{FeedQuery, ParseContext, QueryKind};
 use paperboy::query::pattern::Pattern;
 use paperboy::query::period::{Period, Unit};
 use paperboy::query::search::SearchExpr;
-use paperboy::upstream::client::FetchedDay;
-use paperboy::upstream::page::{PageError, read_page};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};

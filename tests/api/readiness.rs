@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use paperboy::background::{Background, refresh_recent};
+use paperboy::app::background::{Background, refresh_recent};
 use serde_json::Value;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};

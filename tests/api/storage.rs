@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use paperboy::background::Background;
-use paperboy::daily_list::DailyList;
-use paperboy::paper::raw::RawItem;
-use paperboy::storage::{ReadLimits, Storage};
-use paperboy::upstream::client::FetchedDay;
+use paperboy::app::background::Background;
+use paperboy::data::daily_list::DailyList;
+use paperboy::data::disk::{ReadLimits, Storage};
+use paperboy::data::paper::raw::RawItem;
+use paperboy::data::upstream::client::FetchedDay;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use wiremock::matchers::{method, path};

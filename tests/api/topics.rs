@@ -6,7 +6,7 @@ use std::process::Command;
 
 use paperboy::query::params::FeedQuery;
 use paperboy::query::select::select;
-use paperboy::topics::TopicSettings;
+use paperboy::query::topics::TopicSettings;
 use serde_json::Value;
 
 use crate::helpers::*;

@@ -3,7 +3,7 @@
 //! back in the canonical query string and how it reads in a feed title. Parsing, the list of
 //! accepted parameters, the canonical form and the filters of a title are derived from it:
 //! adding a parameter is one entry here, a field of [`FeedQuery`] to hold it, and its field in
-//! the preview form (`crate::pages::FormView`).
+//! the preview form (`crate::render::html::FormView`).
 
 use super::parse::{count, in_range, parse_date, push_name, shown};
 use super::*;

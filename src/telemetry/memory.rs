@@ -1,0 +1,87 @@
+//! The memory budget: how `cache.max_memory` is shared between what is kept besides the
+//! recent daily lists, each part bounded in bytes by a cache that weighs what it holds.
+//!
+//! | part | share | what |
+//! |---|---|---|
+//! | older lists | 1/4 | daily lists older than `feeds.max_days` days, with their rendered items and word index |
+//! | templates | 1/8 | feeds rendered once with a placeholder self link |
+//! | bodies | 1/8 | feeds for one self link, in every encoding (spliced again from the template when let go) |
+//! | fast path | 1/16 | request URLs and what they resolved to |
+//! | selections | 1/16 | digests' rankings of ended periods (3/4 of the part), and the last windows' "listed on a newer day" flags (1/4, at most 16 windows) |
+//! | the rest | 3/8 | the home page, the table of keys seen once, the store's per-date tables, and room for what the allocator keeps around what is weighed (measured: about as much again after a sweep over stored dates) |
+
+/// Bytes each part may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub older_lists: u64,
+    pub templates: u64,
+    pub bodies: u64,
+    pub fast_path: u64,
+    pub selections: u64,
+}
+
+impl Budget {
+    /// The parts of `max_memory` bytes.
+    pub fn split(max_memory: u64) -> Budget {
+        Budget {
+            older_lists: max_memory / 4,
+            templates: max_memory / 8,
+            bodies: max_memory / 8,
+            fast_path: max_memory / 16,
+            selections: max_memory / 16,
+        }
+    }
+
+    /// What the parts add up to (the rest of `max_memory` is for the small fixed tables).
+    pub fn total(&self) -> u64 {
+        self.older_lists + self.templates + self.bodies + self.fast_path + self.selections
+    }
+}
+
+/// What is kept, by kind, in bytes (`paperboy_memory_bytes`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The lists of the last `feeds.max_days` days: not weighed against the budget.
+    pub recent_lists: u64,
+    pub older_lists: u64,
+    /// Templates and bodies of rendered feeds, every encoding counted.
+    pub feeds: u64,
+    pub fast_path: u64,
+    pub selections: u64,
+    pub pages: u64,
+    /// Fixed tables: keys seen once, per-date versions and what is known of each date.
+    pub tables: u64,
+}
+
+impl Report {
+    /// Bytes weighed against `cache.max_memory`: everything but the recent lists.
+    pub fn weighed(&self) -> u64 {
+        self.older_lists + self.feeds + self.fast_path + self.selections + self.pages + self.tables
+    }
+
+    /// Each kind with its bytes, in [`crate::telemetry::metrics::MEMORY_KINDS`] order.
+    pub fn by_kind(&self) -> [(&'static str, u64); 7] {
+        [
+            ("recent_lists", self.recent_lists),
+            ("older_lists", self.older_lists),
+            ("feeds", self.feeds),
+            ("fast_path", self.fast_path),
+            ("selections", self.selections),
+            ("pages", self.pages),
+            ("tables", self.tables),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parts_leave_three_eighths_for_the_fixed_tables_and_the_allocator() {
+        let budget = Budget::split(32 << 20);
+        assert_eq!(budget.older_lists, 8 << 20);
+        assert_eq!(budget.templates, 4 << 20);
+        assert_eq!(budget.total(), 20 << 20);
+    }
+}
