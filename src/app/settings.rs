@@ -236,12 +236,14 @@ impl Settings {
         })?;
         self.server.bind = bind.to_string();
         if !self.server.public_url.trim().is_empty() {
-            let url = web_base_url("server.public_url", &self.server.public_url)?;
+            let url = web_base_url(&self.server.public_url)
+                .map_err(|e| invalid("server.public_url", e))?;
             self.server.public_url = without_trailing_slash(&url);
         } else {
             self.server.public_url = String::new();
         }
-        let upstream = web_base_url("upstream.base_url", &self.upstream.base_url)?;
+        let upstream =
+            web_base_url(&self.upstream.base_url).map_err(|e| invalid("upstream.base_url", e))?;
         self.upstream.base_url = without_trailing_slash(&upstream);
         let token = self.upstream.token.expose_secret().trim().to_owned();
         if token.chars().any(|c| !c.is_ascii_graphic()) {

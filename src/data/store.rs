@@ -18,7 +18,7 @@
 //! ([`Store::window_version`]), whatever happens to other dates.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -33,46 +33,23 @@ use crate::data::disk::{Storage, StoredRead};
 use crate::data::upstream::client::{FetchedDay, UpstreamClient, UpstreamError};
 use crate::telemetry::metrics::{Lookup, Metrics};
 
+mod freshness;
 mod load;
 mod refresh;
 mod versions;
+mod window;
 
-pub use refresh::CacheSettings;
+pub use freshness::CacheSettings;
 
-pub use versions::Window;
-use versions::{Versions, data_version};
+use versions::{VERSION_SLOTS, Versions};
+use window::data_version;
+pub use window::{StoreError, Window};
 
 /// How long a date is left alone after a failed fetch, unless upstream said how long.
 const FAILURE_COOLDOWN: Duration = Duration::from_secs(30);
 /// Dates cooling down at most: past that, a failed date is not remembered (the upstream
 /// budget and the 429 gate still hold every date back).
 const MAX_COOLDOWNS: usize = 1024;
-/// Dates with a version slot of their own, from `feeds.earliest_date` on (about 22 years);
-/// later dates share one.
-const VERSION_SLOTS: usize = 8192;
-
-/// Why a date has no list to serve.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
-    #[error(transparent)]
-    Upstream(#[from] UpstreamError),
-    #[error("the last fetch failed; not asking upstream again before {until}")]
-    CoolingDown { until: DateTime<Utc> },
-    #[error("loading the list stopped unexpectedly")]
-    Interrupted,
-}
-
-impl StoreError {
-    /// When asking again may help.
-    pub fn retry_at(&self) -> Option<DateTime<Utc>> {
-        match self {
-            StoreError::Upstream(e) => e.retry_at(),
-            StoreError::CoolingDown { until } => Some(*until),
-            StoreError::Interrupted => None,
-        }
-    }
-}
-
 /// What [`Store::backfill`] did with a date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backfilled {
@@ -213,14 +190,7 @@ impl Store {
 
     /// How long a list of `date` stays fresh, judged today.
     pub fn ttl(&self, date: NaiveDate) -> Duration {
-        let age_days = (self.clock.today() - date).num_days();
-        if age_days <= 1 {
-            self.settings.recent_ttl
-        } else if age_days <= 7 {
-            self.settings.week_ttl
-        } else {
-            self.settings.old_ttl
-        }
+        self.settings.ttl((self.clock.today() - date).num_days())
     }
 
     /// When a list of `date` fetched at `fetched_at` stops being fresh.

@@ -5,3 +5,4 @@ pub mod base;
 pub mod conditional;
 pub mod edge;
 pub mod problem;
+pub mod resource;

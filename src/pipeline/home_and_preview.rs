@@ -7,7 +7,8 @@ use actix_web::http::StatusCode;
 use askama::Template;
 use chrono::NaiveDate;
 
-use super::{build, digest_window, unavailable};
+use super::admission::{build, unavailable};
+use super::plan::digest_window;
 use crate::app::state::AppState;
 use crate::data::daily_list::DailyList;
 use crate::http::problem::Problem;

@@ -8,7 +8,8 @@ use actix_web::http::header::ContentEncoding;
 use actix_web::web::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{FeedRoute, Scope, build, unavailable};
+use super::admission::{build, unavailable};
+use super::route::{FeedRoute, Scope};
 use crate::app::state::AppState;
 use crate::data::daily_list::DailyList;
 use crate::data::paper::Paper;

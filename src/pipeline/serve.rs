@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{FeedRoute, Scope, backstage, build, one_off, plan_for};
+use super::admission::{build, run_backstage};
+use super::plan::{one_off, plan_for};
+use super::route::{FeedRoute, Scope};
 use crate::app::state::AppState;
 use crate::http::problem::Problem;
 use crate::render::Format;
@@ -68,7 +70,7 @@ async fn serve_unresolved(
         url,
         now,
     };
-    let (format, encoded) = backstage(state, |state| {
+    let (format, encoded) = run_backstage(state, |state| {
         Box::pin(async move { resolve(&state, miss).await })
     })
     .await?;

@@ -10,11 +10,11 @@ use crate::app::state::AppState;
 use crate::common::format::Format;
 use crate::common::text::clean_inline;
 use crate::http::problem::Problem;
+use crate::http::resource::get;
 use crate::pipeline::{FeedRoute, serve_feed};
 use crate::query::decode::decode_pairs;
 use crate::query::topics::Topic;
 use crate::render::opml;
-use crate::routes::get;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     for (path, format) in [

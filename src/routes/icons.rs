@@ -6,8 +6,8 @@ use actix_web::http::header::Header;
 use actix_web::http::header::{self, CacheControl, CacheDirective, EntityTag, IfNoneMatch};
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::http::resource::get;
 use crate::render::html::{FAVICON, ICON_PNG};
-use crate::routes::get;
 
 /// Seconds a client may keep an icon without asking again.
 const MAX_AGE: u32 = 86_400;

@@ -1,6 +1,6 @@
 //! The HTTP routes. Each module registers its own paths with `config`.
 
-use actix_web::{FromRequest, Handler, HttpRequest, Resource, Responder, web};
+use actix_web::{HttpRequest, web};
 
 use crate::http::problem::Problem;
 
@@ -28,19 +28,4 @@ pub async fn not_found(req: HttpRequest) -> Problem {
     Problem::not_found(format!(
         "There is nothing at {path}; feeds are at /feed.rss, /feed.atom and /feed.json, and the home page / lists the topics."
     ))
-}
-
-/// The resource at `path`: GET and HEAD answered by `handler`, any other method a 405.
-pub fn get<F, Args>(path: &str, handler: F) -> Resource
-where
-    F: Handler<Args>,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    let get_or_head = actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head());
-    web::resource(path)
-        .route(web::route().guard(get_or_head).to(handler))
-        .default_service(web::to(|| async {
-            Problem::method_not_allowed("GET, HEAD")
-        }))
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::app::state::AppState;
 use crate::http::problem::Problem;
-use crate::routes::get;
+use crate::http::resource::get;
 use crate::telemetry::metrics::CONTENT_TYPE;
 
 pub fn config(cfg: &mut web::ServiceConfig) {

@@ -9,10 +9,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::http::problem::Problem;
 
 use crate::app::state::AppState;
-use crate::pipeline::backstage;
+use crate::http::resource::get;
 use crate::pipeline::home_and_preview::{home_page_for, preview_page};
+use crate::pipeline::run_backstage;
 use crate::render::html::Site;
-use crate::routes::get;
 
 /// Scripts are never needed: forbid them, and everything else but inline style and the form.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
@@ -56,7 +56,7 @@ async fn home(req: &HttpRequest, state: &web::Data<AppState>) -> Result<HttpResp
         return Ok(html_response(StatusCode::OK, body, state));
     }
     let page_base = base.clone();
-    let body = backstage(state, move |state| {
+    let body = run_backstage(state, move |state| {
         Box::pin(async move { home_page_for(&state, Site::Served, &page_base).await })
     })
     .await?;
@@ -68,7 +68,7 @@ async fn home(req: &HttpRequest, state: &web::Data<AppState>) -> Result<HttpResp
 /// The form sends every field, so an empty value is taken as not given. Worked out backstage.
 async fn preview(req: &HttpRequest, state: &web::Data<AppState>) -> Result<HttpResponse, Problem> {
     let (query, base) = (req.query_string().to_owned(), state.bases.for_request(req));
-    let page = backstage(state, move |state| {
+    let page = run_backstage(state, move |state| {
         Box::pin(async move { preview_page(&state, &query, &base).await })
     })
     .await?;

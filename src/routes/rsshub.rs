@@ -14,8 +14,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::app::state::AppState;
 use crate::common::text::clean_inline;
 use crate::http::problem::Problem;
+use crate::http::resource::get;
 use crate::pipeline::{Cycle, FeedRoute, Scope, serve_feed};
-use crate::routes::get;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     for path in [

@@ -3,11 +3,10 @@
 
 use url::Url;
 
-use super::{SettingsError, invalid};
-
 /// An absolute `http`/`https` URL without user info, query or fragment. A value with user
-/// info is never echoed: its password is a secret (errors name the host only).
-pub(super) fn web_base_url(key: &'static str, raw: &str) -> Result<Url, SettingsError> {
+/// info is never echoed: its password is a secret (errors name the host only). The error is
+/// what is wrong, for the caller to name the setting.
+pub(super) fn web_base_url(raw: &str) -> Result<Url, String> {
     let url = Url::parse(raw.trim()).map_err(|e| {
         let value = if raw.contains('@') {
             // It may hold a password that did not parse as one.
@@ -15,29 +14,20 @@ pub(super) fn web_base_url(key: &'static str, raw: &str) -> Result<Url, Settings
         } else {
             format!("{raw:?}")
         };
-        invalid(key, format!("{value} is not an absolute URL ({e})"))
+        format!("{value} is not an absolute URL ({e})")
     })?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid(
-            key,
-            format!(
-                "the URL for host {} has a user name or password in it; remove the user info \
-                 (user:password@)",
-                url.host_str().unwrap_or("no host")
-            ),
+        return Err(format!(
+            "the URL for host {} has a user name or password in it; remove the user info \
+             (user:password@)",
+            url.host_str().unwrap_or("no host")
         ));
     }
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(invalid(
-            key,
-            format!("{raw:?} must be an http:// or https:// URL"),
-        ));
+        return Err(format!("{raw:?} must be an http:// or https:// URL"));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(
-            key,
-            format!("{raw:?} must not have a query or fragment"),
-        ));
+        return Err(format!("{raw:?} must not have a query or fragment"));
     }
     Ok(url)
 }
