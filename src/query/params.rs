@@ -15,6 +15,8 @@ use crate::query::pattern::Pattern;
 use crate::query::period::{Period, Unit};
 use crate::query::search::{Phrase, SearchExpr};
 
+pub mod form;
+pub mod kinds;
 mod parse;
 pub mod table;
 
@@ -156,23 +158,32 @@ pub struct ParseContext<'a> {
 }
 
 impl QueryKind {
-    /// Why a parameter of another kind does not apply to this one, if it is one.
-    fn refusal(self, key: &str) -> Option<String> {
-        match (self, key) {
-            (QueryKind::Digest, "days" | "week" | "month" | "limit" | "sort") => Some(format!(
-                "{key} does not apply to a digest, which lists periods: choose them with period \
-                 (day, week or month), count and date."
-            )),
-            (QueryKind::RssHub, "date" | "days" | "week" | "month") => Some(format!(
-                "{key} does not apply here: the path chooses the days \
-                 (/huggingface/daily-papers/date, /week or /month)."
-            )),
-            (_, "format") => Some(
+    /// Why `param`, which this kind of query does not take, does not apply to it, where its
+    /// kinds tell: a parameter of the routes that name their format, or one of a feed of
+    /// papers on a digest (which lists periods) or an RSSHub path (whose path chooses the
+    /// days).
+    fn refusal(self, param: &table::Param) -> Option<String> {
+        let key = param.name;
+        if param.kinds.format_routes() {
+            return Some(
                 "The parameter format is only accepted on /feed and /huggingface/daily-papers; \
                  this URL already names its format."
                     .to_owned(),
-            ),
-            _ => None,
+            );
+        }
+        if !param.kinds.has(QueryKind::Feed) {
+            return None;
+        }
+        match self {
+            QueryKind::Digest => Some(format!(
+                "{key} does not apply to a digest, which lists periods: choose them with period \
+                 (day, week or month), count and date."
+            )),
+            QueryKind::RssHub => Some(format!(
+                "{key} does not apply here: the path chooses the days \
+                 (/huggingface/daily-papers/date, /week or /month)."
+            )),
+            QueryKind::Feed => None,
         }
     }
 }

@@ -8,8 +8,7 @@ use chrono::NaiveDate;
 
 use crate::common::format::Format;
 use crate::data::paper::Paper;
-use crate::query::decode::Pair;
-use crate::query::limits::FeedSettings;
+pub use crate::render::preview_form::FormView;
 
 /// The service's icon in `favicon.ico` (16, 32 and 48 px) and `icon.png` (512 px), embedded
 /// in the binary (drawn by `assets/make-icons.py`): served by `/favicon.ico` and `/icon.png`,
@@ -91,89 +90,6 @@ pub struct TopicView {
     pub weekly_digest: String,
     /// `/preview?<query>`, relative: navigation stays on whatever host served the page.
     pub preview: String,
-}
-
-/// The values of the query form, as given (so a bad value is shown back to be fixed).
-#[derive(Debug, Clone, Default)]
-pub struct FormView {
-    pub q: String,
-    /// At least one (empty) entry, so the form always has an author field.
-    pub authors: Vec<String>,
-    pub orgs: Vec<String>,
-    pub min_upvotes: String,
-    pub min_comments: String,
-    pub has_code: String,
-    pub date: String,
-    pub days: String,
-    pub top: String,
-    pub sort: String,
-    pub limit: String,
-    pub week: String,
-    pub month: String,
-    /// Empty for a feed of papers, else the digest's period (`day`, `week`, `month`).
-    pub period: String,
-    pub count: String,
-    pub max_count: u32,
-    pub today: String,
-    pub default_days: u32,
-    pub max_days: u32,
-    pub default_limit: u32,
-    pub max_limit: u32,
-}
-
-impl FormView {
-    /// The form filled from a decoded query string ([`crate::query::decode::decode_pairs`]);
-    /// unknown parameters are left out.
-    pub fn from_pairs(pairs: &[Pair], today: NaiveDate, feeds: &FeedSettings) -> FormView {
-        let mut form = FormView {
-            today: today.to_string(),
-            default_days: feeds.default_days,
-            max_days: feeds.max_days,
-            default_limit: feeds.default_limit,
-            max_limit: feeds.max_limit,
-            max_count: crate::query::params::DigestSpec::MAX_COUNT,
-            ..FormView::default()
-        };
-        for (key, value) in pairs {
-            let value = crate::common::text::clean_inline(value);
-            let first = |slot: &mut String| {
-                if slot.is_empty() {
-                    *slot = value.clone();
-                }
-            };
-            match key.as_str() {
-                "q" => first(&mut form.q),
-                "author" if !value.is_empty() => form.authors.push(value.clone()),
-                "org" if !value.is_empty() => form.orgs.push(value.clone()),
-                "min_upvotes" => first(&mut form.min_upvotes),
-                "min_comments" => first(&mut form.min_comments),
-                "has_code" => first(&mut form.has_code),
-                "date" => first(&mut form.date),
-                "days" => first(&mut form.days),
-                "top" => first(&mut form.top),
-                "sort" => first(&mut form.sort),
-                "limit" => first(&mut form.limit),
-                "week" => first(&mut form.week),
-                "month" => first(&mut form.month),
-                "period" => first(&mut form.period),
-                "count" => first(&mut form.count),
-                _ => {}
-            }
-        }
-        // `has_code=1` and `=0` mean true and false: show them so.
-        form.has_code = match form.has_code.as_str() {
-            "1" => "true".into(),
-            "0" => "false".into(),
-            other => other.to_owned(),
-        };
-        if form.authors.is_empty() {
-            form.authors.push(String::new());
-        }
-        if form.orgs.is_empty() {
-            form.orgs.push(String::new());
-        }
-        form
-    }
 }
 
 /// The home page as last rendered for each link base, with the version of the days it counts
@@ -434,25 +350,7 @@ impl PreviewPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::decode::decode_pairs;
-
-    fn form(raw: &str) -> FormView {
-        FormView::from_pairs(
-            &decode_pairs(raw).unwrap(),
-            NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
-            &FeedSettings::default(),
-        )
-    }
-
-    #[test]
-    fn the_form_shows_the_values_given() {
-        let f = form("q=agent&author=Li&author=Chen&has_code=1&days=99&utm=x");
-        assert_eq!(f.q, "agent");
-        assert_eq!(f.authors, ["Li", "Chen"]);
-        assert_eq!(f.orgs, [""], "an empty field to fill");
-        assert_eq!(f.has_code, "true");
-        assert_eq!(f.days, "99", "a bad value is shown back to be fixed");
-    }
+    use crate::render::preview_form::tests::form;
 
     #[test]
     fn values_are_escaped_in_the_page() {

@@ -13,6 +13,7 @@ mod json;
 mod meta;
 pub mod opml;
 pub mod parts;
+pub mod preview_form;
 mod rss;
 
 pub use content::item_html;

@@ -108,9 +108,10 @@ impl FeedQuery {
         value: &str,
         ctx: &ParseContext<'_>,
     ) -> Result<(), ParamError> {
-        let Some(param) = table::param(key).filter(|p| p.accepted(ctx)) else {
+        let known = table::param(key);
+        let Some(param) = known.filter(|p| p.accepted(ctx)) else {
             let shown: String = clean_inline(key).chars().take(40).collect();
-            let detail = ctx.kind.refusal(key).unwrap_or_else(|| {
+            let detail = known.and_then(|p| ctx.kind.refusal(p)).unwrap_or_else(|| {
                 format!(
                     "Unknown parameter {shown:?}; accepted parameters are {}.",
                     table::accepted(ctx).join(", ")
@@ -275,4 +276,65 @@ pub(super) fn parse_date(value: &str) -> Option<NaiveDate> {
         return None;
     }
     NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()
+}
+
+pub(super) fn read_q(
+    query: &mut FeedQuery,
+    _: &'static str,
+    value: &str,
+    _: &ParseContext<'_>,
+) -> Result<(), ParamError> {
+    let expr = SearchExpr::parse(value)
+        .map_err(|e| ParamError::new("q", format!("The search expression q is invalid: {e}.")))?;
+    if !expr.is_empty() {
+        query.q = vec![(value.to_owned(), expr)];
+    }
+    Ok(())
+}
+
+/// The value a parameter's spelling `found` means, or the 400 naming what it may be.
+pub(super) fn known<T>(
+    key: &str,
+    value: &str,
+    found: Option<T>,
+    listed: &str,
+) -> Result<T, ParamError> {
+    found.ok_or_else(|| {
+        ParamError::new(
+            key,
+            format!("{key} must be {listed}, not {}.", shown(value)),
+        )
+    })
+}
+
+/// A `date`: a day written YYYY-MM-DD, from the first Daily Papers to today.
+pub(super) fn day(key: &str, value: &str, ctx: &ParseContext<'_>) -> Result<NaiveDate, ParamError> {
+    let date = parse_date(value).ok_or_else(|| {
+        ParamError::new(
+            key,
+            format!(
+                "{key} must be a day written YYYY-MM-DD, not {}.",
+                shown(value)
+            ),
+        )
+    })?;
+    if date < ctx.feeds.earliest_date {
+        return Err(ParamError::new(
+            key,
+            format!(
+                "{key} {date} is before the first Daily Papers ({}); give that day or a later one.",
+                ctx.feeds.earliest_date
+            ),
+        ));
+    }
+    if date > ctx.today {
+        return Err(ParamError::new(
+            key,
+            format!(
+                "{key} {date} is in the future; give today ({}) or an earlier day.",
+                ctx.today
+            ),
+        ));
+    }
+    Ok(date)
 }

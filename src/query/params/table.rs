@@ -1,55 +1,15 @@
 //! One definition per query parameter ([`PARAMS`]): its name, the kinds of query that take it,
 //! whether it may be repeated, how a value is read into a [`FeedQuery`], how it is written
-//! back in the canonical query string and how it reads in a feed title. Parsing, the list of
-//! accepted parameters, the canonical form and the filters of a title are derived from it:
-//! adding a parameter is one entry here, a field of [`FeedQuery`] to hold it, and its field in
-//! the preview form (`crate::render::html::FormView`).
+//! back in the canonical query string, how it reads in a feed title, and its field in the
+//! preview form ([`super::form`]). Parsing, the list of accepted parameters, the refusal of a
+//! parameter of another kind of query, the canonical form, the filters of a title and the
+//! preview form are derived from it: adding a parameter is one entry here and a field of
+//! [`FeedQuery`] to hold it.
 
-use super::parse::{count, in_range, parse_date, push_name, shown};
+use super::form::{FormField, Input};
+pub use super::kinds::Kinds;
+use super::parse::{count, day, in_range, known, push_name, read_q};
 use super::*;
-
-/// Which queries take a parameter: by their kind, or by their route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Kinds {
-    feed: bool,
-    digest: bool,
-    rsshub: bool,
-    /// Taken wherever the route lets the query name the format
-    /// ([`ParseContext::allow_format`]: `/feed` and the RSSHub paths), whatever its kind.
-    format_routes: bool,
-}
-
-impl Kinds {
-    /// Every feed, digest and RSSHub path.
-    const EVERY: Kinds = Kinds::of(true, true, true);
-    const FEED_AND_DIGEST: Kinds = Kinds::of(true, true, false);
-    const FEED_AND_RSSHUB: Kinds = Kinds::of(true, false, true);
-    const FEED: Kinds = Kinds::of(true, false, false);
-    const DIGEST: Kinds = Kinds::of(false, true, false);
-    const RSSHUB: Kinds = Kinds::of(false, false, true);
-    /// Where the route lets the query name the format.
-    const FORMAT_ROUTES: Kinds = Kinds {
-        format_routes: true,
-        ..Kinds::of(false, false, false)
-    };
-
-    const fn of(feed: bool, digest: bool, rsshub: bool) -> Kinds {
-        Kinds {
-            feed,
-            digest,
-            rsshub,
-            format_routes: false,
-        }
-    }
-
-    fn has(self, kind: QueryKind) -> bool {
-        match kind {
-            QueryKind::Feed => self.feed,
-            QueryKind::Digest => self.digest,
-            QueryKind::RssHub => self.rsshub,
-        }
-    }
-}
 
 /// Reads a (trimmed, non-empty) value into the query.
 type Read = fn(&mut FeedQuery, &'static str, &str, &ParseContext<'_>) -> Result<(), ParamError>;
@@ -69,12 +29,14 @@ pub struct Param {
     pub read: Read,
     write: Write,
     title: Title,
+    /// Its field in the preview form, if it has one.
+    pub form: Option<FormField>,
 }
 
 impl Param {
     /// Whether a query of `ctx` takes this parameter.
     pub fn accepted(&self, ctx: &ParseContext<'_>) -> bool {
-        self.kinds.has(ctx.kind) || (self.kinds.format_routes && ctx.allow_format)
+        self.kinds.accept(ctx)
     }
 }
 
@@ -96,6 +58,15 @@ pub static PARAMS: [Param; 25] = [
                 out.push(format!("{name}: {}", clean_inline(text)));
             }
         },
+        form: Some(FormField {
+            position: 0,
+            label: "Search (q)",
+            input: Input::Search,
+            placeholder: "diffusion OR \"flow matching\" -survey",
+            hint: "Every term must match; <code>\"a phrase\"</code>, <code>-not</code>, <code>A OR B</code>, \
+                   <code>title:</code> <code>abstract:</code> <code>author:</code> <code>keyword:</code> \
+                   <code>org:</code>.",
+        }),
     },
     Param {
         name: "author",
@@ -108,6 +79,13 @@ pub static PARAMS: [Param; 25] = [
             }
         },
         title: |query, name, out| name_groups(out, name, &query.authors),
+        form: Some(FormField {
+            position: 1,
+            label: "Author",
+            input: Input::Text,
+            placeholder: "Yann LeCun",
+            hint: "Any of the given authors; name words may be prefixes.",
+        }),
     },
     Param {
         name: "org",
@@ -120,6 +98,13 @@ pub static PARAMS: [Param; 25] = [
             }
         },
         title: |query, name, out| name_groups(out, name, &query.orgs),
+        form: Some(FormField {
+            position: 2,
+            label: "Organization",
+            input: Input::Text,
+            placeholder: "nvidia",
+            hint: "Hugging Face organization name.",
+        }),
     },
     Param {
         name: "min_upvotes",
@@ -131,6 +116,13 @@ pub static PARAMS: [Param; 25] = [
         },
         write: |query, name, out| written(out, name, query.min_upvotes),
         title: |query, name, out| titled(out, name, query.min_upvotes),
+        form: Some(FormField {
+            position: 3,
+            label: "Minimum upvotes",
+            input: Input::Number { min: 0, max: "" },
+            placeholder: "0",
+            hint: "",
+        }),
     },
     Param {
         name: "min_comments",
@@ -142,22 +134,61 @@ pub static PARAMS: [Param; 25] = [
         },
         write: |query, name, out| written(out, name, query.min_comments),
         title: |query, name, out| titled(out, name, query.min_comments),
+        form: Some(FormField {
+            position: 4,
+            label: "Minimum comments",
+            input: Input::Number { min: 0, max: "" },
+            placeholder: "0",
+            hint: "",
+        }),
     },
     Param {
         name: "has_code",
         kinds: Kinds::EVERY,
         repeatable: false,
-        read: read_has_code,
+        read: |query, name, value, _| {
+            let found = match value {
+                "true" | "1" => Some(true),
+                "false" | "0" => Some(false),
+                _ => None,
+            };
+            query.has_code = Some(known(name, value, found, "true, false, 1 or 0")?);
+            Ok(())
+        },
         write: |query, name, out| written(out, name, query.has_code),
         title: |query, name, out| titled(out, name, query.has_code),
+        form: Some(FormField {
+            position: 5,
+            label: "Code",
+            input: Input::Choice {
+                options: &[
+                    ("", "with or without"),
+                    ("true", "with a GitHub repository"),
+                    ("false", "without"),
+                ],
+                aliases: &[("1", "true"), ("0", "false")],
+            },
+            placeholder: "",
+            hint: "",
+        }),
     },
     Param {
         name: "date",
         kinds: Kinds::FEED_AND_DIGEST,
         repeatable: false,
-        read: read_date,
+        read: |query, name, value, ctx| {
+            query.date = Some(day(name, value, ctx)?);
+            Ok(())
+        },
         write: |query, name, out| written(out, name, query.date),
         title: |_, _, _| {},
+        form: Some(FormField {
+            position: 6,
+            label: "Newest day",
+            input: Input::Date,
+            placeholder: "",
+            hint: "Empty: today ({today}, UTC).",
+        }),
     },
     Param {
         name: "days",
@@ -169,6 +200,16 @@ pub static PARAMS: [Param; 25] = [
         },
         write: |query, name, out| written(out, name, query.days),
         title: |_, _, _| {},
+        form: Some(FormField {
+            position: 7,
+            label: "Days",
+            input: Input::Number {
+                min: 1,
+                max: "{max_days}",
+            },
+            placeholder: "{default_days}",
+            hint: "1 to {max_days}; {default_days} when empty.",
+        }),
     },
     Param {
         name: "top",
@@ -180,14 +221,39 @@ pub static PARAMS: [Param; 25] = [
         },
         write: |query, name, out| written(out, name, query.top),
         title: |query, name, out| titled(out, name, query.top),
+        form: Some(FormField {
+            position: 10,
+            label: "Top N a day",
+            input: Input::Number { min: 1, max: "100" },
+            placeholder: "all",
+            hint: "Only the N most upvoted of each day.",
+        }),
     },
     Param {
         name: "sort",
         kinds: Kinds::FEED_AND_RSSHUB,
         repeatable: false,
-        read: read_sort,
+        read: |query, name, value, _| {
+            let found = match value {
+                "date" => Some(Sort::Date),
+                "upvotes" => Some(Sort::Upvotes),
+                _ => None,
+            };
+            query.sort = Some(known(name, value, found, "date or upvotes")?);
+            Ok(())
+        },
         write: |query, name, out| written(out, name, query.sort.map(Sort::name)),
         title: |_, _, _| {},
+        form: Some(FormField {
+            position: 11,
+            label: "Order",
+            input: Input::Choice {
+                options: &[("", "newest day first"), ("upvotes", "most upvoted first")],
+                aliases: &[],
+            },
+            placeholder: "",
+            hint: "",
+        }),
     },
     Param {
         name: "limit",
@@ -199,14 +265,29 @@ pub static PARAMS: [Param; 25] = [
         },
         write: |query, name, out| written(out, name, query.limit),
         title: |_, _, _| {},
+        form: Some(FormField {
+            position: 12,
+            label: "At most",
+            input: Input::Number {
+                min: 1,
+                max: "{max_limit}",
+            },
+            placeholder: "{default_limit}",
+            hint: "1 to {max_limit} papers; {default_limit} when empty.",
+        }),
     },
     Param {
         name: "format",
         kinds: Kinds::FORMAT_ROUTES,
         repeatable: false,
-        read: read_format,
+        read: |query, name, value, _| {
+            let found = Format::from_name(value);
+            query.format = Some(known(name, value, found, "rss, atom or json")?);
+            Ok(())
+        },
         write: |query, name, out| written(out, name, query.format.map(Format::name)),
         title: |_, _, _| {},
+        form: None,
     },
     Param {
         name: "week",
@@ -215,6 +296,13 @@ pub static PARAMS: [Param; 25] = [
         read: |query, name, value, ctx| query.set_span(name, value, ctx),
         write: |query, name, out| written(out, name, span_key(query, Unit::Week)),
         title: |_, _, _| {},
+        form: Some(FormField {
+            position: 8,
+            label: "Week",
+            input: Input::Week,
+            placeholder: "2026-W33",
+            hint: "A whole ISO week (<code>2026-W33</code>) instead of newest day and days.",
+        }),
     },
     Param {
         name: "month",
@@ -223,14 +311,41 @@ pub static PARAMS: [Param; 25] = [
         read: |query, name, value, ctx| query.set_span(name, value, ctx),
         write: |query, name, out| written(out, name, span_key(query, Unit::Month)),
         title: |_, _, _| {},
+        form: Some(FormField {
+            position: 9,
+            label: "Month",
+            input: Input::Month,
+            placeholder: "2026-08",
+            hint: "A whole month (<code>2026-08</code>) instead of newest day and days.",
+        }),
     },
     Param {
         name: "period",
         kinds: Kinds::DIGEST,
         repeatable: false,
-        read: read_period,
+        read: |query, name, value, _| {
+            let unit = known(name, value, Unit::from_name(value), "day, week or month")?;
+            query.digest.get_or_insert_default().unit = unit;
+            Ok(())
+        },
         write: |query, name, out| written(out, name, query.digest.map(|d| d.unit.name())),
         title: |_, _, _| {},
+        form: Some(FormField {
+            position: 13,
+            label: "Digest",
+            input: Input::Choice {
+                options: &[
+                    ("", "no: one item per paper"),
+                    ("day", "daily: one item a day"),
+                    ("week", "weekly: one item a week"),
+                    ("month", "monthly: one item a month"),
+                ],
+                aliases: &[],
+            },
+            placeholder: "",
+            hint: "A digest lists the top N papers (default 10) of each ended day, week or month; \
+                   days, week, month, order and \"at most\" do not apply to it.",
+        }),
     },
     Param {
         name: "count",
@@ -243,6 +358,16 @@ pub static PARAMS: [Param; 25] = [
         },
         write: |query, name, out| written(out, name, query.digest.and_then(|d| d.count)),
         title: |_, _, _| {},
+        form: Some(FormField {
+            position: 14,
+            label: "Digest periods",
+            input: Input::Number {
+                min: 1,
+                max: "{max_count}",
+            },
+            placeholder: "7 / 4 / 3",
+            hint: "How many days, weeks or months; 7, 4 or 3 when empty.",
+        }),
     },
     // RSSHub's patterns are read whole by `FeedQuery::from_pairs` (their spaces may matter,
     // and `filter_case_sensitive` applies to all of them) and written back together, in the
@@ -324,6 +449,7 @@ const fn pattern(name: &'static str, write: Write, title: Title) -> Param {
         read: |_, _, _, _| Ok(()),
         write,
         title,
+        form: None,
     }
 }
 
@@ -353,129 +479,6 @@ fn written(
 
 fn span_key(query: &FeedQuery, unit: Unit) -> Option<String> {
     query.span.filter(|s| s.unit() == unit).map(|s| s.key())
-}
-
-fn read_q(
-    query: &mut FeedQuery,
-    _: &'static str,
-    value: &str,
-    _: &ParseContext<'_>,
-) -> Result<(), ParamError> {
-    let expr = SearchExpr::parse(value)
-        .map_err(|e| ParamError::new("q", format!("The search expression q is invalid: {e}.")))?;
-    if !expr.is_empty() {
-        query.q = vec![(value.to_owned(), expr)];
-    }
-    Ok(())
-}
-
-fn read_has_code(
-    query: &mut FeedQuery,
-    _: &'static str,
-    value: &str,
-    _: &ParseContext<'_>,
-) -> Result<(), ParamError> {
-    query.has_code = Some(match value {
-        "true" | "1" => true,
-        "false" | "0" => false,
-        _ => {
-            return Err(ParamError::new(
-                "has_code",
-                format!(
-                    "has_code must be true, false, 1 or 0, not {}.",
-                    shown(value)
-                ),
-            ));
-        }
-    });
-    Ok(())
-}
-
-fn read_date(
-    query: &mut FeedQuery,
-    _: &'static str,
-    value: &str,
-    ctx: &ParseContext<'_>,
-) -> Result<(), ParamError> {
-    let date = parse_date(value).ok_or_else(|| {
-        ParamError::new(
-            "date",
-            format!(
-                "date must be a day written YYYY-MM-DD, not {}.",
-                shown(value)
-            ),
-        )
-    })?;
-    if date < ctx.feeds.earliest_date {
-        return Err(ParamError::new(
-            "date",
-            format!(
-                "date {date} is before the first Daily Papers ({}); give that day or a later one.",
-                ctx.feeds.earliest_date
-            ),
-        ));
-    }
-    if date > ctx.today {
-        return Err(ParamError::new(
-            "date",
-            format!(
-                "date {date} is in the future; give today ({}) or an earlier day.",
-                ctx.today
-            ),
-        ));
-    }
-    query.date = Some(date);
-    Ok(())
-}
-
-fn read_sort(
-    query: &mut FeedQuery,
-    _: &'static str,
-    value: &str,
-    _: &ParseContext<'_>,
-) -> Result<(), ParamError> {
-    query.sort = Some(match value {
-        "date" => Sort::Date,
-        "upvotes" => Sort::Upvotes,
-        _ => {
-            return Err(ParamError::new(
-                "sort",
-                format!("sort must be date or upvotes, not {}.", shown(value)),
-            ));
-        }
-    });
-    Ok(())
-}
-
-fn read_format(
-    query: &mut FeedQuery,
-    _: &'static str,
-    value: &str,
-    _: &ParseContext<'_>,
-) -> Result<(), ParamError> {
-    query.format = Some(Format::from_name(value).ok_or_else(|| {
-        ParamError::new(
-            "format",
-            format!("format must be rss, atom or json, not {}.", shown(value)),
-        )
-    })?);
-    Ok(())
-}
-
-fn read_period(
-    query: &mut FeedQuery,
-    _: &'static str,
-    value: &str,
-    _: &ParseContext<'_>,
-) -> Result<(), ParamError> {
-    let unit = Unit::from_name(value).ok_or_else(|| {
-        ParamError::new(
-            "period",
-            format!("period must be day, week or month, not {}.", shown(value)),
-        )
-    })?;
-    query.digest.get_or_insert_default().unit = unit;
-    Ok(())
 }
 
 #[cfg(test)]
