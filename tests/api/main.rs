@@ -10,6 +10,7 @@ mod feeds;
 mod fetch;
 mod http;
 mod icons;
+mod layers;
 mod limits;
 mod metrics;
 mod nginx;
