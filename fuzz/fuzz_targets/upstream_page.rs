@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use paperboy::data::daily_list::DailyList;
 use paperboy::data::paper::Paper;
 use paperboy::data::upstream::client::FetchedDay;
-use paperboy::data::upstream::page::read_page;
+use paperboy::data::upstream::items::read_page;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(page) = read_page(data) else {

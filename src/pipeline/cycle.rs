@@ -1,5 +1,5 @@
 //! The days an RSSHub path names (`/huggingface/daily-papers/{cycle}[/{votes}]`), as a
-//! [`FeedQuery`]: what the feed pipeline reads for [`super::route::Scope::RssHub`].
+//! [`FeedQuery`]: what the feed pipeline reads for [`super::feed_route::Scope::RssHub`].
 
 use chrono::NaiveDate;
 

@@ -10,11 +10,11 @@ pub mod cycle;
 pub mod home_and_preview;
 mod negotiate;
 mod plan;
-mod route;
+mod feed_route;
 mod serve;
 
 pub use admission::{build, run_backstage, unavailable};
 pub use cycle::Cycle;
 pub use plan::{Plan, digest_window, plan, plan_for, render_once};
-pub use route::{FeedRoute, Scope};
+pub use feed_route::{FeedRoute, Scope};
 pub use serve::serve_feed;

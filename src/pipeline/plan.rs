@@ -9,7 +9,7 @@ use actix_web::web::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::admission::{build, unavailable};
-use super::route::{FeedRoute, Scope};
+use super::feed_route::{FeedRoute, Scope};
 use crate::app::state::AppState;
 use crate::data::daily_list::DailyList;
 use crate::data::paper::Paper;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::admission::{build, run_backstage};
 use super::plan::{one_off, plan_for};
-use super::route::{FeedRoute, Scope};
+use super::feed_route::{FeedRoute, Scope};
 use crate::app::state::AppState;
 use crate::http::problem::Problem;
 use crate::render::Format;

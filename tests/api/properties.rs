@@ -16,7 +16,7 @@ use paperboy::data::daily_list::DailyList;
 use paperboy::data::paper::Paper;
 use paperboy::data::paper::raw::RawItem;
 use paperboy::data::upstream::client::FetchedDay;
-use paperboy::data::upstream::page::{PageError, read_page};
+use paperboy::data::upstream::items::{PageError, read_page};
 use paperboy::query::decode::{decode_pairs, encode_pairs};
 use paperboy::query::limits::FeedSettings;
 use paperboy::query::params::{FeedQuery, ParseContext, QueryKind};

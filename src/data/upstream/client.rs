@@ -23,7 +23,7 @@ use url::Url;
 use crate::common::clock::Clock;
 use crate::data::paper::raw::RawItem;
 use crate::data::upstream::budget::Budget;
-use crate::data::upstream::page::{Page, read_page};
+use crate::data::upstream::items::{Page, read_page};
 use crate::data::upstream::{UpstreamSettings, is_loopback};
 use crate::telemetry::metrics::{Metrics, UpstreamOutcome};
 

@@ -1,9 +1,9 @@
-//! The Hugging Face API: the page reader, the request budget and the client. The raw model it
+//! The Hugging Face API: the page reader (`items`), the request budget and the client. The raw model it
 //! reads lives with the paper it becomes ([`crate::data::paper::raw`]).
 
 pub mod budget;
 pub mod client;
-pub mod page;
+pub mod items;
 
 use std::time::Duration;
 
