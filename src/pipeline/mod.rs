@@ -7,14 +7,14 @@
 
 mod admission;
 pub mod cycle;
+mod feed_route;
 pub mod home_and_preview;
 mod negotiate;
 mod plan;
-mod feed_route;
 mod serve;
 
 pub use admission::{build, run_backstage, unavailable};
 pub use cycle::Cycle;
-pub use plan::{Plan, digest_window, plan, plan_for, render_once};
 pub use feed_route::{FeedRoute, Scope};
+pub use plan::{Plan, digest_window, plan, plan_for, render_once};
 pub use serve::serve_feed;

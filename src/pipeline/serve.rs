@@ -11,8 +11,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::admission::{build, run_backstage};
-use super::plan::{one_off, plan_for};
 use super::feed_route::{FeedRoute, Scope};
+use super::plan::{one_off, plan_for};
 use crate::app::state::AppState;
 use crate::http::problem::Problem;
 use crate::render::Format;
