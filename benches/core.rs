@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
+use paperboy::common::format::Format;
 use paperboy::common::stitch::{GzipAssembler, Precompressed};
 use paperboy::data::daily_list::DailyList;
 use paperboy::data::paper::Paper;
@@ -16,7 +17,7 @@ use paperboy::data::paper::raw::RawItem;
 use paperboy::query::limits::FeedSettings;
 use paperboy::query::params::{FeedQuery, ParseContext};
 use paperboy::query::select::{Scan, Windows, select, select_with};
-use paperboy::render::{self, FeedMeta, Format, parts};
+use paperboy::render::{self, FeedMeta, parts};
 use serde_json::Value;
 
 const DAYS: i64 = 90;

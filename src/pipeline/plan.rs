@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::admission::{build, unavailable};
 use super::feed_route::{FeedRoute, Scope};
 use crate::app::state::AppState;
+use crate::common::format::Format;
 use crate::data::daily_list::DailyList;
 use crate::data::paper::Paper;
 use crate::data::store::Window;
@@ -22,7 +23,7 @@ use crate::query::period::Period;
 use crate::query::select::{Scan, Windows, select, select_periods, select_with};
 use crate::query::topics::Topic;
 use crate::render::cache::{Encoded, RenderKey, RenderedFeed};
-use crate::render::{self, FeedMeta, Format};
+use crate::render::{self, FeedMeta};
 
 /// What a request asks for, before any list is read: its render key (without the data
 /// version, known once the lists are read) and a digest's periods.

@@ -14,8 +14,8 @@ use super::admission::{build, run_backstage};
 use super::feed_route::{FeedRoute, Scope};
 use super::plan::{one_off, plan_for};
 use crate::app::state::AppState;
+use crate::common::format::Format;
 use crate::http::problem::Problem;
-use crate::render::Format;
 use crate::render::cache::{Encoded, Resolved};
 
 use super::negotiate::negotiate;

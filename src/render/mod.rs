@@ -2,6 +2,7 @@
 //! JSON Feed 1.1 document out; each item rendered and compressed once ([`parts`]), the render
 //! cache of whole feeds ([`cache`]), the HTML pages ([`html`]) and the topics' OPML ([`opml`]).
 
+use crate::common::format::Format;
 use crate::data::paper::Paper;
 
 mod atom;
@@ -19,8 +20,6 @@ mod rss;
 pub use content::item_html;
 pub use digest::DigestItem;
 pub use meta::{BASE_TITLE, DESCRIPTION, FeedMeta, HOME_PAGE, RenderError, generator, title};
-
-pub use crate::common::format::Format;
 
 /// How feeds of papers are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

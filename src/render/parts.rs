@@ -18,7 +18,8 @@ use chrono::DateTime;
 use flate2::Compression;
 
 use super::meta::{FeedMeta, RenderError};
-use super::{Format, render};
+use super::render;
+use crate::common::format::Format;
 use crate::common::stitch::{GzipAssembler, Precompressed};
 use crate::data::paper::Paper;
 

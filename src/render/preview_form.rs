@@ -110,6 +110,7 @@ impl FormView {
     }
 
     /// The values shown for the parameter `name`, one per field.
+    #[cfg(test)]
     pub fn values(&self, name: &str) -> Vec<&str> {
         self.fields
             .iter()
@@ -133,7 +134,7 @@ impl FieldView {
             id: param.name.to_owned(),
             name: param.name,
             label,
-            html_type: field.input.html_type(),
+            html_type: html_type(&field.input),
             wide: matches!(field.input, Input::Search),
             numeric: matches!(field.input, Input::Number { .. }),
             min: match field.input {
@@ -150,6 +151,19 @@ impl FieldView {
             options: options(&field.input, &value),
             value,
         }
+    }
+}
+
+/// The `type` of the field's `<input>`, or `select` for a choice.
+fn html_type(input: &Input) -> &'static str {
+    match input {
+        Input::Search => "search",
+        Input::Text => "text",
+        Input::Number { .. } => "number",
+        Input::Date => "date",
+        Input::Week => "week",
+        Input::Month => "month",
+        Input::Choice { .. } => "select",
     }
 }
 

@@ -76,7 +76,7 @@ async fn topic_feed(
 }
 
 /// The absolute URL of the page that previews a topic's papers.
-pub fn topic_preview_url(public_url: &str, topic: &Topic) -> String {
+fn topic_preview_url(public_url: &str, topic: &Topic) -> String {
     if topic.query_string.is_empty() {
         format!("{public_url}/preview")
     } else {

@@ -1,7 +1,7 @@
 //! How a parameter shows in the preview form: its label, its input, and the words under it.
 //! The page ([`crate::render::html::FormView`]) lays the fields out from the table
 //! ([`super::table::PARAMS`]) in [`FormField::position`] order; this module knows no HTML but
-//! the hints' own markup.
+//! the hints' own markup (the page chooses the elements).
 //!
 //! A placeholder, a hint or a bound may name the settings' values, which the page fills in:
 //! `{today}`, `{default_days}`, `{max_days}`, `{default_limit}`, `{max_limit}` and
@@ -42,19 +42,4 @@ pub enum Input {
         options: &'static [(&'static str, &'static str)],
         aliases: &'static [(&'static str, &'static str)],
     },
-}
-
-impl Input {
-    /// The `type` of the `<input>`, or `select` for a choice.
-    pub fn html_type(&self) -> &'static str {
-        match self {
-            Input::Search => "search",
-            Input::Text => "text",
-            Input::Number { .. } => "number",
-            Input::Date => "date",
-            Input::Week => "week",
-            Input::Month => "month",
-            Input::Choice { .. } => "select",
-        }
-    }
 }
