@@ -33,13 +33,13 @@ use crate::data::disk::{Storage, StoredRead};
 use crate::data::upstream::client::{FetchedDay, UpstreamClient, UpstreamError};
 use crate::telemetry::metrics::{Lookup, Metrics};
 
-mod freshness;
+mod cache_settings;
 mod load;
 mod refresh;
 mod versions;
 mod window;
 
-pub use freshness::CacheSettings;
+pub use cache_settings::CacheSettings;
 
 use versions::{VERSION_SLOTS, Versions};
 use window::data_version;

@@ -1,4 +1,4 @@
-//! How long a list stays fresh: the `[cache]` settings, by the list's age.
+//! The `[cache]` settings: how long a list stays fresh, by its age, and the memory budget.
 
 use std::time::Duration;
 
