@@ -566,4 +566,56 @@ mod tests {
             );
         }
     }
+
+    /// The reason a parameter of another kind of query is refused comes from its kinds: a
+    /// feed's parameter on a digest or an RSSHub path, `format` where the route names it, and
+    /// anything else is unknown there.
+    #[test]
+    fn a_parameter_of_another_kind_of_query_is_refused_with_its_reason() {
+        let feeds = FeedSettings::default();
+        let refused = |kind, allow_format, raw: &str| {
+            let error = FeedQuery::parse(raw, &ctx(&feeds, kind, allow_format)).unwrap_err();
+            assert_eq!(
+                Some(error.parameter.as_str()),
+                raw.split('=').next(),
+                "{raw}"
+            );
+            error.detail
+        };
+        let format = "only accepted on /feed and /huggingface/daily-papers";
+        for (kind, allow_format, raws, reason) in [
+            (
+                QueryKind::Digest,
+                false,
+                "days=3 week=2026-W32 month=2026-08 limit=5 sort=upvotes",
+                "does not apply to a digest, which lists periods",
+            ),
+            (
+                QueryKind::RssHub,
+                true,
+                "date=2026-08-01 days=3 week=2026-W32 month=2026-08",
+                "the path chooses the days",
+            ),
+            (QueryKind::Feed, false, "format=rss", format),
+            (QueryKind::Digest, false, "format=rss", format),
+        ] {
+            for raw in raws.split(' ') {
+                let detail = refused(kind, allow_format, raw);
+                assert!(detail.contains(reason), "{raw}: {detail}");
+            }
+        }
+        for (kind, raw) in [
+            (QueryKind::Feed, "period=week"),
+            (QueryKind::Feed, "filter=x"),
+            (QueryKind::Digest, "filter_title=x"),
+            (QueryKind::RssHub, "count=3"),
+        ] {
+            let detail = refused(kind, true, raw);
+            assert!(detail.starts_with("Unknown parameter"), "{raw}: {detail}");
+            assert!(
+                detail.contains("accepted parameters are q, author, org"),
+                "{raw}: {detail}"
+            );
+        }
+    }
 }
