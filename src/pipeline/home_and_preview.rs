@@ -236,8 +236,8 @@ fn window_text(query: &FeedQuery, newest: NaiveDate, days: u32, limit: usize) ->
     }
 }
 
-/// `/preview?<query>`, or `/preview` for none.
-fn preview_path(query: &str) -> String {
+/// `/preview?<query>`, or `/preview` for none: the page that previews a query.
+pub fn preview_path(query: &str) -> String {
     if query.is_empty() {
         "/preview".to_owned()
     } else {

@@ -11,9 +11,9 @@ use crate::common::format::Format;
 use crate::common::text::clean_inline;
 use crate::http::problem::Problem;
 use crate::http::resource::get;
+use crate::pipeline::home_and_preview::preview_path;
 use crate::pipeline::{FeedRoute, serve_feed};
 use crate::query::decode::decode_pairs;
-use crate::query::topics::Topic;
 use crate::render::opml;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -75,15 +75,6 @@ async fn topic_feed(
     serve_feed(req, state, route).await
 }
 
-/// The absolute URL of the page that previews a topic's papers.
-fn topic_preview_url(public_url: &str, topic: &Topic) -> String {
-    if topic.query_string.is_empty() {
-        format!("{public_url}/preview")
-    } else {
-        format!("{public_url}/preview?{}", topic.query_string)
-    }
-}
-
 async fn topics_opml(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -91,7 +82,7 @@ async fn topics_opml(
     let format = opml_format(req.query_string())?;
     let base = state.bases.for_request(&req);
     let body = opml::topics_document(&state.topics, &base, format, |topic| {
-        topic_preview_url(&base, topic)
+        format!("{base}{}", preview_path(&topic.query_string))
     });
     Ok(HttpResponse::Ok()
         .content_type(opml::CONTENT_TYPE)
