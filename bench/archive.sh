@@ -143,8 +143,8 @@ flood_path() {
     esac
 }
 flood_connections() { case "$1" in digests) echo 32 ;; searches) echo 64 ;; sweep) echo 16 ;; esac; }
-flood_script() { case "$1" in digests) echo archive-digest ;; searches) echo archive-search ;; sweep) echo archive-sweep ;; esac; }
-flood_args() { if [ "$1" = sweep ]; then echo "-- $WORK/dates"; fi; }
+flood_script() { case "$1" in sweep) echo archive-sweep ;; *) echo new-query ;; esac; }
+flood_args() { case "$1" in digests) echo "-- word" ;; searches) echo "-- eleven" ;; sweep) echo "-- $WORK/dates" ;; esac; }
 CACHED_PATH="/feed.atom"
 GZIP=(-H 'Accept-Encoding: gzip')
 # A request slower than wrk's default 2 s timeout would count as a socket error and be left
@@ -273,7 +273,7 @@ measure() { # binary label
         if ! echo 5 >"/proc/$PB_PID/clear_refs" 2>/dev/null; then
             echo "warning: could not reset VmHWM (clear_refs); the peak is since start-up" >&2
         fi
-        # shellcheck disable=SC2046 # flood_args is empty or two words
+        # shellcheck disable=SC2046 # flood_args is two words
         wrk -t2 -c"$(flood_connections "$flood")" -d"${DURATION}s" --latency "${TIMEOUT[@]}" "${GZIP[@]}" \
             -s "$BENCH/$(flood_script "$flood").lua" "$pb$(flood_path "$flood")" $(flood_args "$flood") >"$out.flood" 2>&1 &
         fpid=$!

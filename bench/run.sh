@@ -149,7 +149,7 @@ for scenario in hot_gzip hot_identity not_modified; do
 done
 
 # --- miss: a different query on every request --------------------------------------------
-read -r MISS_RPS MISS_P99 < <(wrk_run "$PB/feed.atom?days=30" -H 'Accept-Encoding: gzip' -s bench/miss.lua)
+read -r MISS_RPS MISS_P99 < <(wrk_run "$PB/feed.atom?days=30" -H 'Accept-Encoding: gzip' -s bench/new-query.lua)
 MEM_PEAK_KB="$(hwm_kb "$PB_PID")"
 sleep 2
 MEM_SETTLED_KB="$(rss_kb "$PB_PID")"
@@ -157,7 +157,7 @@ MEM_SETTLED_KB="$(rss_kb "$PB_PID")"
 # --- miss flood: 64 connections of one-off searches; a second client measures /healthz -------
 # Builds are bounded (server.max_builds) and shed after 2 s with a 503, so the flood's own
 # latency is not the point: /healthz must keep answering fast, and memory must come back.
-wrk -t2 -c64 -d"${DURATION}s" --latency -H 'Accept-Encoding: gzip' -s bench/miss.lua \
+wrk -t2 -c64 -d"${DURATION}s" --latency -H 'Accept-Encoding: gzip' -s bench/new-query.lua \
     "$PB/feed.atom?days=30" >"$WORK/flood.out" 2>&1 &
 FLOOD_PID=$!
 sleep 1

@@ -400,8 +400,15 @@ mod tests {
         ),
     ];
 
-    #[test]
-    fn a_target_replaced_before_the_swap_is_refused_and_left_as_it_is() {
+    /// For each of [`REPLACEMENTS`]: an earlier export at `site`, a new one staged, the site
+    /// replaced, then `swap` (a step of putting the new export in place) must refuse with an
+    /// error naming the reason and `when`, leaving the site as it found it; `then` checks the
+    /// rest with the case, the error's message, the target, the staging folder and the site.
+    fn refused_after_each_replacement(
+        swap: impl Fn(&Target, &Path) -> Result<(), ExportError>,
+        when: &str,
+        then: impl Fn(&str, &str, &Target, &Path, &Path),
+    ) {
         for (case, replace, why) in REPLACEMENTS {
             let dir = tempfile::tempdir().unwrap();
             let site = dir.path().join("site");
@@ -409,45 +416,50 @@ mod tests {
             replace(&site, dir.path());
             let before = describe(&site);
 
-            let e = target.put_in_place(&staging).unwrap_err();
+            let e = swap(&target, &staging).unwrap_err();
             assert_eq!(e.exit(), Exit::Usage, "{case}: exit 2, as the first check");
             assert!(e.to_string().contains(why), "{case}: {e}");
-            assert!(
-                e.to_string().contains("after the export began"),
-                "{case}: {e}"
+            assert!(e.to_string().contains(when), "{case}: {e}");
+            assert_eq!(
+                describe(&site),
+                before,
+                "{case}: left as it was, or put back"
             );
-            assert!(e.to_string().contains("--out"), "{case}: {e}");
-            assert_eq!(describe(&site), before, "{case}: left as it is");
-            assert!(!staging.exists(), "{case}: the staging folder is removed");
-            if let Ok(theirs) = fs::read_link(&site) {
-                assert_eq!(describe(&theirs), "notes.txt=keep me", "{case}");
-            }
+            then(case, &e.to_string(), &target, &staging, &site);
         }
+    }
+
+    #[test]
+    fn a_target_replaced_before_the_swap_is_refused_and_left_as_it_is() {
+        refused_after_each_replacement(
+            Target::put_in_place,
+            "after the export began",
+            |case, error, _, staging, site| {
+                assert!(error.contains("--out"), "{case}: {error}");
+                assert!(!staging.exists(), "{case}: the staging folder is removed");
+                if let Ok(theirs) = fs::read_link(site) {
+                    assert_eq!(describe(&theirs), "notes.txt=keep me", "{case}");
+                }
+            },
+        );
     }
 
     #[test]
     fn a_target_replaced_after_the_second_check_is_put_back_whole() {
         // The swap itself (past the second check) finds what it moved out of the way is not
         // an export: it puts it back and removes nothing.
-        for (case, replace, why) in REPLACEMENTS {
-            let dir = tempfile::tempdir().unwrap();
-            let site = dir.path().join("site");
-            let (target, staging) = staged_over_an_earlier_export(&site);
-            replace(&site, dir.path());
-            let before = describe(&site);
-
-            let e = target.replace_with(&staging).unwrap_err();
-            assert_eq!(e.exit(), Exit::Usage, "{case}");
-            assert!(e.to_string().contains(why), "{case}: {e}");
-            assert!(e.to_string().contains("during the swap"), "{case}: {e}");
-            assert_eq!(describe(&site), before, "{case}: put back");
-            assert_eq!(
-                fs::read_to_string(staging.join("topics/new.rss")).unwrap(),
-                "new",
-                "{case}: the new export is back in the staging folder"
-            );
-            assert!(!target.old.exists(), "{case}");
-        }
+        refused_after_each_replacement(
+            Target::replace_with,
+            "during the swap",
+            |case, _, target, staging, _| {
+                assert_eq!(
+                    fs::read_to_string(staging.join("topics/new.rss")).unwrap(),
+                    "new",
+                    "{case}: the new export is back in the staging folder"
+                );
+                assert!(!target.old.exists(), "{case}");
+            },
+        );
     }
 
     #[test]

@@ -433,8 +433,8 @@ mod tests {
             .unwrap();
     }
 
-    /// The file names in `dir`, sorted.
-    fn names(dir: &Path) -> Vec<String> {
+    /// The file names in `dir`, sorted (also for the tests of [`super::set_aside`]).
+    pub(super) fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

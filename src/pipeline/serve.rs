@@ -74,7 +74,12 @@ async fn serve_unresolved(
         Box::pin(async move { resolve(&state, miss).await })
     })
     .await?;
-    answer(req, state, &encoded, format).await
+    // A 304 when the client's copy is current, else the body in the encoding the client
+    // prefers, compressed in the build pool first if it is not yet.
+    match answer_ready(req, state, &encoded, format) {
+        Some(response) => Ok(response),
+        None => compress_and_answer(req, state, &encoded, format).await,
+    }
 }
 
 /// A request the fast path did not answer, owned, to be resolved backstage.
@@ -162,20 +167,6 @@ async fn resolve(state: &AppState, miss: Miss) -> Result<(Format, Arc<Encoded>),
         renders.remember(miss.url, resolved);
     }
     Ok((format, encoded))
-}
-
-/// Answers with `encoded`: a 304 when the client's copy is current, else the body in the
-/// encoding the client prefers, compressed in the build pool first if it is not yet.
-async fn answer(
-    req: &HttpRequest,
-    state: &AppState,
-    encoded: &Arc<Encoded>,
-    format: Format,
-) -> Result<HttpResponse, Problem> {
-    match answer_ready(req, state, encoded, format) {
-        Some(response) => Ok(response),
-        None => compress_and_answer(req, state, encoded, format).await,
-    }
 }
 
 /// Answers with `encoded` once its body is compressed, in the build pool, in the encoding the

@@ -283,22 +283,11 @@ impl RenderCache {
     where
         E: Send + Sync + 'static,
     {
-        let mut made = false;
-        let template = self
-            .templates
-            .try_get_with_by_ref(key, async {
-                made = true;
-                self.renders.fetch_add(1, Ordering::Relaxed);
-                render.await.map(Arc::new)
-            })
-            .await;
-        if made {
-            // moka applies inserts and evictions in batches: without this, a flood of new
-            // feeds holds templates beyond the budget until the batch runs (about 3 MiB at the
-            // peak of a sweep over stored dates, measured).
-            self.templates.run_pending_tasks().await;
-        }
-        template
+        get_or_make(&self.templates, key, async {
+            self.renders.fetch_add(1, Ordering::Relaxed);
+            render.await.map(Arc::new)
+        })
+        .await
     }
 
     /// The kept body of `key` for `self_url`, made by `splice` when missing (concurrent
@@ -312,19 +301,7 @@ impl RenderCache {
     where
         E: Send + Sync + 'static,
     {
-        let mut made = false;
-        let body = self
-            .bodies
-            .try_get_with((key.clone(), self_url.into()), async {
-                made = true;
-                splice.await
-            })
-            .await;
-        if made {
-            // As for templates: evict what the new body pushes out now, not a batch later.
-            self.bodies.run_pending_tasks().await;
-        }
-        body
+        get_or_make(&self.bodies, &(key.clone(), self_url.into()), splice).await
     }
 
     /// The kept body of `key` for `self_url`, if there is one.
@@ -418,6 +395,34 @@ fn key_weight(key: &RenderKey) -> u32 {
             + 256,
     )
     .unwrap_or(u32::MAX)
+}
+
+/// The value of `cache` for `key`, made by `make` when missing (concurrent misses of one key
+/// make it once). The call that made it runs the cache's pending work at once: moka applies
+/// inserts and evictions in batches, and without this a flood of new feeds holds templates and
+/// bodies beyond their budget until the batch runs (about 3 MiB at the peak of a sweep over
+/// stored dates, measured).
+async fn get_or_make<K, V, E>(
+    cache: &Cache<K, V>,
+    key: &K,
+    make: impl Future<Output = Result<V, E>>,
+) -> Result<V, Arc<E>>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    E: Send + Sync + 'static,
+{
+    let mut made = false;
+    let value = cache
+        .try_get_with_by_ref(key, async {
+            made = true;
+            make.await
+        })
+        .await;
+    if made {
+        cache.run_pending_tasks().await;
+    }
+    value
 }
 
 #[cfg(test)]

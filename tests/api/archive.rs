@@ -30,9 +30,9 @@ const FIXTURE_DAYS: [&str; 12] = [
     "2026-08-14",
 ];
 
-/// An app with a data directory holding every fixture day, `max_days` days kept in memory
-/// and `max_memory` for the rest; started with nothing in memory.
-async fn archived_app(max_days: u32, max_memory: &str) -> (TestApp, tempfile::TempDir) {
+/// A data directory holding every fixture day, fetched from the mock upstream by an app of its
+/// own; and its path.
+async fn stored_fixture_days() -> (tempfile::TempDir, String) {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap().to_owned();
     let filler = spawn_app_with({
@@ -44,6 +44,13 @@ async fn archived_app(max_days: u32, max_memory: &str) -> (TestApp, tempfile::Te
         let backfilled = filler.state.store.backfill(date(day), false).await.unwrap();
         assert!(matches!(backfilled, Backfilled::Fetched { .. }), "{day}");
     }
+    (data, dir)
+}
+
+/// An app with a data directory holding every fixture day, `max_days` days kept in memory
+/// and `max_memory` for the rest; started with nothing in memory.
+async fn archived_app(max_days: u32, max_memory: &str) -> (TestApp, tempfile::TempDir) {
+    let (data, dir) = stored_fixture_days().await;
     let memory = max_memory.to_owned();
     let app = spawn_app_with(move |s| {
         s.storage.data_dir = dir;
@@ -92,16 +99,7 @@ async fn older_lists_are_read_when_needed_and_kept_within_their_share_of_the_bud
 
 #[tokio::test]
 async fn start_up_reads_only_the_recent_days_from_the_data_directory() {
-    let data = tempfile::tempdir().unwrap();
-    let dir = data.path().to_str().unwrap().to_owned();
-    let filler = spawn_app_with({
-        let dir = dir.clone();
-        move |s| s.storage.data_dir = dir
-    })
-    .await;
-    for day in FIXTURE_DAYS {
-        filler.state.store.backfill(date(day), false).await.unwrap();
-    }
+    let (_data, dir) = stored_fixture_days().await;
     let app = spawn_app_at(NOW, paperboy::app::background::Background::On, move |s| {
         s.storage.data_dir = dir;
         s.feeds.max_days = 4;
@@ -145,9 +143,12 @@ async fn a_stored_day_is_read_once_however_many_requests_want_it_at_once() {
 #[tokio::test]
 async fn a_digest_of_months_covers_at_most_a_year() {
     let app = spawn_app().await;
-    let response = app.get("/digest.atom?period=month&count=13").await;
-    assert_eq!(response.status(), 400);
-    let problem: Value = response.json().await.unwrap();
+    let problem = assert_problem(
+        app.get("/digest.atom?period=month&count=13").await,
+        400,
+        "13 months",
+    )
+    .await;
     assert_eq!(problem["parameter"], "count");
     let detail = problem["detail"].as_str().unwrap();
     assert!(
@@ -209,12 +210,9 @@ async fn an_unfiltered_digest_ranks_an_ended_period_once_per_data_version() {
 #[tokio::test]
 async fn a_digest_item_of_one_paper_is_titled_top_paper() {
     let app = spawn_app().await;
-    let feed: Value = app
-        .get("/digest.json?period=day&date=2026-08-13&count=1&top=1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let feed = app
+        .json("/digest.json?period=day&date=2026-08-13&count=1&top=1")
+        .await;
     let title = feed["items"][0]["title"].as_str().unwrap();
     assert_eq!(title, "Top paper of Thursday 13 August 2026");
 }
@@ -299,9 +297,8 @@ async fn a_refresh_that_would_empty_most_of_a_past_day_keeps_the_stored_list() {
         "served stale, refreshed behind"
     );
     eventually("the refresh is refused", || async {
-        scrape(&app.client, &app.address)
+        app.metric("paperboy_refreshes_total", &[("outcome", "shrunk")])
             .await
-            .get("paperboy_refreshes_total", &[("outcome", "shrunk")])
             == 1.0
     })
     .await;
@@ -366,21 +363,15 @@ async fn without_a_public_url_links_come_from_the_requests_host() {
     assert_eq!(self_link(get("bad host\"><").await), localhost);
     // The OPML and the home page too.
     let opml = app
-        .get_with("/topics.opml", &[("Host", "papers.example.org:8080")])
-        .await
-        .text()
-        .await
-        .unwrap();
+        .text_with("/topics.opml", &[("Host", "papers.example.org:8080")])
+        .await;
     assert!(
         opml.contains("xmlUrl=\"http://papers.example.org:8080/topics/"),
         "{opml}"
     );
     let home = app
-        .get_with("/", &[("Host", "papers.example.org:8080")])
-        .await
-        .text()
-        .await
-        .unwrap();
+        .text_with("/", &[("Host", "papers.example.org:8080")])
+        .await;
     assert!(home.contains("http://papers.example.org:8080/topics/"));
     assert!(!home.contains("0.0.0.0"));
 }

@@ -190,6 +190,27 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("GET {path_and_query} is not a feed: {e}"))
     }
 
+    /// GET `path_and_query` and read the body as JSON.
+    pub async fn json(&self, path_and_query: &str) -> Value {
+        self.get(path_and_query).await.json().await.unwrap()
+    }
+
+    /// GET with extra headers and read the body as text.
+    pub async fn text_with(&self, path_and_query: &str, headers: &[(&str, &str)]) -> String {
+        self.get_with(path_and_query, headers)
+            .await
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The value of the metric `name` with `labels`, as `/metrics` reads now.
+    pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        crate::support::scrape(&self.client, &self.address)
+            .await
+            .get(name, labels)
+    }
+
     /// The arXiv ids of a feed's items, in order.
     pub async fn ids(&self, path_and_query: &str) -> Vec<String> {
         let feed = self.feed(path_and_query).await;
@@ -610,4 +631,22 @@ pub fn export_files(topics: &[String]) -> Vec<String> {
         }
     }
     files
+}
+
+/// Asserts `response` is a problem+json of `status` whose detail is a sentence; the problem.
+pub async fn assert_problem(response: reqwest::Response, status: u16, what: &str) -> Value {
+    assert_eq!(response.status(), status, "{what}");
+    assert_eq!(
+        header(&response, "content-type"),
+        "application/problem+json",
+        "{what}"
+    );
+    assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["status"], status, "{what}");
+    assert!(
+        problem["detail"].as_str().is_some_and(|d| d.ends_with('.')),
+        "{what}: {problem}"
+    );
+    problem
 }

@@ -34,23 +34,6 @@ fn stored_ids(data: &std::path::Path, date: &str) -> Vec<String> {
         .collect()
 }
 
-async fn assert_problem(response: reqwest::Response, status: u16, what: &str) -> Value {
-    assert_eq!(response.status(), status, "{what}");
-    assert_eq!(
-        header(&response, "content-type"),
-        "application/problem+json",
-        "{what}"
-    );
-    assert_eq!(header(&response, "x-content-type-options"), "nosniff");
-    let problem: Value = response.json().await.unwrap();
-    assert_eq!(problem["status"], status, "{what}");
-    assert!(
-        problem["detail"].as_str().is_some_and(|d| d.ends_with('.')),
-        "{what}: {problem}"
-    );
-    problem
-}
-
 #[tokio::test]
 async fn a_date_sweep_sends_at_most_the_budget_upstream_and_stored_days_still_answer() {
     let data = tempfile::tempdir().unwrap();

@@ -44,24 +44,9 @@ pub(super) fn set_aside(path: &Path, now: DateTime<Utc>) -> io::Result<PathBuf> 
 /// without it, a hard link (which never replaces) and the removal of the old name.
 #[cfg(target_os = "linux")]
 fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let from_c = CString::new(from.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    let to_c = CString::new(to.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
-    let result = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            from_c.as_ptr(),
-            libc::AT_FDCWD,
-            to_c.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if result == 0 {
+    let Err(error) = crate::common::rename::renameat2(from, to, libc::RENAME_NOREPLACE) else {
         return Ok(());
-    }
-    let error = io::Error::last_os_error();
+    };
     match error.raw_os_error() {
         // The file system (or a seccomp filter) does not know the flag.
         Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => link_then_unlink(from, to),
@@ -97,18 +82,10 @@ fn link_then_unlink(from: &Path, to: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::disk::tests::names;
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(secs, 0).unwrap()
-    }
-
-    fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
     }
 
     #[test]

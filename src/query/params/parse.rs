@@ -125,13 +125,14 @@ impl FeedQuery {
         (param.read)(self, param.name, value, ctx)
     }
 
-    /// Sets `week=` or `month=`.
+    /// Sets `week=` or `month=` (the parameter named by `unit`) to the period `value` names.
     pub(super) fn set_span(
         &mut self,
-        key: &str,
         value: &str,
+        unit: Unit,
         ctx: &ParseContext<'_>,
     ) -> Result<(), ParamError> {
+        let key = unit.name();
         if let Some(other) = &self.span {
             let other = other.unit().name();
             return Err(ParamError::new(
@@ -142,16 +143,16 @@ impl FeedQuery {
                 ),
             ));
         }
-        let (parsed, shape) = if key == "week" {
-            (
+        let (parsed, shape) = match unit {
+            Unit::Week => (
                 Period::parse_week(value),
                 "an ISO week written YYYY-Www, like 2026-W33",
-            )
-        } else {
-            (
+            ),
+            // No parameter sets a span of one day (`date=` is read on its own).
+            Unit::Day | Unit::Month => (
                 Period::parse_month(value),
                 "a month written YYYY-MM, like 2026-08",
-            )
+            ),
         };
         let span = parsed.ok_or_else(|| {
             ParamError::new(key, format!("{key} must be {shape}, not {}.", shown(value)))

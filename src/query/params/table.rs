@@ -293,7 +293,7 @@ pub static PARAMS: [Param; 25] = [
         name: "week",
         kinds: Kinds::FEED,
         repeatable: false,
-        read: |query, name, value, ctx| query.set_span(name, value, ctx),
+        read: |query, _, value, ctx| query.set_span(value, Unit::Week, ctx),
         write: |query, name, out| written(out, name, span_key(query, Unit::Week)),
         title: |_, _, _| {},
         form: Some(FormField {
@@ -308,7 +308,7 @@ pub static PARAMS: [Param; 25] = [
         name: "month",
         kinds: Kinds::FEED,
         repeatable: false,
-        read: |query, name, value, ctx| query.set_span(name, value, ctx),
+        read: |query, _, value, ctx| query.set_span(value, Unit::Month, ctx),
         write: |query, name, out| written(out, name, span_key(query, Unit::Month)),
         title: |_, _, _| {},
         form: Some(FormField {
