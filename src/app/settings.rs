@@ -10,6 +10,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::data::cluster::ClusterSettings;
 use crate::data::store::CacheSettings;
 use crate::data::upstream::{UpstreamSettings, is_loopback};
 use crate::query::limits::FeedSettings;
@@ -32,6 +33,8 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub feeds: FeedSettings,
     pub log: LogSettings,
+    /// `[cluster]`: the server shared with other instances (section 15).
+    pub cluster: ClusterSettings,
     /// `[[topics]]`: a file that lists any replaces the starter set whole.
     pub topics: Vec<TopicSettings>,
 }
@@ -45,6 +48,7 @@ impl Default for Settings {
             storage: StorageSettings::default(),
             feeds: FeedSettings::default(),
             log: LogSettings::default(),
+            cluster: ClusterSettings::default(),
             topics: starter_topics(),
         }
     }
@@ -218,6 +222,9 @@ impl Settings {
         self.check_server()?;
         self.check_bounds()?;
         self.check_feeds()?;
+        self.cluster
+            .check()
+            .map_err(|(key, problem)| invalid(key, problem))?;
         self.parsed_topics()?;
         Ok(self)
     }

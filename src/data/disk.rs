@@ -122,6 +122,11 @@ impl Storage {
         Ok(storage)
     }
 
+    /// What a stored day may hold.
+    pub fn limits(&self) -> ReadLimits {
+        self.limits
+    }
+
     /// Where the list of `date` is kept.
     pub fn path_of(&self, date: NaiveDate) -> PathBuf {
         self.days.join(format!("{}.json", date.format("%Y-%m-%d")))
@@ -131,8 +136,20 @@ impl Storage {
     /// already, or the file stored for its date cannot be opened (it is left in place: it may
     /// hold what upstream no longer has). Blocking: call it off the async threads.
     pub fn save(&self, fetched: &FetchedDay, list: &DailyList) -> io::Result<()> {
-        self.ensure_replaceable(list.date)?;
-        let result = self.save_unlogged(fetched, list);
+        let bytes = encode_day(fetched, list)?;
+        self.save_encoded(list.date, list.fetched_at, &bytes)
+    }
+
+    /// [`Storage::save`] of a list already encoded ([`encode_day`]): the bytes of `date`'s
+    /// list fetched at `fetched_at`, as taken from the shared server (section 15).
+    pub fn save_encoded(
+        &self,
+        date: NaiveDate,
+        fetched_at: DateTime<Utc>,
+        bytes: &[u8],
+    ) -> io::Result<()> {
+        self.ensure_replaceable(date)?;
+        let result = self.save_unlogged(date, fetched_at, bytes);
         match &result {
             Ok(()) => {
                 if !self.writable.swap(true, Ordering::Relaxed) {
@@ -141,42 +158,37 @@ impl Storage {
             }
             Err(e) => {
                 if self.writable.swap(false, Ordering::Relaxed) {
-                    tracing::warn!(dir = %self.days.display(), date = %list.date, error = %e, "cannot write to the data directory (read-only or full?); serving from memory, and trying again on every write");
+                    tracing::warn!(dir = %self.days.display(), %date, error = %e, "cannot write to the data directory (read-only or full?); serving from memory, and trying again on every write");
                 } else {
-                    tracing::debug!(date = %list.date, error = %e, "still cannot write to the data directory");
+                    tracing::debug!(%date, error = %e, "still cannot write to the data directory");
                 }
             }
         }
         result
     }
 
-    fn save_unlogged(&self, fetched: &FetchedDay, list: &DailyList) -> io::Result<()> {
+    fn save_unlogged(
+        &self,
+        date: NaiveDate,
+        fetched_at: DateTime<Utc>,
+        bytes: &[u8],
+    ) -> io::Result<()> {
         let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
-        if written
-            .get(&list.date)
-            .is_some_and(|at| *at > list.fetched_at)
-        {
+        if written.get(&date).is_some_and(|at| *at > fetched_at) {
             return Ok(());
         }
         // Only writes that may still race matter here: forget the old ones, so that the map
         // stays small however many dates are fetched.
         if written.len() >= MAX_WRITTEN_REMEMBERED {
-            let horizon = list.fetched_at - chrono::TimeDelta::hours(1);
+            let horizon = fetched_at - chrono::TimeDelta::hours(1);
             written.retain(|_, at| *at > horizon);
             if written.len() >= MAX_WRITTEN_REMEMBERED {
                 written.clear();
             }
         }
-        let stored = StoredDayOut {
-            date: list.date,
-            fetched_at: list.fetched_at,
-            changed_at: list.changed_at,
-            items: &fetched.raw,
-        };
-        let bytes = serde_json::to_vec(&stored).map_err(io::Error::other)?;
         fs::create_dir_all(&self.days)?;
-        write_atomic(&self.path_of(list.date), &bytes)?;
-        written.insert(list.date, list.fetched_at);
+        write_atomic(&self.path_of(date), bytes)?;
+        written.insert(date, fetched_at);
         Ok(())
     }
 
@@ -330,6 +342,18 @@ impl Storage {
 }
 
 /// Sets aside a file whose content cannot be used, with a warning either way.
+/// The bytes a fetched list is stored as (in the data directory and in the shared server):
+/// its date, times and the items exactly as upstream sent them.
+pub fn encode_day(fetched: &FetchedDay, list: &DailyList) -> io::Result<Vec<u8>> {
+    let stored = StoredDayOut {
+        date: list.date,
+        fetched_at: list.fetched_at,
+        changed_at: list.changed_at,
+        items: &fetched.raw,
+    };
+    serde_json::to_vec(&stored).map_err(io::Error::other)
+}
+
 fn set_aside_logged(path: &Path, now: DateTime<Utc>, error: &ContentError) {
     match set_aside::set_aside(path, now) {
         Ok(aside) => tracing::warn!(

@@ -2,6 +2,7 @@
 //! its word index), the Hugging Face client, the disk store of daily lists, and the memory store
 //! that answers for a window of dates from memory, disk or upstream.
 
+pub mod cluster;
 pub mod daily_list;
 pub mod disk;
 pub mod paper;

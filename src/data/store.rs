@@ -36,6 +36,7 @@ use crate::telemetry::metrics::{Lookup, Metrics};
 mod cache_settings;
 mod load;
 mod refresh;
+mod shared;
 mod versions;
 mod window;
 
@@ -133,6 +134,8 @@ pub struct Store {
     /// Where loads, reads and refreshes run: the low-priority runtime when serving (so that
     /// the HTTP workers never parse a page or read a file), else the caller's.
     runtime: Option<tokio::runtime::Handle>,
+    /// The server shared with other instances, when `cluster.url` is set.
+    cluster: Option<Arc<crate::data::cluster::Cluster>>,
     metrics: Metrics,
 }
 
@@ -168,6 +171,7 @@ impl Store {
             refresh: Mutex::new(RefreshState::default()),
             storage: None,
             runtime: None,
+            cluster: None,
             metrics,
         }
     }

@@ -38,6 +38,11 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         "newest_data_fetched_at": newest.map(timestamp),
         "newest_data_age_seconds": newest.map(|at| (now - at).num_seconds().max(0)),
         "daily_lists_cached": state.store.lists_cached(),
+        "cluster": match state.store.cluster() {
+            None => "off",
+            Some(cluster) if cluster.is_up() => "ok",
+            Some(_) => "unreachable",
+        },
         "upstream": {
             "last_success": upstream.last_success.map(timestamp),
             "last_error": upstream.last_error.map(|(at, error)| json!({
@@ -71,6 +76,9 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
         state.store.lists_cached(),
         state.renders.weighted_size(),
     );
+    state
+        .metrics
+        .set_cluster_up(state.store.cluster().is_some_and(|c| c.is_up()));
     let memory = state.memory();
     for (kind, bytes) in memory.by_kind() {
         state.metrics.set_memory(kind, bytes);

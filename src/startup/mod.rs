@@ -14,6 +14,7 @@ use crate::app::state::AppState;
 use crate::backstage::Backstage;
 use crate::backstage::builds::Builds;
 use crate::common::clock::{Clock, SystemClock};
+use crate::data::cluster::Cluster;
 use crate::data::disk::{ReadLimits, Storage};
 use crate::data::store::Store;
 use crate::data::upstream::client::UpstreamClient;
@@ -99,12 +100,24 @@ fn shared_state(
         .parsed_topics()
         .map_err(|e| anyhow::anyhow!("invalid setting {e}"))?;
     let metrics = Metrics::new().context("Failed to define the metrics")?;
-    let upstream = Arc::new(UpstreamClient::new(
-        &settings.upstream,
-        settings.feeds.earliest_date,
-        clock.clone(),
-        metrics.clone(),
-    )?);
+    // The shared server is used where the store works: on the backstage runtime. The
+    // commands (no backstage) work alone.
+    let cluster = match backstage.handle() {
+        Some(handle) => {
+            let _in_backstage = handle.enter();
+            Cluster::start(&settings.cluster)?
+        }
+        None => None,
+    };
+    let upstream = Arc::new(
+        UpstreamClient::new(
+            &settings.upstream,
+            settings.feeds.earliest_date,
+            clock.clone(),
+            metrics.clone(),
+        )?
+        .with_cluster(cluster.clone()),
+    );
     let budget = Budget::split(settings.cache.max_memory.as_u64());
     let store = Arc::new(
         Store::new(
@@ -116,8 +129,10 @@ fn shared_state(
             metrics.clone(),
         )
         .with_storage(storage.clone())
-        .with_runtime(backstage.handle()),
+        .with_runtime(backstage.handle())
+        .with_cluster(cluster),
     );
+    store.follow_cluster();
     let build_slots = settings.server.builds();
     let renders = RenderCache::new(&budget);
     let bases = PublicBases::new(&settings.server.public_url, port);

@@ -126,6 +126,7 @@ struct Gauges {
     lists_cached: IntGauge,
     builds_shed: IntCounter,
     render_cache_bytes: IntGauge,
+    cluster_up: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -252,6 +253,11 @@ impl Metrics {
             .set(i64::try_from(lists_cached).unwrap_or(i64::MAX));
     }
 
+    /// Whether the shared server answers (false without one).
+    pub fn set_cluster_up(&self, up: bool) {
+        self.inner.gauges.cluster_up.set(i64::from(up));
+    }
+
     /// Every series, in the text exposition format.
     pub fn render(&self) -> Result<Vec<u8>, prometheus::Error> {
         let mut out = Vec::with_capacity(8 * 1024);
@@ -347,6 +353,13 @@ impl Gauges {
                 IntGauge::new(
                     "paperboy_render_cache_bytes",
                     "Bytes held by the rendered-feed cache, every encoding counted (cache.max_memory bounds it).",
+                )?,
+            )?,
+            cluster_up: registered(
+                registry,
+                IntGauge::new(
+                    "paperboy_cluster_up",
+                    "1 while the shared server (cluster.url) answers; 0 when it does not, or none is set.",
                 )?,
             )?,
         })

@@ -4,6 +4,7 @@ mod support;
 mod archive;
 mod assembly;
 mod browser;
+mod cluster;
 mod digests;
 mod export;
 mod feeds;

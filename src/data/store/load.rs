@@ -1,6 +1,7 @@
 //! Loading a date that is not in memory: the stored copy first, else upstream, once however
 //! many requests want it (single flight), and the shrink rule for what replaces a stored day.
 
+use super::shared::Turn;
 use super::*;
 
 impl Store {
@@ -92,10 +93,31 @@ impl Store {
         if let Some(until) = self.cooling_down(date) {
             return Err(StoreError::CoolingDown { until });
         }
+        let mut lock = None;
+        if let Some(cluster) = self.cluster.clone() {
+            if let Some(shared) = self.shared_list(&cluster, date).await {
+                return Ok(self.keep_shared(shared));
+            }
+            match self.take_turn(&cluster, date).await {
+                Turn::Theirs(list) => return Ok(list),
+                Turn::TheirsFailed => {
+                    return Err(StoreError::Upstream(UpstreamError::Transport(
+                        "another instance's fetch of this date failed".into(),
+                    )));
+                }
+                Turn::Mine(taken) => lock = taken,
+            }
+        }
         let fetched = self.upstream.fetch_day(date).await;
-        match fetched.and_then(|f| self.list_from(f, None)) {
-            Ok(list) => Ok(self.put(list)),
+        let list = fetched.and_then(|f| Ok((self.usable_list(&f, None)?, f)));
+        match list {
+            Ok((list, fetched)) => {
+                let bytes = self.share(&fetched, &list, lock).await;
+                self.persist(bytes, list.clone());
+                Ok(self.put(list))
+            }
             Err(e) => {
+                self.give_up_turn(date, lock).await;
                 self.cool_down(date, &e);
                 Err(StoreError::Upstream(e))
             }
@@ -115,19 +137,8 @@ impl Store {
         task.await.ok()
     }
 
-    /// A fetched day as a list, stored in the background; an error when upstream sent items
-    /// but not one of them is a usable paper (a schema change must not empty a good day).
-    pub(super) fn list_from(
-        &self,
-        fetched: FetchedDay,
-        previous: Option<&DailyList>,
-    ) -> Result<Arc<DailyList>, UpstreamError> {
-        let list = self.usable_list(&fetched, previous)?;
-        self.persist(fetched, list.clone());
-        Ok(list)
-    }
-
-    /// A fetched day as a list, unless upstream sent items but not one usable paper.
+    /// A fetched day as a list, unless upstream sent items but not one usable paper (a schema
+    /// change must not empty a good day).
     pub(super) fn usable_list(
         &self,
         fetched: &FetchedDay,
@@ -212,9 +223,14 @@ impl Store {
                 fetched: list.papers.len(),
             });
         }
+        let bytes = self.share(&fetched, &list, None).await;
         if let Some(storage) = self.storage.clone() {
             let written = list.clone();
-            let saved = tokio::task::spawn_blocking(move || storage.save(&fetched, &written))
+            let save = move || match bytes {
+                Some(bytes) => storage.save_encoded(written.date, written.fetched_at, &bytes),
+                None => storage.save(&fetched, &written),
+            };
+            let saved = tokio::task::spawn_blocking(save)
                 .await
                 .map_err(|e| BackfillError::Storage(e.to_string()))?;
             self.metrics.storage_write(saved.is_ok());

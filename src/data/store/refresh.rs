@@ -4,14 +4,23 @@
 use super::*;
 
 impl Store {
-    /// Writes a fetched list to storage in the background; a failure is counted (and logged
-    /// once by the storage), and the list is served from memory all the same.
-    pub(super) fn persist(&self, fetched: FetchedDay, list: Arc<DailyList>) {
+    /// Writes a fetched list (`bytes`, [`crate::data::disk::encode_day`]) to storage in the
+    /// background; a failure is counted (and logged once by the storage), and the list is
+    /// served from memory all the same. No bytes (the list could not be encoded): a failed
+    /// write.
+    pub(super) fn persist(&self, bytes: Option<Vec<u8>>, list: Arc<DailyList>) {
         let Some(storage) = self.storage.clone() else {
             return;
         };
         let metrics = self.metrics.clone();
-        let write = move || metrics.storage_write(storage.save(&fetched, &list).is_ok());
+        let write = move || {
+            let saved = bytes.is_some_and(|bytes| {
+                storage
+                    .save_encoded(list.date, list.fetched_at, &bytes)
+                    .is_ok()
+            });
+            metrics.storage_write(saved);
+        };
         match &self.runtime {
             Some(runtime) => drop(runtime.spawn_blocking(write)),
             None => drop(tokio::task::spawn_blocking(write)),
@@ -101,21 +110,54 @@ impl Store {
     /// Fetches `stale`'s date again and replaces it on success; keeps it on failure, and when
     /// the new copy would shrink a past day (the shrink rule).
     pub async fn refresh(&self, stale: Arc<DailyList>) {
+        let mut lock = None;
+        if let Some(cluster) = self.cluster.clone() {
+            // Another instance may have refreshed it: its copy serves this one too.
+            if let Some(newer) = self.newer_shared(&stale).await
+                && self.is_fresh(&newer)
+            {
+                return;
+            }
+            match cluster
+                .lock(
+                    &format!("fetch:{}", stale.date),
+                    self.upstream.fetch_bound(),
+                )
+                .await
+            {
+                // Another instance refreshes it now, and announces what it gets.
+                Some(None) => return,
+                Some(Some(taken)) => {
+                    // Refreshed by the instance that held the lock before?
+                    if let Some(newer) = self.newer_shared(&stale).await
+                        && self.is_fresh(&newer)
+                    {
+                        cluster.unlock(taken).await;
+                        return;
+                    }
+                    lock = Some(taken);
+                }
+                None => {}
+            }
+        }
         let fetched = self.upstream.fetch_day(stale.date).await;
         let list = fetched.and_then(|f| Ok((self.usable_list(&f, Some(&stale))?, f)));
         match list {
             Ok((list, _)) if self.shrinks(&stale, &list) => {
+                self.give_up_turn(stale.date, lock).await;
                 self.keep_unshrunk(&stale, &list);
             }
             Ok((list, fetched)) => {
                 if list.changed_at != stale.changed_at {
                     tracing::info!(date = %list.date, "daily list changed");
                 }
-                self.persist(fetched, list.clone());
+                let bytes = self.share(&fetched, &list, lock).await;
+                self.persist(bytes, list.clone());
                 self.metrics.refresh(true);
                 self.put(list);
             }
             Err(e) => {
+                self.give_up_turn(stale.date, lock).await;
                 self.metrics.refresh(false);
                 tracing::warn!(date = %stale.date, error = %e, "refresh failed; keeping the cached list");
                 self.cool_down(stale.date, &e);

@@ -51,6 +51,11 @@ impl Budget {
         Ok(())
     }
 
+    /// At most this many requests in any 5 minutes.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Requests counted in the last 5 minutes.
     pub fn used(&self, now: DateTime<Utc>) -> usize {
         let sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());

@@ -21,8 +21,9 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::common::clock::Clock;
+use crate::data::cluster::Cluster;
 use crate::data::paper::raw::RawItem;
-use crate::data::upstream::budget::Budget;
+use crate::data::upstream::budget::{BUDGET_WINDOW, Budget};
 use crate::data::upstream::items::{Page, read_page};
 use crate::data::upstream::{UpstreamSettings, is_loopback};
 use crate::telemetry::metrics::{Metrics, UpstreamOutcome};
@@ -110,6 +111,10 @@ pub struct UpstreamClient {
     /// No date before this is asked for.
     earliest: NaiveDate,
     budget: Budget,
+    /// The budget all instances share, when a shared server is set (section 15).
+    cluster: Option<Arc<Cluster>>,
+    /// One request's time limit.
+    timeout: Duration,
     permits: Semaphore,
     /// Closed (`Some`) until the moment a 429's `Retry-After` passes.
     gate: Mutex<Option<DateTime<Utc>>>,
@@ -147,12 +152,49 @@ impl UpstreamClient {
             max_body: usize::try_from(settings.max_body.as_u64()).unwrap_or(usize::MAX),
             earliest,
             budget: Budget::new(settings.budget),
+            cluster: None,
+            timeout: settings.timeout,
             permits: Semaphore::new(settings.max_concurrency),
             gate: Mutex::new(None),
             status: Mutex::new(UpstreamStatus::default()),
             clock,
             metrics,
         })
+    }
+
+    /// Counts upstream requests in the budget `cluster` shares with the other instances
+    /// (while it can be reached; alone otherwise).
+    pub fn with_cluster(mut self, cluster: Option<Arc<Cluster>>) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    /// One request's time limit (`upstream.timeout`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// How long one fetch of a date may take, retries included: how long the cluster's lock
+    /// on a date being fetched is held at most.
+    pub fn fetch_bound(&self) -> Duration {
+        self.timeout.saturating_mul(self.retries.saturating_add(2))
+    }
+
+    /// Takes one request from the budget: the cluster's while it answers (counted here too,
+    /// so that an outage starts from what this instance sent), else this instance's.
+    async fn take_budget(&self, always: bool) -> Result<(), DateTime<Utc>> {
+        let now = self.clock.now();
+        if let Some(cluster) = &self.cluster
+            && let Some(taken) = cluster
+                .take_budget(self.budget.limit(), BUDGET_WINDOW, now, always)
+                .await
+        {
+            if taken.is_ok() {
+                let _ = self.budget.take(now, true);
+            }
+            return taken;
+        }
+        self.budget.take(now, always)
     }
 
     /// The moment the rate-limit gate opens again, while it is closed.
@@ -269,7 +311,7 @@ impl UpstreamClient {
         }
         // Today's and yesterday's lists are what every reader gets: their refreshes always go.
         let always = date >= self.clock.today().pred_opt().unwrap_or(date);
-        if let Err(until) = self.budget.take(self.clock.now(), always) {
+        if let Err(until) = self.take_budget(always).await {
             self.metrics.upstream_request(UpstreamOutcome::OverBudget);
             return Err(UpstreamError::OverBudget { until });
         }

@@ -1,0 +1,207 @@
+//! The store with a shared server (contract section 15): lists read from it before upstream
+//! is asked, one fetch of a date for the whole cluster (the others wait for its announcement),
+//! fetched lists written to it, and lists other instances fetched taken as they are
+//! announced. Whatever the shared server does, the store goes on alone.
+
+use tokio::sync::broadcast::error::RecvError;
+
+use super::*;
+use crate::data::cluster::{Change, Cluster, Lock};
+use crate::data::disk::{ReadLimits, encode_day, parse_stored_day};
+
+/// Whose turn it is to fetch a date.
+pub(super) enum Turn {
+    /// Another instance fetched it meanwhile: its list, in memory now.
+    Theirs(Arc<DailyList>),
+    /// Another instance's fetch failed.
+    TheirsFailed,
+    /// This instance fetches, holding the cluster's lock when it got one (none when the
+    /// shared server cannot say, or another instance did not announce in time).
+    Mine(Option<Lock>),
+}
+
+impl Store {
+    /// With a shared server: lists are read from it before upstream, fetched ones written to
+    /// it, and the ones other instances announce taken (start [`Store::follow_cluster`]).
+    pub fn with_cluster(mut self, cluster: Option<Arc<Cluster>>) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    /// The shared server, when one is set.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
+    }
+
+    fn read_limits(&self) -> ReadLimits {
+        self.storage
+            .as_ref()
+            .map_or_else(ReadLimits::default, |s| s.limits())
+    }
+
+    /// `date`'s list as the shared server holds it, if it does (and it reads as a list), with
+    /// its bytes.
+    pub(super) async fn shared_list(
+        &self,
+        cluster: &Cluster,
+        date: NaiveDate,
+    ) -> Option<(DailyList, Vec<u8>)> {
+        let bytes = cluster.day(date).await?;
+        let limits = self.read_limits();
+        if bytes.len() as u64 > limits.max_bytes {
+            tracing::warn!(%date, bytes = bytes.len(), "the shared server's list is larger than storage.max_file_size; not taken");
+            return None;
+        }
+        match parse_stored_day(&bytes, date, self.clock.now(), limits.max_items) {
+            Ok(list) => Some((list, bytes)),
+            Err(e) => {
+                tracing::warn!(%date, error = %e, "the shared server's list cannot be read; not taken");
+                None
+            }
+        }
+    }
+
+    /// Takes a list read from the shared server: in memory, and written to the data directory
+    /// in the background.
+    pub(super) fn keep_shared(&self, (list, bytes): (DailyList, Vec<u8>)) -> Arc<DailyList> {
+        let list = self.put(Arc::new(list));
+        let Some(storage) = self.storage.clone() else {
+            return list;
+        };
+        let metrics = self.metrics.clone();
+        let (date, fetched_at) = (list.date, list.fetched_at);
+        let write = move || {
+            metrics.storage_write(storage.save_encoded(date, fetched_at, &bytes).is_ok());
+        };
+        match &self.runtime {
+            Some(runtime) => drop(runtime.spawn_blocking(write)),
+            None => drop(tokio::task::spawn_blocking(write)),
+        }
+        list
+    }
+
+    /// Whose turn it is to fetch `date`: this instance's when it takes the cluster's lock;
+    /// otherwise it waits for the holder's announcement (at most `upstream.timeout`), and
+    /// takes the holder's list.
+    pub(super) async fn take_turn(&self, cluster: &Cluster, date: NaiveDate) -> Turn {
+        // Listening before asking for the lock: no announcement falls between the two.
+        let mut changes = cluster.changes();
+        let name = format!("fetch:{date}");
+        let lock = match cluster.lock(&name, self.upstream.fetch_bound()).await {
+            Some(Some(lock)) => {
+                // The instance that held it before may have finished between the read and
+                // the lock.
+                if let Some(shared) = self.shared_list(cluster, date).await {
+                    cluster.unlock(lock).await;
+                    return Turn::Theirs(self.keep_shared(shared));
+                }
+                return Turn::Mine(Some(lock));
+            }
+            None => return Turn::Mine(None),
+            Some(None) => name,
+        };
+        let waited = tokio::time::timeout(self.upstream.timeout(), async {
+            loop {
+                match changes.recv().await {
+                    Ok(Change::Day(d)) if d == date => return true,
+                    Ok(Change::Failed(d)) if d == date => return false,
+                    Ok(_) => {}
+                    // Fell behind: the list may be there already.
+                    Err(RecvError::Lagged(_)) => return true,
+                    Err(RecvError::Closed) => return true,
+                }
+            }
+        })
+        .await;
+        match waited {
+            Ok(false) => return Turn::TheirsFailed,
+            Ok(true) => {}
+            Err(_) => {
+                tracing::debug!(%date, lock, "no announcement from the instance fetching it; fetching here");
+            }
+        }
+        match self.shared_list(cluster, date).await {
+            Some(shared) => Turn::Theirs(self.keep_shared(shared)),
+            None => Turn::Mine(None),
+        }
+    }
+
+    /// Publishes a fetched list to the shared server (before `lock` is released, so that an
+    /// instance that takes the lock next finds the list), then releases the lock.
+    pub(super) async fn share(
+        &self,
+        fetched: &FetchedDay,
+        list: &DailyList,
+        lock: Option<Lock>,
+    ) -> Option<Vec<u8>> {
+        let bytes = encode_day(fetched, list).ok()?;
+        if let Some(cluster) = &self.cluster {
+            cluster.put_day(list.date, &bytes).await;
+            if let Some(lock) = lock {
+                cluster.unlock(lock).await;
+            }
+        }
+        Some(bytes)
+    }
+
+    /// Ends a turn that fetched nothing: waiters are told, and the lock released.
+    pub(super) async fn give_up_turn(&self, date: NaiveDate, lock: Option<Lock>) {
+        let (Some(cluster), Some(lock)) = (&self.cluster, lock) else {
+            return;
+        };
+        cluster.fetch_failed(date).await;
+        cluster.unlock(lock).await;
+    }
+
+    /// A copy of `held`'s date newer than `held` in the shared server, taken: put in memory
+    /// and written to the data directory.
+    pub(super) async fn newer_shared(&self, held: &DailyList) -> Option<Arc<DailyList>> {
+        let cluster = self.cluster.as_ref()?;
+        let shared = self.shared_list(cluster, held.date).await?;
+        (shared.0.fetched_at > held.fetched_at).then(|| self.keep_shared(shared))
+    }
+
+    /// Takes, as long as the store lives, the lists other instances announce: a date held in
+    /// memory is replaced by a newer shared copy within a second of its announcement; after
+    /// an outage every date held is compared.
+    pub fn follow_cluster(self: &Arc<Self>) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        let mut changes = cluster.changes();
+        let store = Arc::downgrade(self);
+        drop(self.spawn(async move {
+            loop {
+                let change = changes.recv().await;
+                let Some(store) = store.upgrade() else {
+                    return;
+                };
+                match change {
+                    Ok(Change::Day(date)) => store.take_announced(date).await,
+                    Ok(Change::Failed(_)) => {}
+                    Ok(Change::Resync) | Err(RecvError::Lagged(_)) => store.resync().await,
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        }));
+    }
+
+    /// Takes the shared copy of `date` if it is newer than the one held (none held: nothing
+    /// to do; the date is read from the shared server when it is asked for).
+    async fn take_announced(&self, date: NaiveDate) {
+        if let Some(held) = self.in_memory(date) {
+            self.newer_shared(&held).await;
+        }
+    }
+
+    /// Compares every recent date held with the shared server's copy.
+    async fn resync(&self) {
+        let held: Vec<Arc<DailyList>> = {
+            let recent = self.recent.read().unwrap_or_else(|e| e.into_inner());
+            recent.values().cloned().collect()
+        };
+        for list in held {
+            self.newer_shared(&list).await;
+        }
+    }
+}
