@@ -2,6 +2,7 @@
 # The benchmark suite: one command, a markdown table on stdout. See BENCHMARKS.md.
 #
 #   bench/run.sh [DURATION_SECONDS]      (default 10 per run)
+#   bench/run.sh cluster [--runs N] [--duration S]   three instances and a shared server
 #
 # Installs Debian's wrk and nginx when missing, builds release, generates 90 days of about 30
 # papers (bench/gen_data.py), serves them from a mock upstream (examples/mock_upstream.rs), and
@@ -11,6 +12,12 @@
 # Everything it starts it stops, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# `bench/run.sh cluster [--runs N] [--duration S]`: the cluster scenario (bench/cluster.sh).
+if [ "${1:-}" = cluster ]; then
+    shift
+    exec bash bench/cluster.sh "$@"
+fi
 
 DURATION="${1:-10}"
 CONNECTIONS=32

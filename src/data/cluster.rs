@@ -8,7 +8,7 @@
 //! per outage. Messages missed during an outage are made up for by a [`Change::Resync`].
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -31,6 +31,11 @@ const WATCH_PERIOD: Duration = Duration::from_secs(1);
 
 /// Notifications buffered for a slow listener; one that falls further behind resyncs.
 const CHANGES_BUFFERED: usize = 1024;
+
+/// The states of the shared server, as this instance last found it.
+const UNKNOWN: u8 = 0;
+const UP: u8 = 1;
+const DOWN: u8 = 2;
 
 /// The `[cluster]` settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -137,7 +142,9 @@ pub struct Cluster {
     timeout: Duration,
     /// `host:port`, for logs.
     address: String,
-    up: AtomicBool,
+    /// [`UNKNOWN`] until the watcher first reaches the server (or fails to), then [`UP`] or
+    /// [`DOWN`].
+    state: AtomicU8,
     changes: broadcast::Sender<Change>,
     /// This instance, in lock tokens and budget entries.
     instance: u64,
@@ -179,7 +186,7 @@ impl Cluster {
             prefix: settings.prefix.clone(),
             timeout: settings.timeout,
             address,
-            up: AtomicBool::new(false),
+            state: AtomicU8::new(UNKNOWN),
             changes,
             instance: rand::random(),
             counter: AtomicU64::new(0),
@@ -190,7 +197,7 @@ impl Cluster {
 
     /// Whether the shared server answered the last call.
     pub fn is_up(&self) -> bool {
-        self.up.load(Ordering::Relaxed)
+        self.state.load(Ordering::Relaxed) == UP
     }
 
     /// Announcements from now on.
@@ -215,6 +222,16 @@ impl Cluster {
         if !self.is_up() {
             return None;
         }
+        self.call_anyway(call).await
+    }
+
+    /// [`Cluster::call`] even while the server is marked down: for what ends a fetch of this
+    /// instance's (its list, its announcement, its lock), which others may be waiting for,
+    /// and which a single slow answer must not lose.
+    async fn call_anyway<T>(
+        &self,
+        call: impl AsyncFnOnce(ConnectionManager) -> redis::RedisResult<T>,
+    ) -> Option<T> {
         match tokio::time::timeout(self.timeout, call(self.manager.clone())).await {
             Ok(Ok(value)) => Some(value),
             Ok(Err(e)) => {
@@ -228,16 +245,17 @@ impl Cluster {
         }
     }
 
-    /// Marks the server down: one warning per outage.
+    /// Marks the server down: one warning per outage (the first one included: a server out
+    /// of reach from the start).
     fn down(&self, why: &str) {
-        if self.up.swap(false, Ordering::Relaxed) {
+        if self.state.swap(DOWN, Ordering::Relaxed) != DOWN {
             tracing::warn!(server = %self.address, error = why, "the shared server cannot be reached; this instance goes on alone until it is back");
         }
     }
 
     /// Marks the server up again; what was announced meanwhile is made up for.
     fn back(&self) {
-        if !self.up.swap(true, Ordering::Relaxed) {
+        if self.state.swap(UP, Ordering::Relaxed) != UP {
             tracing::info!(server = %self.address, "the shared server is reachable; working as one cluster");
             let _ = self.changes.send(Change::Resync);
         }
@@ -256,7 +274,7 @@ impl Cluster {
         let key = self.key(&format!("day:{date}"));
         let channel = self.channel();
         let announcement = date.to_string();
-        self.call(async move |mut c| {
+        self.call_anyway(async move |mut c| {
             redis::pipe()
                 .set_ex(&key, bytes, DAY_TTL.as_secs())
                 .ignore()
@@ -272,7 +290,7 @@ impl Cluster {
     pub async fn fetch_failed(&self, date: NaiveDate) {
         let channel = self.channel();
         let announcement = format!("{date} failed");
-        self.call(async move |mut c| c.publish::<_, _, ()>(&channel, &announcement).await)
+        self.call_anyway(async move |mut c| c.publish::<_, _, ()>(&channel, &announcement).await)
             .await;
     }
 
@@ -297,7 +315,7 @@ impl Cluster {
 
     /// Releases `lock` if it is still this instance's.
     pub async fn unlock(&self, lock: Lock) {
-        self.call(async move |mut c| {
+        self.call_anyway(async move |mut c| {
             scripts::UNLOCK
                 .key(&lock.key)
                 .arg(&lock.token)
@@ -427,7 +445,10 @@ fn parse_announcement(payload: &str) -> Option<Change> {
         Some(date) => (date, true),
         None => (payload, false),
     };
-    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    // Strictly as written (`2026-08-14`, never `2026-8-14`).
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .ok()
+        .filter(|d| d.to_string() == date)?;
     Some(if failed {
         Change::Failed(date)
     } else {

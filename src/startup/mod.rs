@@ -84,24 +84,17 @@ fn open_storage(settings: &Settings) -> anyhow::Result<Option<Arc<Storage>>> {
     Ok(Some(Arc::new(storage)))
 }
 
-/// The state every handler shares, and the storage it writes to (if any). Links are built
-/// from `server.public_url`, or, when it is empty, from each request's host (`port` is the
-/// port bound, for the fallback `http://localhost:<port>`).
-fn shared_state(
-    settings: Settings,
-    clock: Arc<dyn Clock>,
-    readiness: Arc<Readiness>,
-    port: u16,
-    backstage: Backstage,
-    writing: Writing,
-) -> anyhow::Result<(AppState, Option<Arc<Storage>>)> {
-    let storage = open_storage(&settings)?;
-    let topics = settings
-        .parsed_topics()
-        .map_err(|e| anyhow::anyhow!("invalid setting {e}"))?;
-    let metrics = Metrics::new().context("Failed to define the metrics")?;
-    // The shared server is used where the store works: on the backstage runtime. The
-    // commands (no backstage) work alone.
+/// The store of daily lists, with its upstream client, storage and (when serving with
+/// `cluster.url` set) the shared server, which is used where the store works: on the
+/// backstage runtime. The commands (no backstage) work alone.
+fn shared_store(
+    settings: &Settings,
+    clock: &Arc<dyn Clock>,
+    metrics: &Metrics,
+    storage: &Option<Arc<Storage>>,
+    backstage: &Backstage,
+    budget: &Budget,
+) -> anyhow::Result<Arc<Store>> {
     let cluster = match backstage.handle() {
         Some(handle) => {
             let _in_backstage = handle.enter();
@@ -118,7 +111,6 @@ fn shared_state(
         )?
         .with_cluster(cluster.clone()),
     );
-    let budget = Budget::split(settings.cache.max_memory.as_u64());
     let store = Arc::new(
         Store::new(
             settings.cache.clone(),
@@ -133,6 +125,27 @@ fn shared_state(
         .with_cluster(cluster),
     );
     store.follow_cluster();
+    Ok(store)
+}
+
+/// The state every handler shares, and the storage it writes to (if any). Links are built
+/// from `server.public_url`, or, when it is empty, from each request's host (`port` is the
+/// port bound, for the fallback `http://localhost:<port>`).
+fn shared_state(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    readiness: Arc<Readiness>,
+    port: u16,
+    backstage: Backstage,
+    writing: Writing,
+) -> anyhow::Result<(AppState, Option<Arc<Storage>>)> {
+    let storage = open_storage(&settings)?;
+    let topics = settings
+        .parsed_topics()
+        .map_err(|e| anyhow::anyhow!("invalid setting {e}"))?;
+    let metrics = Metrics::new().context("Failed to define the metrics")?;
+    let budget = Budget::split(settings.cache.max_memory.as_u64());
+    let store = shared_store(&settings, &clock, &metrics, &storage, &backstage, &budget)?;
     let build_slots = settings.server.builds();
     let renders = RenderCache::new(&budget);
     let bases = PublicBases::new(&settings.server.public_url, port);

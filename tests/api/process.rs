@@ -17,7 +17,7 @@ use serde_json::Value;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::support::{ChildGuard, NOBODY, announced_port, open_to_all, running_as_root};
+use crate::support::{ChildGuard, NOBODY, announced_port, free_port, open_to_all, running_as_root};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_paperboy");
 
@@ -452,6 +452,43 @@ async fn the_token_is_never_written_to_the_logs() {
     assert!(!sent.is_empty() && sent.iter().all(|r| r.headers.contains_key("authorization")));
     for line in child.lines() {
         assert!(!line.contains(token), "{line}");
+    }
+}
+
+/// Section 15: with the shared server out of reach, the binary serves alone, warns once, and
+/// writes its password nowhere (logs, `/readyz`, `/metrics`).
+#[tokio::test]
+async fn an_unreachable_shared_server_is_warned_about_once_without_its_password() {
+    let password = "clusterpasswordthatmustnotleak";
+    let upstream = any_date_upstream().await;
+    let uri = upstream.uri();
+    // A port nothing listens on.
+    let cluster = format!("redis://:{password}@127.0.0.1:{}", free_port());
+    let env = [
+        ("PAPERBOY_CLUSTER__URL", cluster.as_str()),
+        ("RUST_LOG", "debug"),
+        ("PAPERBOY_SERVER__PORT", "0"),
+        ("PAPERBOY_STORAGE__DATA_DIR", ""),
+        ("PAPERBOY_UPSTREAM__BASE_URL", uri.as_str()),
+    ];
+    let cwd = tempfile::tempdir().unwrap();
+    open_to_all(cwd.path());
+    let (child, port) = start(cwd.path(), &env).await;
+    assert_eq!(get(port, "/feed.rss?days=1").await.status(), 200);
+    let ready = get(port, "/readyz").await.text().await.unwrap();
+    assert!(ready.contains(r#""cluster":"unreachable""#), "{ready}");
+    let metrics = get(port, "/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("paperboy_cluster_up 0"));
+    // Several checks of the server later, still one warning.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let lines = child.lines();
+    let warnings = lines
+        .iter()
+        .filter(|l| l.contains("the shared server cannot be reached"))
+        .count();
+    assert_eq!(warnings, 1, "{lines:#?}");
+    for text in lines.iter().chain([&ready, &metrics]) {
+        assert!(!text.contains(password), "{text}");
     }
 }
 

@@ -319,3 +319,26 @@ pub fn running_as_root() -> bool {
 
 /// The uid and gid of `nobody`.
 pub const NOBODY: u32 = 65534;
+
+/// Whether the program at `path` (Debian's package `package`) is installed; panics under CI
+/// (`CI` set), where `.ci/run` installs it, and says the test `what` is skipped otherwise.
+pub fn installed(path: &str, package: &str, what: &str) -> bool {
+    if Path::new(path).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{path} is missing: .ci/run installs Debian's {package}"
+    );
+    eprintln!("SKIPPED: {path} is not installed (apt-get install {package}); {what} did not run");
+    false
+}
+
+/// A loopback port free a moment ago (nothing listens on it once this returns).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

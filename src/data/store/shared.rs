@@ -20,6 +20,32 @@ pub(super) enum Turn {
     Mine(Option<Lock>),
 }
 
+/// How often a waiter for another instance's fetch looks for its list when no announcement
+/// came (a safety net: announcements are what it waits for).
+const CHECK_WHILE_WAITING: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What a waiter heard of the fetch of its date.
+enum Heard {
+    /// A list (or announcements were missed: look for it).
+    Listed,
+    Failed,
+}
+
+/// The next announcement about `date`.
+async fn announcement(
+    changes: &mut tokio::sync::broadcast::Receiver<Change>,
+    date: NaiveDate,
+) -> Heard {
+    loop {
+        match changes.recv().await {
+            Ok(Change::Day(d)) if d == date => return Heard::Listed,
+            Ok(Change::Failed(d)) if d == date => return Heard::Failed,
+            Ok(_) => {}
+            Err(RecvError::Lagged(_) | RecvError::Closed) => return Heard::Listed,
+        }
+    }
+}
+
 impl Store {
     /// With a shared server: lists are read from it before upstream, fetched ones written to
     /// it, and the ones other instances announce taken (start [`Store::follow_cluster`]).
@@ -100,29 +126,24 @@ impl Store {
             None => return Turn::Mine(None),
             Some(None) => name,
         };
-        let waited = tokio::time::timeout(self.upstream.timeout(), async {
-            loop {
-                match changes.recv().await {
-                    Ok(Change::Day(d)) if d == date => return true,
-                    Ok(Change::Failed(d)) if d == date => return false,
-                    Ok(_) => {}
-                    // Fell behind: the list may be there already.
-                    Err(RecvError::Lagged(_)) => return true,
-                    Err(RecvError::Closed) => return true,
-                }
+        // Waiting for the holder is waiting for upstream: as long as one fetch may take.
+        let deadline = tokio::time::Instant::now() + self.upstream.timeout();
+        loop {
+            let heard = tokio::time::timeout(CHECK_WHILE_WAITING, announcement(&mut changes, date));
+            match heard.await {
+                Ok(Heard::Failed) => return Turn::TheirsFailed,
+                Ok(Heard::Listed) => {}
+                // Nothing in a second: the server may have lost an announcement (a restart)
+                // or be gone; its list is looked for all the same.
+                Err(_) => {}
             }
-        })
-        .await;
-        match waited {
-            Ok(false) => return Turn::TheirsFailed,
-            Ok(true) => {}
-            Err(_) => {
-                tracing::debug!(%date, lock, "no announcement from the instance fetching it; fetching here");
+            if let Some(shared) = self.shared_list(cluster, date).await {
+                return Turn::Theirs(self.keep_shared(shared));
             }
-        }
-        match self.shared_list(cluster, date).await {
-            Some(shared) => Turn::Theirs(self.keep_shared(shared)),
-            None => Turn::Mine(None),
+            if !cluster.is_up() || tokio::time::Instant::now() >= deadline {
+                tracing::debug!(%date, lock, "no list from the instance fetching it; fetching here");
+                return Turn::Mine(None);
+            }
         }
     }
 
