@@ -45,15 +45,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { # url
-    for _ in $(seq 1 500); do
-        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-        sleep 0.02
-    done
-    echo "gave up waiting for $1" >&2
-    return 1
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 

@@ -129,20 +129,20 @@ impl Store {
         // Waiting for the holder is waiting for upstream: as long as one fetch may take.
         let deadline = tokio::time::Instant::now() + self.upstream.timeout();
         loop {
-            let heard = tokio::time::timeout(CHECK_WHILE_WAITING, announcement(&mut changes, date));
-            match heard.await {
-                Ok(Heard::Failed) => return Turn::TheirsFailed,
-                Ok(Heard::Listed) => {}
-                // Nothing in a second: the server may have lost an announcement (a restart)
-                // or be gone; its list is looked for all the same.
-                Err(_) => {}
-            }
+            // First at once: the holder may have announced its list before this instance
+            // listened, and not released the lock yet.
             if let Some(shared) = self.shared_list(cluster, date).await {
                 return Turn::Theirs(self.keep_shared(shared));
             }
             if !cluster.is_up() || tokio::time::Instant::now() >= deadline {
                 tracing::debug!(%date, lock, "no list from the instance fetching it; fetching here");
                 return Turn::Mine(None);
+            }
+            let heard = tokio::time::timeout(CHECK_WHILE_WAITING, announcement(&mut changes, date));
+            // Nothing in a second: the server may have lost an announcement (a restart) or be
+            // gone; the list is looked for all the same.
+            if let Ok(Heard::Failed) = heard.await {
+                return Turn::TheirsFailed;
             }
         }
     }
