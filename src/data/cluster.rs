@@ -200,6 +200,11 @@ impl Cluster {
         self.state.load(Ordering::Relaxed) == UP
     }
 
+    /// Whether the shared server is out of reach (not merely not reached yet).
+    pub fn is_down(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == DOWN
+    }
+
     /// Announcements from now on.
     pub fn changes(&self) -> broadcast::Receiver<Change> {
         self.changes.subscribe()
@@ -214,12 +219,14 @@ impl Cluster {
     }
 
     /// Runs `call` on the shared server, bounded by `cluster.timeout`; `None` when the
-    /// server is down (then nothing is asked) or did not answer in time.
+    /// server is down (then nothing is asked) or did not answer in time. Before the watcher's
+    /// first verdict the server is asked: instances started together (and their warm-ups)
+    /// work as one from their first request.
     async fn call<T>(
         &self,
         call: impl AsyncFnOnce(ConnectionManager) -> redis::RedisResult<T>,
     ) -> Option<T> {
-        if !self.is_up() {
+        if self.state.load(Ordering::Relaxed) == DOWN {
             return None;
         }
         self.call_anyway(call).await

@@ -346,3 +346,40 @@ async fn without_the_shared_server_every_request_is_answered_and_the_cluster_com
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     assert_eq!(apps[0].upstream_requests_for(&fresh).await, before + 1);
 }
+
+#[tokio::test]
+async fn instances_started_together_warm_up_with_one_fetch_per_day() {
+    let Some(redis) = Redis::start().await else {
+        return;
+    };
+    // The first instance's mock serves all three; the others start at the same moment.
+    let first = instance(&redis, None, |_| {}).await;
+    let upstream = first.upstream.uri();
+    let start = |upstream: String| {
+        let url = redis.url();
+        spawn_app_at(NOW, paperboy::app::background::Background::On, move |s| {
+            s.cluster.url = url.into();
+            s.cluster.timeout = Duration::from_secs(2);
+            s.upstream.base_url = upstream;
+        })
+    };
+    let (second, third, fourth) = tokio::join!(
+        start(upstream.clone()),
+        start(upstream.clone()),
+        start(upstream)
+    );
+    for app in [&second, &third, &fourth] {
+        eventually("warm-up has finished", || async {
+            app.get("/readyz").await.status() == 200
+        })
+        .await;
+    }
+    // 2026-08-12 has 107 papers: two pages of 100.
+    for (day, pages) in [("2026-08-12", 2), ("2026-08-13", 1), ("2026-08-14", 1)] {
+        assert_eq!(
+            first.upstream_requests_for(day).await,
+            pages,
+            "{day}: warmed up once for the three"
+        );
+    }
+}

@@ -134,7 +134,7 @@ impl Store {
             if let Some(shared) = self.shared_list(cluster, date).await {
                 return Turn::Theirs(self.keep_shared(shared));
             }
-            if !cluster.is_up() || tokio::time::Instant::now() >= deadline {
+            if cluster.is_down() || tokio::time::Instant::now() >= deadline {
                 tracing::debug!(%date, lock, "no list from the instance fetching it; fetching here");
                 return Turn::Mine(None);
             }
