@@ -17,7 +17,9 @@ use serde_json::Value;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::support::{ChildGuard, NOBODY, announced_port, free_port, open_to_all, running_as_root};
+use crate::support::{
+    ChildGuard, NOBODY, announced_port, free_port, installed, open_to_all, running_as_root,
+};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_paperboy");
 
@@ -490,6 +492,152 @@ async fn an_unreachable_shared_server_is_warned_about_once_without_its_password(
     for text in lines.iter().chain([&ready, &metrics]) {
         assert!(!text.contains(password), "{text}");
     }
+}
+
+/// Section 15 over TLS: `rediss://` to a redis-server that speaks only TLS, its certificate
+/// signed by a test authority that the binary is told to trust (`SSL_CERT_FILE`, which the
+/// client's root store reads): the instance connects, and its lists reach the server.
+#[tokio::test]
+async fn a_shared_server_over_tls_is_used() {
+    if !installed(
+        "/usr/bin/redis-server",
+        "redis-server",
+        "the TLS cluster test",
+    ) || !installed("/usr/bin/openssl", "openssl", "the TLS cluster test")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    open_to_all(dir.path());
+    let run = |args: &[&str]| {
+        let status = Command::new("/usr/bin/openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=paperboy test authority",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(dir.path().join("ext"), "subjectAltName=DNS:localhost\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+    ]);
+    for file in ["ca.crt", "server.crt", "server.key"] {
+        open_to_all(&dir.path().join(file));
+    }
+    let tls_port = free_port().to_string();
+    let mut redis = Command::new("/usr/bin/redis-server");
+    redis
+        .current_dir(dir.path())
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &tls_port,
+            "--bind",
+            "127.0.0.1",
+        ])
+        .args([
+            "--tls-cert-file",
+            "server.crt",
+            "--tls-key-file",
+            "server.key",
+        ])
+        .args(["--tls-ca-cert-file", "ca.crt", "--tls-auth-clients", "no"])
+        .args(["--save", "", "--appendonly", "no"]);
+    let _redis = ChildGuard::spawn(redis);
+    let ca = dir.path().join("ca.crt");
+    let cli = |args: &[&str]| {
+        let tls = ["--tls", "--cacert", ca.to_str().unwrap(), "-h", "localhost"];
+        Command::new("/usr/bin/redis-cli")
+            .args(tls)
+            .args(["-p", &tls_port])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for _ in 0..250 {
+        if String::from_utf8_lossy(&cli(&["ping"]).stdout).contains("PONG") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let upstream = any_date_upstream().await;
+    let uri = upstream.uri();
+    let cluster = format!("rediss://localhost:{tls_port}");
+    let env = [
+        ("PAPERBOY_CLUSTER__URL", cluster.as_str()),
+        ("SSL_CERT_FILE", ca.to_str().unwrap()),
+        ("PAPERBOY_SERVER__PORT", "0"),
+        ("PAPERBOY_STORAGE__DATA_DIR", ""),
+        ("PAPERBOY_UPSTREAM__BASE_URL", uri.as_str()),
+    ];
+    let (child, port) = start(dir.path(), &env).await;
+    let mut ready = String::new();
+    for _ in 0..250 {
+        ready = get(port, "/readyz").await.text().await.unwrap();
+        if ready.contains(r#""cluster":"ok""#) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        ready.contains(r#""cluster":"ok""#),
+        "{ready}\n{:#?}",
+        child.lines()
+    );
+    assert_eq!(
+        get(port, "/feed.json?date=2026-08-03&days=1")
+            .await
+            .status(),
+        200
+    );
+    // The list is in the server: read back over TLS with Debian's client.
+    let keys = cli(&["--scan", "--pattern", "paperboy:day:*"]);
+    let keys = String::from_utf8_lossy(&keys.stdout);
+    assert!(keys.contains("paperboy:day:2026-08-03"), "{keys}");
 }
 
 #[tokio::test]
