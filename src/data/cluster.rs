@@ -269,11 +269,16 @@ impl Cluster {
     }
 
     /// The stored bytes of `date`'s list in the shared server, if it has them.
-    pub async fn day(&self, date: NaiveDate) -> Option<Vec<u8>> {
+    /// At most `max_bytes + 1` bytes are read (`GETRANGE`), so that a list larger than the
+    /// limit costs no more than the limit to refuse.
+    pub async fn day(&self, date: NaiveDate, max_bytes: u64) -> Option<Vec<u8>> {
         let key = self.key(&format!("day:{date}"));
-        self.call(async move |mut c| c.get::<_, Option<Vec<u8>>>(&key).await)
-            .await
-            .flatten()
+        let last = isize::try_from(max_bytes).unwrap_or(isize::MAX);
+        let bytes = self
+            .call(async move |mut c| c.getrange::<_, Vec<u8>>(&key, 0, last).await)
+            .await?;
+        // A missing key reads as nothing.
+        (!bytes.is_empty()).then_some(bytes)
     }
 
     /// Keeps `bytes` as `date`'s list and announces it.

@@ -214,14 +214,15 @@ async fn three_instances_ask_upstream_once_per_date_and_a_new_one_starts_warm() 
     }
 }
 
-/// The `ETag` and body of `path` from each of `apps`.
-async fn answers(apps: &[TestApp], path: &str) -> Vec<(String, Vec<u8>)> {
+/// The `ETag`, `Last-Modified` and body of `path` from each of `apps`.
+async fn answers(apps: &[TestApp], path: &str) -> Vec<(String, String, Vec<u8>)> {
     let mut out = Vec::new();
     for app in apps {
         let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
         let etag = header(&response, "etag");
-        out.push((etag, response.bytes().await.unwrap().to_vec()));
+        let modified = header(&response, "last-modified");
+        out.push((etag, modified, response.bytes().await.unwrap().to_vec()));
     }
     out
 }
@@ -242,7 +243,7 @@ async fn every_instance_serves_the_same_feed_and_takes_a_change_of_today() {
         let answers = answers(&apps, path).await;
         assert!(
             answers.iter().all(|a| *a == answers[0]),
-            "{path}: the same ETag and bytes from every instance"
+            "{path}: the same ETag, Last-Modified and bytes from every instance"
         );
     }
 
@@ -380,6 +381,45 @@ async fn instances_started_together_warm_up_with_one_fetch_per_day() {
             first.upstream_requests_for(day).await,
             pages,
             "{day}: warmed up once for the three"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_shared_list_larger_than_the_limit_or_unreadable_is_not_taken() {
+    let Some(redis) = Redis::start().await else {
+        return;
+    };
+    let app = instance(&redis, None, |s| {
+        s.upstream.max_body = bytesize::ByteSize::kib(64)
+    })
+    .await;
+    eventually("the instance is connected", || async {
+        app.json("/readyz").await["cluster"] == "ok"
+    })
+    .await;
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let huge = vec![b' '; 100 * 1024];
+    redis::cmd("SET")
+        .arg("paperboy:day:2026-07-20")
+        .arg(huge)
+        .query_async::<()>(&mut c)
+        .await
+        .unwrap();
+    redis::cmd("SET")
+        .arg("paperboy:day:2026-07-21")
+        .arg("{not json")
+        .query_async::<()>(&mut c)
+        .await
+        .unwrap();
+    for date in ["2026-07-20", "2026-07-21"] {
+        let path = format!("/feed.json?date={date}&days=1");
+        assert_eq!(app.get(&path).await.status(), 200, "{path}");
+        assert_eq!(
+            app.upstream_requests_for(date).await,
+            1,
+            "{date}: asked upstream instead"
         );
     }
 }

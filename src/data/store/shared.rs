@@ -72,10 +72,10 @@ impl Store {
         cluster: &Cluster,
         date: NaiveDate,
     ) -> Option<(DailyList, Vec<u8>)> {
-        let bytes = cluster.day(date).await?;
         let limits = self.read_limits();
+        let bytes = cluster.day(date, limits.max_bytes).await?;
         if bytes.len() as u64 > limits.max_bytes {
-            tracing::warn!(%date, bytes = bytes.len(), "the shared server's list is larger than storage.max_file_size; not taken");
+            tracing::warn!(%date, limit = limits.max_bytes, "the shared server's list is larger than upstream.max_body; not taken");
             return None;
         }
         match parse_stored_day(&bytes, date, self.clock.now(), limits.max_items) {
