@@ -1,5 +1,6 @@
 //! Atom 1.0.
 
+use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{
     Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Text,
 };
@@ -7,7 +8,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 use super::content::item_html;
 use super::digest::DigestItem;
-use super::meta::{BASE_TITLE, FeedMeta, HOME_PAGE, RenderError};
+use super::meta::{BASE_TITLE, FeedMeta, HOME_PAGE, MEDIA_NAMESPACE, RenderError};
 use crate::data::paper::Paper;
 
 pub(super) fn render(meta: &FeedMeta, papers: &[&Paper]) -> Result<Vec<u8>, RenderError> {
@@ -64,6 +65,8 @@ fn feed(meta: &FeedMeta, entries: Vec<Entry>) -> Feed {
         lang: Some("en".to_owned()),
         icon: Some(meta.icon_url()),
         logo: Some(meta.icon_url()),
+        // Declared on `<feed>` whether or not an entry has a thumbnail.
+        namespaces: [("media".to_owned(), MEDIA_NAMESPACE.to_owned())].into(),
         entries,
         ..Feed::default()
     }
@@ -94,7 +97,10 @@ fn entry(paper: &Paper) -> Entry {
         title: Text::plain(paper.title.clone()),
         updated: date,
         published: Some(date),
-        links: vec![link(url, "alternate", Some("text/html"))],
+        links: vec![
+            link(url, "alternate", Some("text/html")),
+            link(paper.pdf_url(), "enclosure", Some("application/pdf")),
+        ],
         authors: paper
             .authors
             .iter()
@@ -117,6 +123,9 @@ fn entry(paper: &Paper) -> Entry {
             content_type: Some("html".to_owned()),
             ..Content::default()
         }),
+        extensions: super::media_extensions!(Extension, ExtensionMap, paper, |url: &str| {
+            html_escape::encode_double_quoted_attribute(url).into_owned()
+        }),
         ..Entry::default()
     }
 }
@@ -125,7 +134,9 @@ fn entry(paper: &Paper) -> Entry {
 mod tests {
 
     use super::*;
-    use crate::render::content::tests::{bare, markup, meta_with, unicode};
+    use crate::render::content::tests::{
+        bare, markup, meta_with, unicode, with_one_media_thumbnail,
+    };
     use crate::render::meta::generator;
 
     fn meta() -> FeedMeta {
@@ -236,5 +247,30 @@ mod tests {
         assert!(html.contains("&lt;b&gt;bold&lt;/b&gt;") && !html.contains("<b>"));
         assert!(feed.entries[2].summary.is_none());
         assert!(strict.entries[2].authors.is_empty());
+    }
+
+    #[test]
+    fn a_thumbnail_is_media_thumbnail_and_the_pdf_an_enclosure() {
+        let (bytes, papers) = with_one_media_thumbnail(|refs| render(&meta(), refs).unwrap());
+        let strict = Feed::read_from(bytes.as_slice()).unwrap();
+        for (entry, paper) in strict.entries.iter().zip(&papers) {
+            let enclosures: Vec<(&str, Option<&str>)> = entry
+                .links
+                .iter()
+                .filter(|l| l.rel == "enclosure")
+                .map(|l| (l.href.as_str(), l.mime_type.as_deref()))
+                .collect();
+            assert_eq!(
+                enclosures,
+                [(paper.pdf_url().as_str(), Some("application/pdf"))]
+            );
+        }
+        let feed = feed_rs::parser::parse(bytes.as_slice()).unwrap();
+        let thumbnails: Vec<usize> = feed
+            .entries
+            .iter()
+            .map(|e| e.media.iter().map(|m| m.thumbnails.len()).sum())
+            .collect();
+        assert_eq!(thumbnails, [1, 0]);
     }
 }

@@ -137,6 +137,31 @@ pub(super) mod tests {
     }
 
     /// Title and abstract with markup; every optional field present.
+    /// The feed `render` writes of [`markup`] then [`bare`], checked to declare the `media`
+    /// namespace once and to carry the one thumbnail, escaped; its bytes, and the papers.
+    pub fn with_one_media_thumbnail(
+        render: impl Fn(&[&Paper]) -> Vec<u8>,
+    ) -> (Vec<u8>, [Paper; 2]) {
+        let papers = [markup(), bare()];
+        let bytes = render(&papers.iter().collect::<Vec<_>>());
+        let xml = String::from_utf8(bytes.clone()).unwrap();
+        assert_eq!(
+            xml.matches(r#"xmlns:media="http://search.yahoo.com/mrss/""#)
+                .count(),
+            1
+        );
+        assert_eq!(
+            xml.matches("<media:thumbnail").count(),
+            1,
+            "the bare paper has none"
+        );
+        assert!(
+            xml.contains(r#"<media:thumbnail url="https://cdn.example/thumb.png?a=1&amp;b=2">"#),
+            "{xml}"
+        );
+        (bytes, papers)
+    }
+
     pub fn markup() -> Paper {
         paper(serde_json::json!({
             "paper": {

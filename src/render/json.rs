@@ -48,8 +48,17 @@ struct JsonItem<'a> {
     authors: Vec<JsonAuthor<'a>>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     tags: &'a [String],
+    /// The PDF, for readers' attachment lists.
+    attachments: [JsonAttachment; 1],
     #[serde(rename = "_paperboy")]
     paperboy: Extension<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonAttachment {
+    url: String,
+    mime_type: &'static str,
+    title: &'static str,
 }
 
 #[derive(Serialize)]
@@ -127,6 +136,11 @@ fn item(paper: &Paper) -> JsonItem<'_> {
             .map(|name| JsonAuthor { name })
             .collect(),
         tags: &paper.keywords,
+        attachments: [JsonAttachment {
+            url: paper.pdf_url(),
+            mime_type: "application/pdf",
+            title: "PDF",
+        }],
         paperboy: Extension {
             arxiv_id: &paper.id,
             upvotes: paper.upvotes,
@@ -246,6 +260,24 @@ mod tests {
             assert_eq!(terms, paper.keywords);
             let body = entry.content.as_ref().unwrap().body.as_deref();
             assert_eq!(body, Some(item_html(paper).as_str()));
+        }
+    }
+
+    #[test]
+    fn every_item_attaches_its_pdf() {
+        let papers = [markup(), bare()];
+        let refs: Vec<&Paper> = papers.iter().collect();
+        let feed: serde_json::Value =
+            serde_json::from_slice(&render(&meta(), &refs).unwrap()).unwrap();
+        for (item, paper) in feed["items"].as_array().unwrap().iter().zip(&papers) {
+            assert_eq!(
+                item["attachments"],
+                serde_json::json!([{
+                    "url": paper.pdf_url(),
+                    "mime_type": "application/pdf",
+                    "title": "PDF"
+                }])
+            );
         }
     }
 }

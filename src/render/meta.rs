@@ -10,6 +10,9 @@ use crate::query::params::FeedQuery;
 use crate::query::topics::Topic;
 
 /// The link of every feed: the Daily Papers page.
+/// The Media RSS namespace: `media:thumbnail` in RSS and Atom items (contract section 6).
+pub const MEDIA_NAMESPACE: &str = "http://search.yahoo.com/mrss/";
+
 pub const HOME_PAGE: &str = "https://huggingface.co/papers";
 /// The base feed title; topics and filters append ` — ...`.
 pub const BASE_TITLE: &str = "Hugging Face Daily Papers";

@@ -5,6 +5,29 @@
 use crate::common::format::Format;
 use crate::data::paper::Paper;
 
+/// An item's extensions in the `media` namespace: `<media:thumbnail url="..."/>` when `$paper`
+/// has a thumbnail (contract section 6), as an `$map` of `$extension`s, the URL written as
+/// `$attribute` makes it (the `rss` crate escapes attribute values; `atom_syndication` writes
+/// them as given). A macro because the two crates have their own, identical, extension types.
+macro_rules! media_extensions {
+    ($extension:ident, $map:ident, $paper:expr, $attribute:expr) => {{
+        let mut map = $map::new();
+        if let Some(thumbnail) = &$paper.thumbnail {
+            let element = $extension {
+                name: "media:thumbnail".to_owned(),
+                attrs: [("url".to_owned(), $attribute(thumbnail.as_str()))].into(),
+                ..$extension::default()
+            };
+            map.insert(
+                "media".to_owned(),
+                [("thumbnail".to_owned(), vec![element])].into(),
+            );
+        }
+        map
+    }};
+}
+use media_extensions;
+
 mod atom;
 pub mod cache;
 mod content;

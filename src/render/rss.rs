@@ -1,5 +1,7 @@
-//! RSS 2.0, with the `atom` (self link) and `dc` (creators) extensions.
+//! RSS 2.0, with the `atom` (self link), `dc` (creators) and `media` (thumbnail) extensions.
+//! No `<enclosure>` for the PDF: RSS requires its length in bytes, which is not known.
 
+use rss::extension::{Extension, ExtensionMap};
 use std::collections::BTreeMap;
 
 use rss::extension::atom::{self, AtomExtensionBuilder, Link};
@@ -8,7 +10,7 @@ use rss::{CategoryBuilder, Channel, ChannelBuilder, GuidBuilder, ImageBuilder, I
 
 use super::content::item_html;
 use super::digest::DigestItem;
-use super::meta::{DESCRIPTION, FeedMeta, HOME_PAGE, RenderError, generator};
+use super::meta::{DESCRIPTION, FeedMeta, HOME_PAGE, MEDIA_NAMESPACE, RenderError, generator};
 use crate::data::paper::Paper;
 
 pub(super) fn render(meta: &FeedMeta, papers: &[&Paper]) -> Result<Vec<u8>, RenderError> {
@@ -41,6 +43,7 @@ fn channel(meta: &FeedMeta, items: Vec<Item>) -> Channel {
     let namespaces = BTreeMap::from([
         ("atom".to_owned(), atom::NAMESPACE.to_owned()),
         ("dc".to_owned(), dublincore::NAMESPACE.to_owned()),
+        ("media".to_owned(), MEDIA_NAMESPACE.to_owned()),
     ]);
     let title = meta.clean_title();
     let image = ImageBuilder::default()
@@ -104,6 +107,12 @@ fn item(paper: &Paper) -> Item {
                 .collect::<Vec<_>>(),
         )
         .description(Some(item_html(paper)))
+        .extensions(super::media_extensions!(
+            Extension,
+            ExtensionMap,
+            paper,
+            str::to_owned
+        ))
         .build()
 }
 
@@ -115,7 +124,9 @@ mod tests {
     use rss::validation::Validate;
 
     use super::*;
-    use crate::render::content::tests::{bare, markup, meta_with, unicode};
+    use crate::render::content::tests::{
+        bare, markup, meta_with, unicode, with_one_media_thumbnail,
+    };
 
     fn meta() -> FeedMeta {
         meta_with(
@@ -242,5 +253,36 @@ mod tests {
                 .content
                 .contains("&lt;b&gt;")
         );
+    }
+
+    #[test]
+    fn a_thumbnail_is_media_thumbnail_and_the_namespace_is_declared_once() {
+        let (bytes, _) = with_one_media_thumbnail(|refs| render(&meta(), refs).unwrap());
+        let xml = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            !xml.contains("<enclosure"),
+            "RSS has no enclosure without a length"
+        );
+        // What readers see: the thumbnail of the first item, none for the second.
+        let feed = feed_rs::parser::parse(bytes.as_slice()).unwrap();
+        let thumbnails: Vec<Vec<String>> = feed
+            .entries
+            .iter()
+            .map(|e| {
+                e.media
+                    .iter()
+                    .flat_map(|m| m.thumbnails.iter().map(|t| t.image.uri.clone()))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            thumbnails,
+            [
+                vec!["https://cdn.example/thumb.png?a=1&b=2".to_owned()],
+                vec![]
+            ]
+        );
+        let channel = Channel::read_from(bytes.as_slice()).unwrap();
+        channel.validate().unwrap();
     }
 }

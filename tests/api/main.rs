@@ -13,6 +13,7 @@ mod http;
 mod icons;
 mod layers;
 mod limits;
+mod media;
 mod metrics;
 mod nginx;
 mod pages;

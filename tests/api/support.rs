@@ -323,14 +323,17 @@ pub const NOBODY: u32 = 65534;
 /// Whether the program at `path` (Debian's package `package`) is installed; panics under CI
 /// (`CI` set), where `.ci/run` installs it, and says the test `what` is skipped otherwise.
 pub fn installed(path: &str, package: &str, what: &str) -> bool {
-    if Path::new(path).exists() {
-        return true;
-    }
+    Path::new(path).exists() || missing(path, package, what)
+}
+
+/// Says that `thing` (from Debian's `package`) is missing: panics under CI (`CI` set), where
+/// `.ci/run` installs it; otherwise says the test `what` is skipped, and is false.
+pub fn missing(thing: &str, package: &str, what: &str) -> bool {
     assert!(
         std::env::var_os("CI").is_none(),
-        "{path} is missing: .ci/run installs Debian's {package}"
+        "{thing} is missing: .ci/run installs Debian's {package}"
     );
-    eprintln!("SKIPPED: {path} is not installed (apt-get install {package}); {what} did not run");
+    eprintln!("SKIPPED: {thing} is not installed (apt-get install {package}); {what} did not run");
     false
 }
 
