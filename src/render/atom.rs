@@ -134,9 +134,7 @@ fn entry(paper: &Paper) -> Entry {
 mod tests {
 
     use super::*;
-    use crate::render::content::tests::{
-        bare, markup, meta_with, unicode, with_one_media_thumbnail,
-    };
+    use crate::render::content::tests::{bare, markup, meta_with, unicode};
     use crate::render::meta::generator;
 
     fn meta() -> FeedMeta {
@@ -251,7 +249,9 @@ mod tests {
 
     #[test]
     fn a_thumbnail_is_media_thumbnail_and_the_pdf_an_enclosure() {
-        let (bytes, papers) = with_one_media_thumbnail(|refs| render(&meta(), refs).unwrap());
+        let (bytes, papers) = crate::render::content::tests::with_one_media_thumbnail(|refs| {
+            render(&meta(), refs).unwrap()
+        });
         let strict = Feed::read_from(bytes.as_slice()).unwrap();
         for (entry, paper) in strict.entries.iter().zip(&papers) {
             let enclosures: Vec<(&str, Option<&str>)> = entry

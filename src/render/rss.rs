@@ -124,9 +124,7 @@ mod tests {
     use rss::validation::Validate;
 
     use super::*;
-    use crate::render::content::tests::{
-        bare, markup, meta_with, unicode, with_one_media_thumbnail,
-    };
+    use crate::render::content::tests::{bare, markup, meta_with, unicode};
 
     fn meta() -> FeedMeta {
         meta_with(
@@ -257,7 +255,9 @@ mod tests {
 
     #[test]
     fn a_thumbnail_is_media_thumbnail_and_the_namespace_is_declared_once() {
-        let (bytes, _) = with_one_media_thumbnail(|refs| render(&meta(), refs).unwrap());
+        let (bytes, _) = crate::render::content::tests::with_one_media_thumbnail(|refs| {
+            render(&meta(), refs).unwrap()
+        });
         let xml = String::from_utf8(bytes.clone()).unwrap();
         assert!(
             !xml.contains("<enclosure"),
