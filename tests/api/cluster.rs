@@ -129,6 +129,13 @@ async fn three(redis: &Redis, tweak: fn(&mut paperboy::app::settings::Settings))
     apps
 }
 
+/// A redis-server, three instances sharing it, and [`past_dates`]; none without redis-server.
+async fn three_and_dates() -> Option<(Redis, [TestApp; 3], Vec<String>)> {
+    let redis = Redis::start().await?;
+    let apps = three(&redis, |_| {}).await;
+    Some((redis, apps, past_dates()))
+}
+
 /// 30 past dates (before yesterday, so their fetches count against the budget).
 fn past_dates() -> Vec<String> {
     let first = NaiveDate::from_ymd_opt(2026, 7, 10).unwrap();
@@ -163,11 +170,9 @@ async fn flood(apps: &[TestApp], dates: &[String], per_date: usize) -> Vec<u16> 
 
 #[tokio::test]
 async fn three_instances_ask_upstream_once_per_date_and_a_new_one_starts_warm() {
-    let Some(redis) = Redis::start().await else {
+    let Some((redis, apps, dates)) = three_and_dates().await else {
         return;
     };
-    let apps = three(&redis, |_| {}).await;
-    let dates = past_dates();
 
     // 200 concurrent requests over 30 dates, spread over the three instances.
     let statuses = flood(&apps, &dates, 7).await;
@@ -422,4 +427,35 @@ async fn a_shared_list_larger_than_the_limit_or_unreadable_is_not_taken() {
             "{date}: asked upstream instead"
         );
     }
+}
+
+#[tokio::test]
+async fn a_flushed_server_is_filled_again_and_still_one_fetch_per_date() {
+    let Some((redis, apps, dates)) = three_and_dates().await else {
+        return;
+    };
+    assert!(flood(&apps, &dates[..5], 3).await.iter().all(|s| *s == 200));
+    assert_eq!(upstream_requests(&apps[0], &dates[..5]).await, 5);
+
+    // Everything the server held is gone: lists, budget, locks.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("FLUSHALL")
+        .query_async::<()>(&mut c)
+        .await
+        .unwrap();
+
+    // What the instances hold is served as it was; new dates are fetched once for the three.
+    let statuses = flood(&apps, &dates[..10], 3).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(upstream_requests(&apps[0], &dates[..5]).await, 5);
+    assert_eq!(upstream_requests(&apps[0], &dates[5..10]).await, 5);
+    assert!(
+        redis
+            .keys()
+            .await
+            .iter()
+            .any(|k| k == &format!("paperboy:day:{}", dates[7])),
+        "the server is filled again"
+    );
 }
