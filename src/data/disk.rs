@@ -341,7 +341,6 @@ impl Storage {
     }
 }
 
-/// Sets aside a file whose content cannot be used, with a warning either way.
 /// The bytes a fetched list is stored as (in the data directory and in the shared server):
 /// its date, times and the items exactly as upstream sent them.
 pub fn encode_day(fetched: &FetchedDay, list: &DailyList) -> io::Result<Vec<u8>> {
@@ -354,6 +353,7 @@ pub fn encode_day(fetched: &FetchedDay, list: &DailyList) -> io::Result<Vec<u8>>
     serde_json::to_vec(&stored).map_err(io::Error::other)
 }
 
+/// Sets aside a file whose content cannot be used, with a warning either way.
 fn set_aside_logged(path: &Path, now: DateTime<Utc>, error: &ContentError) {
     match set_aside::set_aside(path, now) {
         Ok(aside) => tracing::warn!(
