@@ -195,7 +195,7 @@ impl Cluster {
         Ok(Some(cluster))
     }
 
-    /// Whether the shared server answered the last call.
+    /// Whether the shared server is up, as the watcher's last check (or a later call) found it.
     pub fn is_up(&self) -> bool {
         self.state.load(Ordering::Relaxed) == UP
     }
@@ -430,21 +430,14 @@ impl Cluster {
                     }
                 }
                 _ = ticks.tick() => {
-                    let ping = tokio::time::timeout(self.timeout, async {
-                        let mut c = self.manager.clone();
+                    let ping = async |mut c: ConnectionManager| {
                         redis::cmd("PING").query_async::<String>(&mut c).await
-                    });
-                    match ping.await {
-                        Ok(Ok(_)) => self.back(),
-                        Ok(Err(e)) => {
-                            self.down(&e.to_string());
-                            return;
-                        }
-                        Err(_) => {
-                            self.down(&format!("no answer within {:?}", self.timeout));
-                            return;
-                        }
+                    };
+                    // A failed check marks the server down (in call_anyway).
+                    if self.call_anyway(ping).await.is_none() {
+                        return;
                     }
+                    self.back();
                 }
             }
         }

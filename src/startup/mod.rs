@@ -87,7 +87,7 @@ fn open_storage(settings: &Settings) -> anyhow::Result<Option<Arc<Storage>>> {
 /// The store of daily lists, with its upstream client, storage and (when serving with
 /// `cluster.url` set) the shared server, which is used where the store works: on the
 /// backstage runtime. The commands (no backstage) work alone.
-fn shared_store(
+fn open_store(
     settings: &Settings,
     clock: &Arc<dyn Clock>,
     metrics: &Metrics,
@@ -145,7 +145,7 @@ fn shared_state(
         .map_err(|e| anyhow::anyhow!("invalid setting {e}"))?;
     let metrics = Metrics::new().context("Failed to define the metrics")?;
     let budget = Budget::split(settings.cache.max_memory.as_u64());
-    let store = shared_store(&settings, &clock, &metrics, &storage, &backstage, &budget)?;
+    let store = open_store(&settings, &clock, &metrics, &storage, &backstage, &budget)?;
     let build_slots = settings.server.builds();
     let renders = RenderCache::new(&budget);
     let bases = PublicBases::new(&settings.server.public_url, port);

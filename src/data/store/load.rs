@@ -112,8 +112,7 @@ impl Store {
         let list = fetched.and_then(|f| Ok((self.usable_list(&f, None)?, f)));
         match list {
             Ok((list, fetched)) => {
-                let bytes = self.share(&fetched, &list, lock).await;
-                self.persist(bytes, list.clone());
+                self.keep_fetched(&fetched, &list, lock).await;
                 Ok(self.put(list))
             }
             Err(e) => {
@@ -223,13 +222,12 @@ impl Store {
                 fetched: list.papers.len(),
             });
         }
-        let bytes = self.share(&fetched, &list, None).await;
+        let bytes = crate::data::disk::encode_day(&fetched, &list)
+            .map_err(|e| BackfillError::Storage(e.to_string()))?;
+        self.publish(date, &bytes).await;
         if let Some(storage) = self.storage.clone() {
-            let written = list.clone();
-            let save = move || match bytes {
-                Some(bytes) => storage.save_encoded(written.date, written.fetched_at, &bytes),
-                None => storage.save(&fetched, &written),
-            };
+            let (date, fetched_at) = (list.date, list.fetched_at);
+            let save = move || storage.save_encoded(date, fetched_at, &bytes);
             let saved = tokio::task::spawn_blocking(save)
                 .await
                 .map_err(|e| BackfillError::Storage(e.to_string()))?;

@@ -110,36 +110,9 @@ impl Store {
     /// Fetches `stale`'s date again and replaces it on success; keeps it on failure, and when
     /// the new copy would shrink a past day (the shrink rule).
     pub async fn refresh(&self, stale: Arc<DailyList>) {
-        let mut lock = None;
-        if let Some(cluster) = self.cluster.clone() {
-            // Another instance may have refreshed it: its copy serves this one too.
-            if let Some(newer) = self.newer_shared(&stale).await
-                && self.is_fresh(&newer)
-            {
-                return;
-            }
-            match cluster
-                .lock(
-                    &format!("fetch:{}", stale.date),
-                    self.upstream.fetch_bound(),
-                )
-                .await
-            {
-                // Another instance refreshes it now, and announces what it gets.
-                Some(None) => return,
-                Some(Some(taken)) => {
-                    // Refreshed by the instance that held the lock before?
-                    if let Some(newer) = self.newer_shared(&stale).await
-                        && self.is_fresh(&newer)
-                    {
-                        cluster.unlock(taken).await;
-                        return;
-                    }
-                    lock = Some(taken);
-                }
-                None => {}
-            }
-        }
+        let Some(lock) = self.refresh_turn(&stale).await else {
+            return;
+        };
         let fetched = self.upstream.fetch_day(stale.date).await;
         let list = fetched.and_then(|f| Ok((self.usable_list(&f, Some(&stale))?, f)));
         match list {
@@ -151,8 +124,7 @@ impl Store {
                 if list.changed_at != stale.changed_at {
                     tracing::info!(date = %list.date, "daily list changed");
                 }
-                let bytes = self.share(&fetched, &list, lock).await;
-                self.persist(bytes, list.clone());
+                self.keep_fetched(&fetched, &list, lock).await;
                 self.metrics.refresh(true);
                 self.put(list);
             }

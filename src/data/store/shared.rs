@@ -91,19 +91,17 @@ impl Store {
     /// in the background.
     pub(super) fn keep_shared(&self, (list, bytes): (DailyList, Vec<u8>)) -> Arc<DailyList> {
         let list = self.put(Arc::new(list));
-        let Some(storage) = self.storage.clone() else {
-            return list;
-        };
-        let metrics = self.metrics.clone();
-        let (date, fetched_at) = (list.date, list.fetched_at);
-        let write = move || {
-            metrics.storage_write(storage.save_encoded(date, fetched_at, &bytes).is_ok());
-        };
-        match &self.runtime {
-            Some(runtime) => drop(runtime.spawn_blocking(write)),
-            None => drop(tokio::task::spawn_blocking(write)),
-        }
+        self.persist(Some(bytes), list.clone());
         list
+    }
+
+    /// Takes the cluster's lock on fetching `date` (refreshes included): `Some(Some(lock))`
+    /// when taken, `Some(None)` when another instance holds it, `None` when the server cannot
+    /// say.
+    async fn lock_fetch(&self, cluster: &Cluster, date: NaiveDate) -> Option<Option<Lock>> {
+        cluster
+            .lock(&format!("fetch:{date}"), self.upstream.fetch_bound())
+            .await
     }
 
     /// Whose turn it is to fetch `date`: this instance's when it takes the cluster's lock;
@@ -112,8 +110,7 @@ impl Store {
     pub(super) async fn take_turn(&self, cluster: &Cluster, date: NaiveDate) -> Turn {
         // Listening before asking for the lock: no announcement falls between the two.
         let mut changes = cluster.changes();
-        let name = format!("fetch:{date}");
-        let lock = match cluster.lock(&name, self.upstream.fetch_bound()).await {
+        match self.lock_fetch(cluster, date).await {
             Some(Some(lock)) => {
                 // The instance that held it before may have finished between the read and
                 // the lock.
@@ -124,8 +121,8 @@ impl Store {
                 return Turn::Mine(Some(lock));
             }
             None => return Turn::Mine(None),
-            Some(None) => name,
-        };
+            Some(None) => {}
+        }
         // Waiting for the holder is waiting for upstream: as long as one fetch may take.
         let deadline = tokio::time::Instant::now() + self.upstream.timeout();
         loop {
@@ -135,7 +132,7 @@ impl Store {
                 return Turn::Theirs(self.keep_shared(shared));
             }
             if cluster.is_down() || tokio::time::Instant::now() >= deadline {
-                tracing::debug!(%date, lock, "no list from the instance fetching it; fetching here");
+                tracing::debug!(%date, "no list from the instance fetching it; fetching here");
                 return Turn::Mine(None);
             }
             let heard = tokio::time::timeout(CHECK_WHILE_WAITING, announcement(&mut changes, date));
@@ -147,22 +144,31 @@ impl Store {
         }
     }
 
-    /// Publishes a fetched list to the shared server (before `lock` is released, so that an
-    /// instance that takes the lock next finds the list), then releases the lock.
-    pub(super) async fn share(
+    /// Keeps a fetched list beyond memory: encoded once, written to the shared server and
+    /// announced (before `lock` is released, so that an instance that takes the lock next
+    /// finds the list), and written to the data directory in the background.
+    pub(super) async fn keep_fetched(
         &self,
         fetched: &FetchedDay,
-        list: &DailyList,
+        list: &Arc<DailyList>,
         lock: Option<Lock>,
-    ) -> Option<Vec<u8>> {
-        let bytes = encode_day(fetched, list).ok()?;
-        if let Some(cluster) = &self.cluster {
-            cluster.put_day(list.date, &bytes).await;
-            if let Some(lock) = lock {
-                cluster.unlock(lock).await;
-            }
+    ) {
+        let bytes = encode_day(fetched, list).ok();
+        if let Some(bytes) = &bytes {
+            self.publish(list.date, bytes).await;
         }
-        Some(bytes)
+        if let (Some(cluster), Some(lock)) = (&self.cluster, lock) {
+            cluster.unlock(lock).await;
+        }
+        self.persist(bytes, list.clone());
+    }
+
+    /// Writes `bytes` (a fetched list) to the shared server, when there is one, and announces
+    /// it.
+    pub(super) async fn publish(&self, date: NaiveDate, bytes: &[u8]) {
+        if let Some(cluster) = &self.cluster {
+            cluster.put_day(date, bytes).await;
+        }
     }
 
     /// Ends a turn that fetched nothing: waiters are told, and the lock released.
@@ -172,6 +178,33 @@ impl Store {
         };
         cluster.fetch_failed(date).await;
         cluster.unlock(lock).await;
+    }
+
+    /// Whether this instance refreshes `stale`, and with which lock: not (`None`) when
+    /// another instance refreshed it already (its fresh copy is taken) or refreshes it now
+    /// (it announces what it gets); otherwise the cluster's lock when one was taken.
+    pub(super) async fn refresh_turn(&self, stale: &DailyList) -> Option<Option<Lock>> {
+        let Some(cluster) = self.cluster.clone() else {
+            return Some(None);
+        };
+        let refreshed = async || {
+            self.newer_shared(stale)
+                .await
+                .is_some_and(|newer| self.is_fresh(&newer))
+        };
+        if refreshed().await {
+            return None;
+        }
+        match self.lock_fetch(&cluster, stale.date).await {
+            Some(None) => None,
+            // Refreshed by the instance that held the lock before?
+            Some(Some(lock)) if refreshed().await => {
+                cluster.unlock(lock).await;
+                None
+            }
+            Some(taken) => Some(taken),
+            None => Some(None),
+        }
     }
 
     /// A copy of `held`'s date newer than `held` in the shared server, taken: put in memory
