@@ -113,10 +113,20 @@ async fn instance(
     .await
 }
 
-/// Three instances sharing `redis`; the first one's mock upstream serves all three.
-async fn three(redis: &Redis, tweak: fn(&mut paperboy::app::settings::Settings)) -> [TestApp; 3] {
+/// The first instance sharing `redis`, and the address of its mock upstream (which the
+/// others share).
+async fn first_instance(
+    redis: &Redis,
+    tweak: fn(&mut paperboy::app::settings::Settings),
+) -> (TestApp, String) {
     let first = instance(redis, None, tweak).await;
     let upstream = first.upstream.uri();
+    (first, upstream)
+}
+
+/// Three instances sharing `redis`; the first one's mock upstream serves all three.
+async fn three(redis: &Redis, tweak: fn(&mut paperboy::app::settings::Settings)) -> [TestApp; 3] {
+    let (first, upstream) = first_instance(redis, tweak).await;
     let second = instance(redis, Some(&upstream), tweak).await;
     let third = instance(redis, Some(&upstream), tweak).await;
     let apps = [first, second, third];
@@ -359,8 +369,7 @@ async fn instances_started_together_warm_up_with_one_fetch_per_day() {
         return;
     };
     // The first instance's mock serves all three; the others start at the same moment.
-    let first = instance(&redis, None, |_| {}).await;
-    let upstream = first.upstream.uri();
+    let (first, upstream) = first_instance(&redis, |_| {}).await;
     let start = |upstream: String| {
         let url = redis.url();
         spawn_app_at(NOW, paperboy::app::background::Background::On, move |s| {
@@ -458,4 +467,40 @@ async fn a_flushed_server_is_filled_again_and_still_one_fetch_per_date() {
             .any(|k| k == &format!("paperboy:day:{}", dates[7])),
         "the server is filled again"
     );
+}
+
+#[tokio::test]
+async fn two_prefixes_on_one_server_are_two_clusters() {
+    let Some(redis) = Redis::start().await else {
+        return;
+    };
+    let (first, upstream) = first_instance(&redis, |_| {}).await;
+    let other = instance(&redis, Some(&upstream), |s| {
+        s.cluster.prefix = "staging".into()
+    })
+    .await;
+    for app in [&first, &other] {
+        eventually("the instance is connected", || async {
+            app.json("/readyz").await["cluster"] == "ok"
+        })
+        .await;
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        assert!(metrics.contains("paperboy_cluster_up 1"), "{metrics}");
+        let path = "/feed.json?date=2026-07-20&days=1";
+        assert_eq!(app.get(path).await.status(), 200);
+    }
+    // Each deployment fetched the date for itself, and keeps it under its own prefix.
+    assert_eq!(first.upstream_requests_for("2026-07-20").await, 2);
+    let keys = redis.keys().await;
+    for key in ["paperboy:day:2026-07-20", "staging:day:2026-07-20"] {
+        assert!(keys.iter().any(|k| k == key), "{key}: {keys:?}");
+    }
+}
+
+#[tokio::test]
+async fn without_cluster_url_the_instance_says_it_is_off() {
+    let app = spawn_app().await;
+    assert_eq!(app.json("/readyz").await["cluster"], "off");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("paperboy_cluster_up 0"), "{metrics}");
 }

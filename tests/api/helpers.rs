@@ -650,3 +650,23 @@ pub async fn assert_problem(response: reqwest::Response, status: u16, what: &str
     );
     problem
 }
+
+/// A path of every route paperboy registers.
+pub const EVERY_ROUTE: [&str; 16] = [
+    "/feed.rss",
+    "/feed",
+    "/digest.json",
+    "/topics/llm.atom",
+    "/topics/llm/digest.rss",
+    "/topics.opml",
+    "/huggingface/daily-papers",
+    "/huggingface/daily-papers/week",
+    "/huggingface/daily-papers/week/10",
+    "/",
+    "/preview",
+    "/favicon.ico",
+    "/icon.png",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+];

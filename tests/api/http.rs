@@ -243,26 +243,6 @@ async fn a_trailing_slash_reaches_the_same_feed() {
     assert_eq!(feed["items"].as_array().map(Vec::len), Some(1));
 }
 
-/// A path of every route paperboy registers.
-const EVERY_ROUTE: [&str; 16] = [
-    "/feed.rss",
-    "/feed",
-    "/digest.json",
-    "/topics/any.atom",
-    "/topics/any/digest.rss",
-    "/topics.opml",
-    "/huggingface/daily-papers",
-    "/huggingface/daily-papers/week",
-    "/huggingface/daily-papers/week/10",
-    "/",
-    "/preview",
-    "/favicon.ico",
-    "/icon.png",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-];
-
 /// Every route answers GET and HEAD only: any other method is a 405 problem naming them
 /// (section 5), whichever route registered the path.
 #[tokio::test]

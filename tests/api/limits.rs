@@ -510,25 +510,10 @@ async fn the_token_never_appears_in_bodies_metrics_or_debug_output() {
     }));
 }
 
-/// Routes and the query strings they refuse, each naming its parameter.
-const ROUTES: [&str; 11] = [
-    "/feed.rss",
-    "/feed.atom",
-    "/feed.json",
-    "/feed",
-    "/topics/llm.atom",
-    "/topics.opml",
-    "/preview",
-    "/",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-];
-
 #[tokio::test]
 async fn query_strings_are_decoded_strictly_on_every_route() {
     let app = spawn_app().await;
-    for route in ROUTES {
+    for route in EVERY_ROUTE {
         for (query, parameter) in [
             ("q=%zz", "q"),
             ("q=abc%", "q"),
@@ -559,7 +544,7 @@ async fn long_query_strings_and_large_heads_are_refused_on_every_route() {
     let app = spawn_app().await;
     let long = format!("q={}", "a".repeat(4100));
     let big = "x".repeat(20 * 1024);
-    for route in ROUTES {
+    for route in EVERY_ROUTE {
         let what = format!("{route} with {} query bytes", long.len());
         assert_problem(app.get(&format!("{route}?{long}")).await, 414, &what).await;
         let response = app.get_with(route, &[("x-padding", &big)]).await;
