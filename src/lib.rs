@@ -2,7 +2,7 @@
 //!
 //! The folders are the layers, each using only those below it (ARCHITECTURE.md):
 //! `common`, `telemetry` and `backstage` at the bottom; then `data`, `query`, `http`,
-//! `render`, `app`, `pipeline`, `routes`, `startup` and `commands`.
+//! `render`, `app`, `pipeline`, `websub`, `routes`, `startup` and `commands`.
 
 pub mod app;
 pub mod backstage;
@@ -16,3 +16,4 @@ pub mod render;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod websub;

@@ -16,9 +16,11 @@ use crate::data::upstream::{UpstreamSettings, is_loopback};
 use crate::query::limits::FeedSettings;
 
 mod urls;
+pub mod websub;
 
 use crate::query::topics::{TopicError, TopicSettings, Topics, starter_topics};
 use urls::{web_base_url, without_trailing_slash};
+use websub::WebsubSettings;
 
 /// The file looked up in the working directory when no `--config` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
@@ -35,6 +37,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[cluster]`: the server shared with other instances (section 15).
     pub cluster: ClusterSettings,
+    /// `[websub]`: the hub of the feeds (section 16).
+    pub websub: WebsubSettings,
     /// `[[topics]]`: a file that lists any replaces the starter set whole.
     pub topics: Vec<TopicSettings>,
 }
@@ -49,6 +53,7 @@ impl Default for Settings {
             feeds: FeedSettings::default(),
             log: LogSettings::default(),
             cluster: ClusterSettings::default(),
+            websub: WebsubSettings::default(),
             topics: starter_topics(),
         }
     }
@@ -223,6 +228,9 @@ impl Settings {
         self.check_bounds()?;
         self.check_feeds()?;
         self.cluster
+            .check()
+            .map_err(|(key, problem)| invalid(key, problem))?;
+        self.websub
             .check()
             .map_err(|(key, problem)| invalid(key, problem))?;
         self.parsed_topics()?;

@@ -219,6 +219,11 @@ impl Store {
         (self.clock.today() - date).num_days() < i64::from(self.recent_days)
     }
 
+    /// Moves whenever a list changes content (any date): what the hub waits on.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.versions.changes()
+    }
+
     /// A number that moves whenever the content of a list of `oldest..=newest` changes (and
     /// only then: reading a list again, from disk or after it left memory, does not move it).
     /// Read it *before* reading the lists: anything derived from them is current while it

@@ -73,6 +73,16 @@ impl Problem {
         }
     }
 
+    /// 429: over a limit that waiting a little does not lift (the hub's subscriptions).
+    pub fn too_many_requests(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, detail)
+    }
+
+    /// 413: a request body larger than the route reads.
+    pub fn payload_too_large(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, detail)
+    }
+
     /// 414: the query string is longer than `server.max_query`.
     pub fn uri_too_long(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::URI_TOO_LONG, detail)

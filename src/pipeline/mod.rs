@@ -17,4 +17,4 @@ pub use admission::{build, run_backstage, unavailable};
 pub use cycle::Cycle;
 pub use feed_route::{FeedRoute, Scope};
 pub use plan::{Plan, digest_window, plan, plan_for, render_once};
-pub use serve::serve_feed;
+pub use serve::{feed_at, serve_feed};

@@ -22,7 +22,7 @@ use crate::query::params::{FeedQuery, ParseContext};
 use crate::query::period::Period;
 use crate::query::select::{Scan, Windows, select, select_periods, select_with};
 use crate::query::topics::Topic;
-use crate::render::cache::{Encoded, RenderKey, RenderedFeed};
+use crate::render::cache::{Encoded, RenderKey, RenderedFeed, link_header};
 use crate::render::{self, FeedMeta};
 
 /// What a request asks for, before any list is read: its render key (without the data
@@ -112,6 +112,7 @@ impl Plan {
             updated: last_changed,
             max_age: state.settings.server.max_age,
             public_url: key.base.to_string(),
+            hub: state.settings.websub.enabled,
             periods: self.periods,
             id_query: key.id_query.clone(),
             writing: state.writing,
@@ -294,6 +295,8 @@ pub(crate) struct RenderJob {
     updated: DateTime<Utc>,
     max_age: Duration,
     public_url: String,
+    /// Whether the feed names the hub `<public_url>/websub` (`websub.enabled`).
+    hub: bool,
     /// A digest's periods, newest first; empty for a feed of papers.
     periods: Vec<Period>,
     /// The query in a digest item's id.
@@ -311,7 +314,13 @@ impl RenderJob {
             updated: self.updated,
             max_age: self.max_age,
             public_url: self.public_url.clone(),
+            hub: self.hub_url(),
         }
+    }
+
+    /// `<public_url>/websub`, when the feed names the hub.
+    fn hub_url(&self) -> Option<String> {
+        self.hub.then(|| format!("{}/websub", self.public_url))
     }
 
     /// Selects and renders, with the placeholder as the self link.
@@ -357,7 +366,8 @@ impl RenderJob {
             self.format,
             self.updated,
         )
-        .with_stitch(stitch))
+        .with_stitch(stitch)
+        .with_hub(self.hub_url()))
     }
 
     /// Selects and writes the feed for `self_url`, to be answered once and not kept; gzipped
@@ -368,6 +378,7 @@ impl RenderJob {
             return Ok(one_off(&self.render()?, self_url, gzip));
         }
         let papers = select(&self.windows, &self.query, &self.lists, self.limit);
+        let link = link_header(self.hub_url().as_deref(), self_url);
         let mut frame = render::parts::Frame::new(self.format, &self.meta()).map_err(failed)?;
         frame.head =
             RenderedFeed::from_template(frame.head, &self.placeholder, self.format, self.updated)
@@ -376,11 +387,13 @@ impl RenderJob {
             && let Some((body, hash)) = render::parts::gzip_once(&frame, &papers).map_err(failed)?
         {
             let validators = Validators::for_hash(hash, self.updated);
-            return Ok(Arc::new(Encoded::gzip_only(body, validators)));
+            return Ok(Arc::new(
+                Encoded::gzip_only(body, validators).with_link(link),
+            ));
         }
         let (body, stitch) =
             render::parts::render_stitchable_in(&frame, &papers).map_err(failed)?;
-        let encoded = Arc::new(Encoded::one_off(body, self.updated, stitch));
+        let encoded = Arc::new(Encoded::one_off(body, self.updated, stitch).with_link(link));
         if gzip {
             encoded.body(ContentEncoding::Gzip);
         }

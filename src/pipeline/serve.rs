@@ -34,7 +34,7 @@ pub async fn serve_feed(
     let now = state.clock.now();
     let today = now.date_naive();
     let base = state.bases.for_request(req);
-    let url = request_url(&base, req);
+    let url = request_url(&base, req.path(), req.query_string());
     let store = &state.store;
     if let Some((format, encoded)) = state.renders.resolved(&url, today, now, |oldest, newest| {
         store.window_version(oldest, newest)
@@ -64,7 +64,7 @@ async fn serve_unresolved(
         format: route.format,
         topic: route.topic.map(|t| t.name.clone()),
         query: req.query_string().to_owned(),
-        self_url: self_url(&base, req),
+        self_url: self_url(&base, req.path(), req.query_string()),
         gzip: negotiate(req, false) == ContentEncoding::Gzip,
         base,
         url,
@@ -210,9 +210,41 @@ fn answer_ready(
         .then(|| respond(encoded, Some(encoding), format, cache_control))
 }
 
+/// The feed at `path?query` (with links from `base`), as a GET of it gets it, for the hub's
+/// deliveries: from the fast path, or planned, read and built here (the hub runs backstage).
+pub async fn feed_at(
+    state: &AppState,
+    route: FeedRoute<'_>,
+    base: Arc<str>,
+    (path, query): (&str, &str),
+) -> Result<(Format, Arc<Encoded>), Problem> {
+    let now = state.clock.now();
+    let url = request_url(&base, path, query);
+    let store = &state.store;
+    if let Some(hit) = state
+        .renders
+        .resolved(&url, now.date_naive(), now, |oldest, newest| {
+            store.window_version(oldest, newest)
+        })
+    {
+        return Ok(hit);
+    }
+    let miss = Miss {
+        scope: route.scope,
+        format: route.format,
+        topic: route.topic.map(|t| t.name.clone()),
+        query: query.to_owned(),
+        self_url: self_url(&base, path, query),
+        gzip: false,
+        base,
+        url,
+        now,
+    };
+    resolve(state, miss).await
+}
+
 /// The links' base, the request's path and query as received: the fast path's key.
-fn request_url(base: &str, req: &HttpRequest) -> String {
-    let (path, query) = (req.path(), req.query_string());
+fn request_url(base: &str, path: &str, query: &str) -> String {
     let mut url = String::with_capacity(base.len() + path.len() + query.len() + 1);
     url.push_str(base);
     url.push_str(path);
@@ -222,12 +254,11 @@ fn request_url(base: &str, req: &HttpRequest) -> String {
 }
 
 /// `<public_url><path>?<query as received>`, cleaned for XML.
-fn self_url(public_url: &str, req: &HttpRequest) -> String {
-    let query = req.query_string();
+fn self_url(public_url: &str, path: &str, query: &str) -> String {
     let url = if query.is_empty() {
-        format!("{public_url}{}", req.path())
+        format!("{public_url}{path}")
     } else {
-        format!("{public_url}{}?{query}", req.path())
+        format!("{public_url}{path}?{query}")
     };
     crate::common::text::clean_inline(&url)
 }
@@ -262,6 +293,9 @@ fn respond(
     let Some(encoding) = encoding else {
         return response.finish();
     };
+    if let Some(link) = &encoded.link {
+        response.insert_header((header::LINK, link.clone()));
+    }
     if encoding != ContentEncoding::Identity {
         response.insert_header((
             header::CONTENT_ENCODING,

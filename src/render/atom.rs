@@ -46,10 +46,13 @@ fn feed(meta: &FeedMeta, entries: Vec<Entry>) -> Feed {
         title: Text::plain(meta.clean_title()),
         // `Last-Modified` has whole seconds.
         updated: fixed(meta.updated.trunc_subsecs(0)),
-        links: vec![
+        links: [
             link(HOME_PAGE.to_owned(), "alternate", Some("text/html")),
             link(self_url, "self", Some("application/atom+xml")),
-        ],
+        ]
+        .into_iter()
+        .chain(meta.clean_hub().map(|hub| link(hub, "hub", None)))
+        .collect(),
         generator: Some(Generator {
             value: "paperboy".to_owned(),
             uri: None,
@@ -152,6 +155,8 @@ mod tests {
         let strict = Feed::read_from(bytes.as_slice()).unwrap();
         assert_eq!(strict.id, meta().self_url);
         assert_eq!(strict.updated, fixed(meta().updated));
+        let hub = strict.links.iter().find(|l| l.rel == "hub").unwrap();
+        assert_eq!(hub.href, "https://feeds.example/websub");
         let strict_self = strict.links.iter().find(|l| l.rel == "self").unwrap();
         assert_eq!(strict_self.href, meta().self_url);
         assert_eq!(

@@ -20,6 +20,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
+use actix_web::http::header::HeaderValue;
 use actix_web::web::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use moka::future::Cache;
@@ -31,7 +32,7 @@ use crate::telemetry::memory::Budget;
 
 mod encoded;
 
-pub use encoded::Encoded;
+pub use encoded::{Encoded, link_header};
 use encoded::exact;
 
 /// What a rendered feed is filed under.
@@ -61,6 +62,8 @@ pub struct RenderedFeed {
     stitch: Option<Stitch>,
     format: Format,
     last_modified: DateTime<Utc>,
+    /// The hub the feed names, for the `Link` header of its bodies.
+    hub: Option<Arc<str>>,
 }
 
 impl RenderedFeed {
@@ -84,7 +87,19 @@ impl RenderedFeed {
             stitch: None,
             format,
             last_modified,
+            hub: None,
         }
+    }
+
+    /// Naming `hub` in the `Link` header of its bodies.
+    pub fn with_hub(mut self, hub: Option<String>) -> Self {
+        self.hub = hub.map(Arc::from);
+        self
+    }
+
+    /// The `Link` header of the body at `self_url`.
+    pub fn link(&self, self_url: &str) -> Option<HeaderValue> {
+        encoded::link_header(self.hub.as_deref(), self_url)
     }
 
     /// With the items its one-off gzip bodies are stitched from.
@@ -96,11 +111,14 @@ impl RenderedFeed {
     /// The body for `self_url`, for a feed answered once and not kept: spliced and hashed, and
     /// compressed fast if at all.
     pub fn one_off(&self, self_url: &str) -> Arc<Encoded> {
-        Arc::new(Encoded::one_off(
-            self.splice(self_url),
-            self.last_modified,
-            self.stitch.clone(),
-        ))
+        Arc::new(
+            Encoded::one_off(
+                self.splice(self_url),
+                self.last_modified,
+                self.stitch.clone(),
+            )
+            .with_link(self.link(self_url)),
+        )
     }
 
     /// The template with `self_url`, escaped for the format, in each slot.
@@ -129,7 +147,10 @@ impl RenderedFeed {
     /// The body for `self_url`, to be kept: spliced, hashed, and compressed in every
     /// encoding. CPU work: run it as a build.
     pub fn kept(&self, self_url: &str) -> Arc<Encoded> {
-        Arc::new(Encoded::kept(self.splice(self_url), self.last_modified))
+        Arc::new(
+            Encoded::kept(self.splice(self_url), self.last_modified)
+                .with_link(self.link(self_url)),
+        )
     }
 
     /// Bytes the template holds: its parts, and the compressed items its one-off gzip bodies

@@ -133,6 +133,7 @@ pub(super) mod tests {
             updated: chrono::Utc.with_ymd_and_hms(2026, 8, 3, 9, 30, 0).unwrap(),
             max_age: std::time::Duration::from_secs(max_age_secs),
             public_url: "https://feeds.example".to_owned(),
+            hub: Some("https://feeds.example/websub".to_owned()),
         }
     }
 

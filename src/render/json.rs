@@ -19,7 +19,18 @@ struct JsonFeed<T> {
     icon: String,
     favicon: String,
     language: &'static str,
+    /// The WebSub hub, when the feed names one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<JsonHub>,
     items: Vec<T>,
+}
+
+/// A JSON Feed `hubs` entry.
+#[derive(Serialize)]
+struct JsonHub {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
 }
 
 /// A digest item: a period and its papers.
@@ -115,6 +126,14 @@ fn feed<T: Serialize>(meta: &FeedMeta, items: Vec<T>) -> JsonFeed<T> {
         icon: meta.icon_url(),
         favicon: meta.favicon_url(),
         language: "en",
+        hubs: meta
+            .clean_hub()
+            .map(|url| JsonHub {
+                kind: "WebSub",
+                url,
+            })
+            .into_iter()
+            .collect(),
         items,
     }
 }
@@ -183,6 +202,10 @@ mod tests {
         assert_eq!(value["feed_url"], meta().self_url);
         assert_eq!(value["description"], DESCRIPTION);
         assert_eq!(value["language"], "en");
+        assert_eq!(
+            value["hubs"],
+            json!([{"type": "WebSub", "url": "https://feeds.example/websub"}])
+        );
         assert_eq!(value["items"], json!([]));
         let feed = feed_rs::parser::parse(bytes.as_slice()).unwrap();
         assert_eq!(feed.title.unwrap().content, meta().title);

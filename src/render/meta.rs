@@ -33,6 +33,8 @@ pub struct FeedMeta {
     pub max_age: Duration,
     /// `server.public_url`: the icons are `<public_url>/icon.png` and `/favicon.ico`.
     pub public_url: String,
+    /// The WebSub hub the feed names (`<public_url>/websub`), when `websub.enabled`.
+    pub hub: Option<String>,
 }
 
 impl FeedMeta {
@@ -50,6 +52,11 @@ impl FeedMeta {
     /// The 32 px ICO icon.
     pub(super) fn favicon_url(&self) -> String {
         format!("{}/favicon.ico", self.public_url)
+    }
+
+    /// The hub's URL, without characters XML 1.0 forbids.
+    pub(super) fn clean_hub(&self) -> Option<String> {
+        self.hub.as_deref().map(clean_inline)
     }
 
     /// The self URL without characters XML 1.0 forbids.

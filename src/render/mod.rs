@@ -95,6 +95,7 @@ mod tests {
             updated: Utc.with_ymd_and_hms(2026, 8, 3, 9, 30, 0).unwrap(),
             max_age: Duration::from_secs(300),
             public_url: "https://feeds.example".to_owned(),
+            hub: None,
         }
     }
 

@@ -31,6 +31,7 @@ fn item_meta() -> FeedMeta {
         updated: DateTime::UNIX_EPOCH,
         max_age: Duration::from_secs(60),
         public_url: "http://localhost".to_owned(),
+        hub: None,
     }
 }
 

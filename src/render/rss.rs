@@ -32,6 +32,15 @@ fn ttl_minutes(meta: &FeedMeta) -> u64 {
     (meta.max_age.as_secs() / 60).max(1)
 }
 
+/// `<atom:link rel="hub">` when the feed names a WebSub hub.
+fn hub_link(meta: &FeedMeta) -> Option<Link> {
+    meta.clean_hub().map(|href| Link {
+        href,
+        rel: "hub".to_owned(),
+        ..Link::default()
+    })
+}
+
 fn channel(meta: &FeedMeta, items: Vec<Item>) -> Channel {
     let self_link = Link {
         href: meta.clean_self_url(),
@@ -62,7 +71,9 @@ fn channel(meta: &FeedMeta, items: Vec<Item>) -> Channel {
         .ttl(Some(ttl_minutes(meta).to_string()))
         .last_build_date(Some(meta.updated.to_rfc2822()))
         .atom_ext(Some(
-            AtomExtensionBuilder::default().link(self_link).build(),
+            AtomExtensionBuilder::default()
+                .links(hub_link(meta).into_iter().chain([self_link]).collect::<Vec<_>>())
+                .build(),
         ))
         .items(items)
         .build()
@@ -159,10 +170,13 @@ mod tests {
         let built = DateTime::parse_from_rfc2822(channel.last_build_date().unwrap()).unwrap();
         assert_eq!(built, meta().updated);
         let links = channel.atom_ext().unwrap().links();
-        assert_eq!(links.len(), 1);
-        assert_eq!(links[0].rel(), "self");
-        assert_eq!(links[0].href(), meta().self_url);
-        assert_eq!(links[0].mime_type(), Some("application/rss+xml"));
+        assert_eq!(links.len(), 2);
+        // The WebSub hub (section 16), then the self link.
+        assert_eq!(links[0].rel(), "hub");
+        assert_eq!(links[0].href(), "https://feeds.example/websub");
+        assert_eq!(links[1].rel(), "self");
+        assert_eq!(links[1].href(), meta().self_url);
+        assert_eq!(links[1].mime_type(), Some("application/rss+xml"));
         assert!(channel.items().is_empty());
 
         let feed = feed_rs::parser::parse(bytes.as_slice()).unwrap();

@@ -9,6 +9,7 @@ pub mod icons;
 pub mod operations;
 pub mod pages;
 pub mod rsshub;
+pub mod websub;
 
 /// Registers every route.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -17,6 +18,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     pages::config(cfg);
     rsshub::config(cfg);
     operations::config(cfg);
+    websub::config(cfg);
 }
 
 /// The answer for any path no route knows.

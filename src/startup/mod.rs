@@ -28,6 +28,7 @@ use crate::render::html::HomeCache;
 use crate::routes;
 use crate::telemetry::memory::Budget;
 use crate::telemetry::metrics::Metrics;
+use crate::websub::{Hub, HubTask};
 
 pub mod allocator;
 pub mod logs;
@@ -63,6 +64,8 @@ pub struct Application {
     state: web::Data<AppState>,
     /// Warm-up and the refresh timer; stopped with the server.
     background: Option<BackgroundTask>,
+    /// The WebSub hub's task (`websub.enabled`); stopped with the server.
+    hub: Option<HubTask>,
 }
 
 /// The data directory of the settings, opened (none when `storage.data_dir` is empty).
@@ -179,6 +182,8 @@ fn shared_state(
 pub fn offline_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     let mut settings = settings;
     settings.server.public_url = settings.public_url(settings.server.port);
+    // A static site has no hub: its feeds name none.
+    settings.websub.enabled = false;
     let port = settings.server.port;
     let (state, _) = shared_state(
         settings,
@@ -194,6 +199,7 @@ pub fn offline_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
 /// The HTTP server on `listener`, with `workers` workers, serving the routes with `state`.
 fn http_server(
     state: &web::Data<AppState>,
+    hub: Option<web::Data<Hub>>,
     listener: TcpListener,
     workers: usize,
 ) -> anyhow::Result<Server> {
@@ -208,8 +214,12 @@ fn http_server(
         metrics: state.metrics.clone(),
     });
     let server = HttpServer::new(move || {
-        App::new()
-            .app_data(server_state.clone())
+        let app = App::new();
+        let app = match &hub {
+            Some(hub) => app.app_data(hub.clone()),
+            None => app,
+        };
+        app.app_data(server_state.clone())
             .app_data(edge.clone())
             .wrap(actix_web::middleware::from_fn(crate::http::edge::handle))
             .configure(routes::config)
@@ -277,7 +287,18 @@ impl Application {
         .context("Failed to start the backstage runtime")?;
         let (state, storage) = shared_state(settings, clock, readiness, port, backstage, writing)?;
         let state = web::Data::new(state);
-        let server = http_server(&state, listener, workers)?;
+        let hub = match state.settings.websub.enabled {
+            true => {
+                let runtime = state
+                    .backstage
+                    .handle()
+                    .unwrap_or_else(tokio::runtime::Handle::current);
+                Some(Arc::new(Hub::new(&state, runtime)?))
+            }
+            false => None,
+        };
+        let server = http_server(&state, hub.clone().map(web::Data::from), listener, workers)?;
+        let hub = hub.map(|hub| hub.spawn(state.clone()));
         let background = (background == Background::On).then(|| {
             background::spawn(
                 BackgroundContext {
@@ -297,6 +318,7 @@ impl Application {
             server,
             state,
             background,
+            hub,
         })
     }
 
@@ -315,6 +337,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         drop(self.background);
+        drop(self.hub);
         result
     }
 }

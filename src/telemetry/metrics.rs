@@ -116,6 +116,7 @@ struct Counters {
     refreshes: IntCounterVec,
     storage_writes: IntCounterVec,
     storage_reads: IntCounterVec,
+    websub_deliveries: IntCounterVec,
 }
 
 /// The gauges, the histogram and the one unlabelled counter.
@@ -127,6 +128,7 @@ struct Gauges {
     builds_shed: IntCounter,
     render_cache_bytes: IntGauge,
     cluster_up: IntGauge,
+    websub_subscriptions: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -228,6 +230,23 @@ impl Metrics {
     }
 
     /// A feed build refused because the build pool stayed full.
+    /// One delivery to a WebSub subscriber: `delivered`, `failed` or `gone`.
+    pub fn websub_delivery(&self, outcome: &'static str) {
+        self.inner
+            .counters
+            .websub_deliveries
+            .with_label_values(&[outcome])
+            .inc();
+    }
+
+    /// Active WebSub subscriptions now.
+    pub fn set_websub_subscriptions(&self, count: usize) {
+        self.inner
+            .gauges
+            .websub_subscriptions
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
     pub fn build_shed(&self) {
         self.inner.gauges.builds_shed.inc();
     }
@@ -302,6 +321,11 @@ impl Counters {
                 "Stored daily lists read from the data directory, by outcome: ok, set_aside (content that cannot be used, renamed .corrupt-<seconds>), failed (an I/O error: the file is left in place and read again next time).",
                 &["outcome"],
             )?,
+            websub_deliveries: counter(
+                "paperboy_websub_deliveries_total",
+                "Feeds pushed to WebSub subscribers, by outcome: delivered (a 2xx), failed (anything else, or no answer; retried after 1, 5, 30 and 120 minutes), gone (a 410: the subscription ends).",
+                &["outcome"],
+            )?,
         })
     }
 }
@@ -362,6 +386,13 @@ impl Gauges {
                     "1 while the shared server (cluster.url) answers; 0 when it does not, or none is set.",
                 )?,
             )?,
+            websub_subscriptions: registered(
+                registry,
+                IntGauge::new(
+                    "paperboy_websub_subscriptions",
+                    "Active WebSub subscriptions (verified, lease not over).",
+                )?,
+            )?,
         })
     }
 }
@@ -392,6 +423,9 @@ impl Inner {
             self.counters.storage_writes.with_label_values(&[outcome]);
         }
         self.counters.refreshes.with_label_values(&["shrunk"]);
+        for outcome in ["delivered", "failed", "gone"] {
+            self.counters.websub_deliveries.with_label_values(&[outcome]);
+        }
         for outcome in ["ok", "set_aside", "failed"] {
             self.counters.storage_reads.with_label_values(&[outcome]);
         }

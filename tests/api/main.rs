@@ -30,3 +30,4 @@ mod search;
 mod storage;
 mod topics;
 mod upstream;
+mod websub;

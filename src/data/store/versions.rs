@@ -15,6 +15,8 @@ pub(super) struct Versions {
     slots: Box<[AtomicU64]>,
     /// Dates before `first` (never asked for) and beyond the slots share this one.
     rest: AtomicU64,
+    /// How many changes there were, for those who wait for the next one (the hub).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl Versions {
@@ -23,7 +25,13 @@ impl Versions {
             first,
             slots: (0..VERSION_SLOTS).map(|_| AtomicU64::new(0)).collect(),
             rest: AtomicU64::new(0),
+            changes: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// A receiver that sees every change after it is made.
+    pub(super) fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     pub(super) fn slot(&self, date: NaiveDate) -> &AtomicU64 {
@@ -35,6 +43,7 @@ impl Versions {
 
     pub(super) fn bump(&self, date: NaiveDate) {
         self.slot(date).fetch_add(1, Ordering::AcqRel);
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The sum of the versions of `oldest..=newest`: the counters only grow, so the sum moves

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use actix_web::http::header::ContentEncoding;
+use actix_web::http::header::{ContentEncoding, HeaderValue};
 use actix_web::web::Bytes;
 use chrono::{DateTime, Utc};
 
@@ -35,6 +35,15 @@ pub struct Encoded {
     /// is stitched rather than compressed whole.
     stitch: Option<Stitch>,
     pub validators: Validators,
+    /// `Link: <hub>; rel="hub", <self>; rel="self"` of a 200, when the feed names a hub.
+    pub link: Option<HeaderValue>,
+}
+
+/// The `Link` header of a feed that names `hub` (section 16), for its body at `self_url`;
+/// none without a hub, or for a URL a header cannot carry.
+pub fn link_header(hub: Option<&str>, self_url: &str) -> Option<HeaderValue> {
+    let hub = hub?;
+    HeaderValue::from_str(&format!("<{hub}>; rel=\"hub\", <{self_url}>; rel=\"self\"")).ok()
 }
 
 impl Encoded {
@@ -48,6 +57,7 @@ impl Encoded {
             gzip: OnceLock::new(),
             brotli: Some(OnceLock::new()),
             stitch: None,
+            link: None,
         };
         encoded.body(ContentEncoding::Gzip);
         encoded.body(ContentEncoding::Brotli);
@@ -68,6 +78,7 @@ impl Encoded {
             gzip: OnceLock::new(),
             brotli: None,
             stitch,
+            link: None,
         }
     }
 
@@ -82,7 +93,14 @@ impl Encoded {
             gzip: OnceLock::from(exact(gzip)),
             brotli: None,
             stitch: None,
+            link: None,
         }
+    }
+
+    /// With the `Link` header of its 200s ([`link_header`]).
+    pub fn with_link(mut self, link: Option<HeaderValue>) -> Self {
+        self.link = link;
+        self
     }
 
     /// The uncompressed body.

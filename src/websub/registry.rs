@@ -1,0 +1,374 @@
+//! The subscriptions: active ones (verified, lease not over) and requests being verified,
+//! bounded by `websub.max_subscriptions` in all and a tenth of it per callback host; kept in
+//! `<data_dir>/websub/subscriptions.json`, written atomically, read back at start-up.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A subscription is known by its topic and callback (WebSub: a new request for the same
+/// pair renews or ends it).
+pub type Key = (String, String);
+
+/// The largest subscriptions file read back (10,000 subscriptions take about 4 MB).
+const MAX_FILE: u64 = 256 * 1024 * 1024;
+
+/// One active subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// The feed URL, exactly as the subscriber gave it.
+    pub topic: String,
+    pub callback: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// When the lease ends.
+    pub expires: DateTime<Utc>,
+    /// The link base the topic was given under (its self links use it).
+    pub base: String,
+    /// The `ETag` of the topic's content last sent (or seen at activation): a change is a
+    /// different one. `None`: not known yet (taken without a delivery when it is).
+    #[serde(default)]
+    pub seen: Option<String>,
+}
+
+impl Subscription {
+    pub fn key(&self) -> Key {
+        (self.topic.clone(), self.callback.clone())
+    }
+}
+
+/// Why a request cannot be taken now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Full {
+    /// `websub.max_subscriptions` in all.
+    All(usize),
+    /// A tenth of it for one callback host.
+    Host(usize),
+}
+
+/// The subscriptions and the requests being verified.
+#[derive(Debug, Default)]
+pub struct Registry {
+    active: BTreeMap<Key, Subscription>,
+    /// Requests being verified, by key.
+    pending: HashMap<Key, ()>,
+    /// Subscriptions and pending requests per callback host.
+    per_host: HashMap<String, usize>,
+    /// Whether `active` changed since it was last written.
+    dirty: bool,
+}
+
+/// The callback host a limit counts against.
+pub fn host_of(callback: &str) -> String {
+    url::Url::parse(callback)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default()
+}
+
+impl Registry {
+    /// The subscriptions read back, those whose lease is over left out.
+    pub fn with(subscriptions: Vec<Subscription>, now: DateTime<Utc>) -> Self {
+        let mut registry = Registry::default();
+        for subscription in subscriptions.into_iter().filter(|s| s.expires > now) {
+            registry.insert(subscription);
+        }
+        registry.dirty = false;
+        registry
+    }
+
+    /// Active subscriptions.
+    pub fn len(&self) -> usize {
+        self.active.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.active.is_empty()
+    }
+
+    /// Takes a request to verify, unless a limit is reached (a renewal of an active
+    /// subscription always fits). `false` when the same request is being verified already.
+    pub fn begin(&mut self, key: &Key, (all, per_host): (usize, usize)) -> Result<bool, Full> {
+        if self.pending.contains_key(key) {
+            return Ok(false);
+        }
+        if !self.active.contains_key(key) {
+            let host = host_of(&key.1);
+            if self.active.len() + self.pending.len() >= all {
+                return Err(Full::All(all));
+            }
+            if self.per_host.get(&host).copied().unwrap_or(0) >= per_host {
+                return Err(Full::Host(per_host));
+            }
+            *self.per_host.entry(host).or_default() += 1;
+        }
+        self.pending.insert(key.clone(), ());
+        Ok(true)
+    }
+
+    /// A verification is over: `outcome` is the subscription to keep (subscribe verified),
+    /// or `None` (unsubscribe verified: it goes; a failed verification: nothing changes).
+    pub fn finish(&mut self, key: &Key, outcome: Finish) {
+        if self.pending.remove(key).is_some() && !self.active.contains_key(key) {
+            self.release_host(&key.1);
+        }
+        match outcome {
+            Finish::Keep(subscription) => self.insert(*subscription),
+            Finish::Remove => {
+                self.remove(key);
+            }
+            Finish::Nothing => {}
+        }
+    }
+
+    fn insert(&mut self, subscription: Subscription) {
+        let key = subscription.key();
+        if !self.active.contains_key(&key) {
+            *self.per_host.entry(host_of(&key.1)).or_default() += 1;
+        }
+        self.active.insert(key, subscription);
+        self.dirty = true;
+    }
+
+    /// Ends a subscription (unsubscribed, gone, lease over).
+    pub fn remove(&mut self, key: &Key) -> Option<Subscription> {
+        let removed = self.active.remove(key)?;
+        self.release_host(&key.1);
+        self.dirty = true;
+        Some(removed)
+    }
+
+    fn release_host(&mut self, callback: &str) {
+        let host = host_of(callback);
+        if let Some(count) = self.per_host.get_mut(&host) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.per_host.remove(&host);
+            }
+        }
+    }
+
+    /// Ends the subscriptions whose lease is over; their keys.
+    pub fn expire(&mut self, now: DateTime<Utc>) -> Vec<Key> {
+        let over: Vec<Key> = self
+            .active
+            .iter()
+            .filter(|(_, s)| s.expires <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &over {
+            self.remove(key);
+        }
+        over
+    }
+
+    pub fn get(&self, key: &Key) -> Option<&Subscription> {
+        self.active.get(key)
+    }
+
+    /// The topics subscribed to, each once, with their link base.
+    pub fn topics(&self) -> Vec<(String, String)> {
+        let mut topics: Vec<(String, String)> = self
+            .active
+            .values()
+            .map(|s| (s.topic.clone(), s.base.clone()))
+            .collect();
+        topics.dedup_by(|a, b| a.0 == b.0);
+        topics
+    }
+
+    /// The subscriptions of `topic` (they are ordered by topic, then callback).
+    pub fn of_topic(&self, topic: &str) -> Vec<Subscription> {
+        let from = (topic.to_owned(), String::new());
+        self.active
+            .range(from..)
+            .take_while(|(k, _)| k.0 == topic)
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+
+    /// Notes that `etag` was sent (or taken as the start) for `key`.
+    pub fn set_seen(&mut self, key: &Key, etag: &str) {
+        if let Some(subscription) = self.active.get_mut(key)
+            && subscription.seen.as_deref() != Some(etag)
+        {
+            subscription.seen = Some(etag.to_owned());
+            self.dirty = true;
+        }
+    }
+
+    /// Every active subscription (to write them down), if any changed since the last call.
+    pub fn take_changes(&mut self) -> Option<Vec<Subscription>> {
+        if !std::mem::take(&mut self.dirty) {
+            return None;
+        }
+        Some(self.active.values().cloned().collect())
+    }
+
+    /// Marks the subscriptions as not written (a write failed: try again later).
+    pub fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+}
+
+/// What a finished verification does.
+#[derive(Debug)]
+pub enum Finish {
+    Keep(Box<Subscription>),
+    Remove,
+    Nothing,
+}
+
+/// The subscriptions file of a data directory.
+#[derive(Debug, Clone)]
+pub struct SubscriptionFile {
+    path: PathBuf,
+}
+
+#[derive(Serialize, Deserialize)]
+struct FileContent {
+    subscriptions: Vec<Subscription>,
+}
+
+impl SubscriptionFile {
+    /// `<data_dir>/websub/subscriptions.json`. The folder is made at the first write,
+    /// readable by its owner alone (the file holds the subscribers' secrets).
+    pub fn at(data_dir: &Path) -> Self {
+        Self {
+            path: data_dir.join("websub").join("subscriptions.json"),
+        }
+    }
+
+    /// The subscriptions written last; none when there is no file. A file that cannot be
+    /// read as subscriptions is set aside (`.corrupt-<unix seconds>`) with a warning.
+    pub fn read(&self, now: DateTime<Utc>) -> Vec<Subscription> {
+        let bytes = match std::fs::metadata(&self.path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Vec::new(),
+            Ok(meta) if meta.len() > MAX_FILE => Err(io::Error::other("the file is too large")),
+            _ => std::fs::read(&self.path),
+        };
+        let parsed = bytes
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<FileContent>(&b).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(content) => content.subscriptions,
+            Err(error) => {
+                let aside = self
+                    .path
+                    .with_extension(format!("json.corrupt-{}", now.timestamp()));
+                let _ = std::fs::rename(&self.path, &aside);
+                tracing::warn!(path = %self.path.display(), %error, "the WebSub subscriptions file could not be read; it was set aside and the hub starts with none");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Writes `subscriptions` atomically.
+    pub fn write(&self, subscriptions: Vec<Subscription>) -> io::Result<()> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        let bytes = serde_json::to_vec(&FileContent { subscriptions }).map_err(io::Error::other)?;
+        crate::data::disk::write_atomic(&self.path, &bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        format!("2026-08-14T{hour:02}:00:00Z").parse().unwrap()
+    }
+
+    fn subscription(topic: &str, callback: &str, expires: DateTime<Utc>) -> Subscription {
+        Subscription {
+            topic: topic.into(),
+            callback: callback.into(),
+            secret: None,
+            expires,
+            base: "http://localhost:8080".into(),
+            seen: None,
+        }
+    }
+
+    fn key(topic: &str, callback: &str) -> Key {
+        (topic.into(), callback.into())
+    }
+
+    #[test]
+    fn limits_count_pending_and_active_per_host() {
+        let mut registry = Registry::default();
+        let limits = (3, 2);
+        let a = key("t1", "http://a.example/1");
+        assert_eq!(registry.begin(&a, limits), Ok(true));
+        assert_eq!(registry.begin(&a, limits), Ok(false), "already being verified");
+        let a2 = key("t2", "http://A.example/2");
+        assert_eq!(registry.begin(&a2, limits), Ok(true));
+        assert_eq!(
+            registry.begin(&key("t3", "http://a.example/3"), limits),
+            Err(Full::Host(2))
+        );
+        registry.finish(&a, Finish::Keep(Box::new(subscription("t1", "http://a.example/1", at(9)))));
+        registry.finish(&a2, Finish::Nothing);
+        assert_eq!(registry.len(), 1);
+        // A renewal always fits; a third subscription fits in all, not on host a.
+        assert_eq!(registry.begin(&a, limits), Ok(true));
+        registry.finish(&a, Finish::Nothing);
+        assert_eq!(registry.begin(&key("t2", "http://b.example/"), limits), Ok(true));
+        assert_eq!(registry.begin(&key("t3", "http://c.example/"), limits), Ok(true));
+        assert_eq!(
+            registry.begin(&key("t4", "http://d.example/"), limits),
+            Err(Full::All(3))
+        );
+        registry.finish(&a, Finish::Remove);
+        assert!(registry.is_empty());
+        assert_eq!(registry.begin(&key("t4", "http://d.example/"), limits), Ok(true));
+    }
+
+    #[test]
+    fn leases_end_and_topics_are_listed_once() {
+        let mut registry = Registry::with(
+            vec![
+                subscription("t", "http://a/1", at(10)),
+                subscription("t", "http://b/1", at(12)),
+                subscription("u", "http://a/2", at(12)),
+                subscription("old", "http://a/3", at(8)),
+            ],
+            at(9),
+        );
+        assert_eq!(registry.len(), 3, "a lease over at start-up is dropped");
+        assert_eq!(registry.topics().len(), 2);
+        assert_eq!(registry.of_topic("t").len(), 2);
+        assert_eq!(registry.expire(at(10)), vec![key("t", "http://a/1")]);
+        assert_eq!(registry.of_topic("t").len(), 1);
+        assert!(registry.take_changes().is_some());
+        assert!(registry.take_changes().is_none());
+    }
+
+    #[test]
+    fn the_file_is_written_and_read_back_and_a_bad_one_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SubscriptionFile::at(dir.path());
+        assert!(file.read(at(9)).is_empty());
+        let mut kept = subscription("t", "http://a/1", at(12));
+        kept.secret = Some("s".into());
+        kept.seen = Some("W/\"1\"".into());
+        file.write(vec![kept.clone()]).unwrap();
+        assert_eq!(file.read(at(9)), vec![kept]);
+        std::fs::write(dir.path().join("websub/subscriptions.json"), b"{not json").unwrap();
+        assert!(file.read(at(9)).is_empty());
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("websub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().any(|n| n.contains(".corrupt-")), "{names:?}");
+    }
+}
