@@ -107,6 +107,7 @@ fn benches(c: &mut Criterion) {
         updated: Utc.with_ymd_and_hms(2026, 8, 14, 12, 0, 0).unwrap(),
         max_age: Duration::from_secs(600),
         public_url: "http://127.0.0.1:8080".into(),
+        hub: Some("http://127.0.0.1:8080/websub".into()),
     };
     let mut group = c.benchmark_group("render 200 items");
     for format in Format::ALL {

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 seconds="${FUZZ_SECONDS:-30}"
-targets=(query_string search_expr upstream_page host_header stored_day)
+targets=(query_string search_expr upstream_page host_header stored_day websub_form)
 
 toolchains="$(rustup toolchain list 2>/dev/null || true)"
 if ! grep -q '^nightly' <<<"$toolchains"; then

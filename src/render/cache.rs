@@ -32,8 +32,8 @@ use crate::telemetry::memory::Budget;
 
 mod encoded;
 
-pub use encoded::{Encoded, link_header};
 use encoded::exact;
+pub use encoded::{Encoded, link_header};
 
 /// What a rendered feed is filed under.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -148,8 +148,7 @@ impl RenderedFeed {
     /// encoding. CPU work: run it as a build.
     pub fn kept(&self, self_url: &str) -> Arc<Encoded> {
         Arc::new(
-            Encoded::kept(self.splice(self_url), self.last_modified)
-                .with_link(self.link(self_url)),
+            Encoded::kept(self.splice(self_url), self.last_modified).with_link(self.link(self_url)),
         )
     }
 

@@ -72,7 +72,12 @@ fn channel(meta: &FeedMeta, items: Vec<Item>) -> Channel {
         .last_build_date(Some(meta.updated.to_rfc2822()))
         .atom_ext(Some(
             AtomExtensionBuilder::default()
-                .links(hub_link(meta).into_iter().chain([self_link]).collect::<Vec<_>>())
+                .links(
+                    hub_link(meta)
+                        .into_iter()
+                        .chain([self_link])
+                        .collect::<Vec<_>>(),
+                )
                 .build(),
         ))
         .items(items)

@@ -53,7 +53,10 @@ async fn read_form(mut payload: web::Payload) -> Result<Vec<u8>, Problem> {
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| {
-            Problem::bad_parameter("body", "The request body could not be read; send the form again.")
+            Problem::bad_parameter(
+                "body",
+                "The request body could not be read; send the form again.",
+            )
         })?;
         if body.len() + chunk.len() > MAX_FORM {
             return Err(Problem::payload_too_large(format!(

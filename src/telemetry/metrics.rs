@@ -424,7 +424,9 @@ impl Inner {
         }
         self.counters.refreshes.with_label_values(&["shrunk"]);
         for outcome in ["delivered", "failed", "gone"] {
-            self.counters.websub_deliveries.with_label_values(&[outcome]);
+            self.counters
+                .websub_deliveries
+                .with_label_values(&[outcome]);
         }
         for outcome in ["ok", "set_aside", "failed"] {
             self.counters.storage_reads.with_label_values(&[outcome]);

@@ -63,12 +63,7 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
     let [_, _, _, _, _, _, high, low] = s;
-    let low_v4 = Ipv4Addr::new(
-        (high >> 8) as u8,
-        high as u8,
-        (low >> 8) as u8,
-        low as u8,
-    );
+    let low_v4 = Ipv4Addr::new((high >> 8) as u8, high as u8, (low >> 8) as u8, low as u8);
     if let Some(v4) = ip.to_ipv4_mapped() {
         return Some(v4);
     }
@@ -102,9 +97,9 @@ pub async fn check_public(callback: &Url) -> Result<(), String> {
         Some(Host::Ipv4(ip)) => public_or_refused(IpAddr::V4(ip), &host),
         Some(Host::Ipv6(ip)) => public_or_refused(IpAddr::V6(ip), &host),
         Some(Host::Domain(name)) => {
-            let addresses = resolve(name).await.map_err(|e| {
-                format!("the callback's host {host} could not be resolved ({e})")
-            })?;
+            let addresses = resolve(name)
+                .await
+                .map_err(|e| format!("the callback's host {host} could not be resolved ({e})"))?;
             if addresses.iter().any(|a| is_public(a.ip())) {
                 Ok(())
             } else {

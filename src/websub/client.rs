@@ -59,7 +59,11 @@ pub struct CallbackClient {
 impl CallbackClient {
     pub fn new(public_only: bool) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("paperboy/", env!("CARGO_PKG_VERSION"), " (WebSub hub)"))
+            .user_agent(concat!(
+                "paperboy/",
+                env!("CARGO_PKG_VERSION"),
+                " (WebSub hub)"
+            ))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(CALLBACK_TIMEOUT)

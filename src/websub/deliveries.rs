@@ -40,9 +40,7 @@ pub(super) type Retries = HashMap<Key, Retry>;
 
 /// The `ETag` of the feed at `topic` now, if it can be rendered.
 pub(super) async fn current_etag(state: &AppState, topic: &str, base: &str) -> Option<String> {
-    render(state, topic, base)
-        .await
-        .map(|(_, etag)| etag)
+    render(state, topic, base).await.map(|(_, etag)| etag)
 }
 
 /// The feed at `topic` as a GET gets it (identity), with the headers of a delivery, and its
@@ -174,9 +172,17 @@ impl Hub {
                 rendered.insert(key.0.clone(), push);
             }
             match rendered.get(&key.0).cloned().flatten() {
-                Some(push) => self.dispatch(state, subscription, push, retry.attempt).await,
+                Some(push) => {
+                    self.dispatch(state, subscription, push, retry.attempt)
+                        .await
+                }
                 // Not renderable now: this attempt counts as failed.
-                None => self.after(state, &subscription, Delivery::Failed("the feed could not be rendered".into()), retry.attempt),
+                None => self.after(
+                    state,
+                    &subscription,
+                    Delivery::Failed("the feed could not be rendered".into()),
+                    retry.attempt,
+                ),
             }
         }
     }
@@ -208,7 +214,13 @@ impl Hub {
         });
     }
 
-    fn after(&self, state: &AppState, subscription: &Subscription, outcome: Delivery, attempt: usize) {
+    fn after(
+        &self,
+        state: &AppState,
+        subscription: &Subscription,
+        outcome: Delivery,
+        attempt: usize,
+    ) {
         self.after_at(state.clock.now(), subscription, outcome, attempt);
     }
 

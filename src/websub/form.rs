@@ -139,7 +139,9 @@ fn topic_of(value: Option<String>) -> Result<String, FormError> {
     if topic.len() > MAX_TOPIC {
         return Err(refuse(
             "hub.topic",
-            format!("hub.topic is longer than {MAX_TOPIC} bytes; give a feed URL of this instance."),
+            format!(
+                "hub.topic is longer than {MAX_TOPIC} bytes; give a feed URL of this instance."
+            ),
         ));
     }
     if topic.chars().any(|c| c.is_control() || c == ' ') || topic.contains('#') {
@@ -152,7 +154,11 @@ fn topic_of(value: Option<String>) -> Result<String, FormError> {
 }
 
 fn callback_of(value: Option<String>) -> Result<Url, FormError> {
-    let raw = required(value, "hub.callback", "the http(s) URL paperboy should push to")?;
+    let raw = required(
+        value,
+        "hub.callback",
+        "the http(s) URL paperboy should push to",
+    )?;
     if raw.len() > MAX_CALLBACK {
         return Err(refuse(
             "hub.callback",
@@ -237,11 +243,15 @@ mod tests {
 
     #[test]
     fn a_subscription_is_read_with_its_lease_and_secret() {
-        let request = parse(form("&hub.lease_seconds=3600&hub.secret=s3cr%C3%A9t&other=x").as_bytes())
-            .unwrap();
+        let request =
+            parse(form("&hub.lease_seconds=3600&hub.secret=s3cr%C3%A9t&other=x").as_bytes())
+                .unwrap();
         assert_eq!(request.mode, Mode::Subscribe);
         assert_eq!(request.topic, "http://localhost:8080/feed.atom?q=diffusion");
-        assert_eq!(request.callback.as_str(), "https://reader.example/push?id=7");
+        assert_eq!(
+            request.callback.as_str(),
+            "https://reader.example/push?id=7"
+        );
         assert_eq!(request.lease_seconds, Some(3600));
         assert_eq!(request.secret.as_deref(), Some("s3crét"));
         let bare = parse(form("&hub.lease_seconds=&hub.secret=").as_bytes()).unwrap();
@@ -252,17 +262,38 @@ mod tests {
     fn each_refusal_names_its_field() {
         let long_secret = form(&format!("&hub.secret={}", "s".repeat(MAX_SECRET)));
         let cases: Vec<(String, &str)> = vec![
-            (format!("hub.topic={TOPIC}&hub.callback={CALLBACK}"), "hub.mode"),
+            (
+                format!("hub.topic={TOPIC}&hub.callback={CALLBACK}"),
+                "hub.mode",
+            ),
             (form("").replace("subscribe", "follow"), "hub.mode"),
-            (format!("hub.mode=subscribe&hub.callback={CALLBACK}"), "hub.topic"),
-            (form("").replace(TOPIC, "http%3A%2F%2Fx%2Ffeed%23top"), "hub.topic"),
-            (format!("hub.mode=subscribe&hub.topic={TOPIC}"), "hub.callback"),
-            (form("").replace(CALLBACK, "ftp%3A%2F%2Fx%2F"), "hub.callback"),
-            (form("").replace(CALLBACK, "https%3A%2F%2Fu%3Ap%40x%2F"), "hub.callback"),
+            (
+                format!("hub.mode=subscribe&hub.callback={CALLBACK}"),
+                "hub.topic",
+            ),
+            (
+                form("").replace(TOPIC, "http%3A%2F%2Fx%2Ffeed%23top"),
+                "hub.topic",
+            ),
+            (
+                format!("hub.mode=subscribe&hub.topic={TOPIC}"),
+                "hub.callback",
+            ),
+            (
+                form("").replace(CALLBACK, "ftp%3A%2F%2Fx%2F"),
+                "hub.callback",
+            ),
+            (
+                form("").replace(CALLBACK, "https%3A%2F%2Fu%3Ap%40x%2F"),
+                "hub.callback",
+            ),
             (form("").replace(CALLBACK, "%2Fpush"), "hub.callback"),
             (form("&hub.lease_seconds=-5"), "hub.lease_seconds"),
             (form("&hub.lease_seconds=0"), "hub.lease_seconds"),
-            (form("&hub.lease_seconds=9999999999999"), "hub.lease_seconds"),
+            (
+                form("&hub.lease_seconds=9999999999999"),
+                "hub.lease_seconds",
+            ),
             (long_secret, "hub.secret"),
             (form("&hub.mode=unsubscribe"), "hub.mode"),
             (form("&hub.secret=%zz"), "hub.secret"),
@@ -270,7 +301,10 @@ mod tests {
         for (body, field) in cases {
             let error = parse(body.as_bytes()).unwrap_err();
             assert_eq!(error.field, field, "{body}: {error:?}");
-            assert!(error.detail.contains(field) || field == "hub.secret", "{error:?}");
+            assert!(
+                error.detail.contains(field) || field == "hub.secret",
+                "{error:?}"
+            );
         }
         assert_eq!(parse(b"\xff\xfe").unwrap_err().field, "body");
     }

@@ -69,7 +69,10 @@ impl Hub {
     pub fn new(state: &AppState, runtime: tokio::runtime::Handle) -> anyhow::Result<Hub> {
         let settings = state.settings.websub.clone();
         let now = state.clock.now();
-        let file = state.settings.data_dir().map(|dir| SubscriptionFile::at(&dir));
+        let file = state
+            .settings
+            .data_dir()
+            .map(|dir| SubscriptionFile::at(&dir));
         let kept = file.as_ref().map(|f| f.read(now)).unwrap_or_default();
         let registry = Registry::with(kept, now);
         state.metrics.set_websub_subscriptions(registry.len());
@@ -161,7 +164,10 @@ impl Hub {
             challenge: &challenge,
             lease_seconds: (request.mode == Mode::Subscribe).then_some(lease.as_secs()),
         };
-        let outcome = match (self.client.verify(&request.callback, &intent).await, request.mode) {
+        let outcome = match (
+            self.client.verify(&request.callback, &intent).await,
+            request.mode,
+        ) {
             (Err(error), mode) => {
                 tracing::info!(topic = %request.topic, callback = %request.callback, %error, mode = mode.name(), "a WebSub request was not verified");
                 Finish::Nothing
@@ -268,7 +274,11 @@ pub(crate) fn locate<'s>(
 }
 
 /// A 400 naming `hub.topic` unless `topic` is a feed of this instance with a valid query.
-async fn check_topic(state: &web::Data<AppState>, topic: &str, base: &Arc<str>) -> Result<(), Problem> {
+async fn check_topic(
+    state: &web::Data<AppState>,
+    topic: &str,
+    base: &Arc<str>,
+) -> Result<(), Problem> {
     let located = locate(state, topic, base).map_err(|e| Problem::bad_parameter("hub.topic", e))?;
     let today = state.clock.today();
     match plan_for(state, located.route, located.query, today, base.clone()).await {

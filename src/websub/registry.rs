@@ -309,28 +309,44 @@ mod tests {
         let limits = (3, 2);
         let a = key("t1", "http://a.example/1");
         assert_eq!(registry.begin(&a, limits), Ok(true));
-        assert_eq!(registry.begin(&a, limits), Ok(false), "already being verified");
+        assert_eq!(
+            registry.begin(&a, limits),
+            Ok(false),
+            "already being verified"
+        );
         let a2 = key("t2", "http://A.example/2");
         assert_eq!(registry.begin(&a2, limits), Ok(true));
         assert_eq!(
             registry.begin(&key("t3", "http://a.example/3"), limits),
             Err(Full::Host(2))
         );
-        registry.finish(&a, Finish::Keep(Box::new(subscription("t1", "http://a.example/1", at(9)))));
+        registry.finish(
+            &a,
+            Finish::Keep(Box::new(subscription("t1", "http://a.example/1", at(9)))),
+        );
         registry.finish(&a2, Finish::Nothing);
         assert_eq!(registry.len(), 1);
         // A renewal always fits; a third subscription fits in all, not on host a.
         assert_eq!(registry.begin(&a, limits), Ok(true));
         registry.finish(&a, Finish::Nothing);
-        assert_eq!(registry.begin(&key("t2", "http://b.example/"), limits), Ok(true));
-        assert_eq!(registry.begin(&key("t3", "http://c.example/"), limits), Ok(true));
+        assert_eq!(
+            registry.begin(&key("t2", "http://b.example/"), limits),
+            Ok(true)
+        );
+        assert_eq!(
+            registry.begin(&key("t3", "http://c.example/"), limits),
+            Ok(true)
+        );
         assert_eq!(
             registry.begin(&key("t4", "http://d.example/"), limits),
             Err(Full::All(3))
         );
         registry.finish(&a, Finish::Remove);
         assert!(registry.is_empty());
-        assert_eq!(registry.begin(&key("t4", "http://d.example/"), limits), Ok(true));
+        assert_eq!(
+            registry.begin(&key("t4", "http://d.example/"), limits),
+            Ok(true)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 /// The layers, from the bottom up; `main.rs` and `lib.rs` stand above them all.
-const LAYERS: [&[&str]; 11] = [
+const LAYERS: [&[&str]; 12] = [
     &["common"],
     &["telemetry", "backstage"],
     &["data"],
@@ -14,6 +14,7 @@ const LAYERS: [&[&str]; 11] = [
     &["render"],
     &["app"],
     &["pipeline"],
+    &["websub"],
     &["routes"],
     &["startup"],
     &["commands"],

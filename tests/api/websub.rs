@@ -108,7 +108,12 @@ impl Subscriber {
         self.requests("GET", name)
             .await
             .iter()
-            .map(|r| r.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+            .map(|r| {
+                r.url
+                    .query_pairs()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
             .collect()
     }
 
@@ -118,7 +123,10 @@ impl Subscriber {
 }
 
 fn field<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Polls `check` for up to `seconds`.
@@ -158,7 +166,13 @@ async fn post_form(app: &TestApp, pairs: &[(&str, &str)]) -> reqwest::Response {
 }
 
 /// Subscribes `callback` to `topic` and waits until the hub holds `active` subscriptions.
-async fn subscribe(app: &TestApp, topic: &str, callback: &str, extra: &[(&str, &str)], active: f64) {
+async fn subscribe(
+    app: &TestApp,
+    topic: &str,
+    callback: &str,
+    extra: &[(&str, &str)],
+    active: f64,
+) {
     let mut pairs = vec![
         ("hub.mode", "subscribe"),
         ("hub.topic", topic),
@@ -219,7 +233,10 @@ async fn every_feed_names_the_hub_and_a_disabled_hub_is_not_there() {
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(
             header(&response, "link"),
-            format!("<{hub}>; rel=\"hub\", <{}>; rel=\"self\"", topic(&app, path)),
+            format!(
+                "<{hub}>; rel=\"hub\", <{}>; rel=\"self\"",
+                topic(&app, path)
+            ),
             "{path}"
         );
         let body = response.text().await.unwrap();
@@ -237,7 +254,9 @@ async fn every_feed_names_the_hub_and_a_disabled_hub_is_not_there() {
     }
     // A 304 carries the validators; the hub is named on 200s.
     let etag = header(&app.get("/feed.atom").await, "etag");
-    let not_modified = app.get_with("/feed.atom", &[("If-None-Match", &etag)]).await;
+    let not_modified = app
+        .get_with("/feed.atom", &[("If-None-Match", &etag)])
+        .await;
     assert_eq!(not_modified.status(), 304);
     let wrong_method = app.get("/websub").await;
     assert_eq!(wrong_method.status(), 405);
@@ -260,12 +279,28 @@ async fn bad_requests_are_400s_naming_the_field() {
     let feed = topic(&app, "/feed.atom?q=agent");
     let callback = "http://127.0.0.1:9/cb";
     let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
-        (vec![("hub.topic", feed.clone()), ("hub.callback", callback.into())], "hub.mode"),
         (
-            vec![("hub.mode", "follow".into()), ("hub.topic", feed.clone()), ("hub.callback", callback.into())],
+            vec![
+                ("hub.topic", feed.clone()),
+                ("hub.callback", callback.into()),
+            ],
             "hub.mode",
         ),
-        (vec![("hub.mode", "subscribe".into()), ("hub.callback", callback.into())], "hub.topic"),
+        (
+            vec![
+                ("hub.mode", "follow".into()),
+                ("hub.topic", feed.clone()),
+                ("hub.callback", callback.into()),
+            ],
+            "hub.mode",
+        ),
+        (
+            vec![
+                ("hub.mode", "subscribe".into()),
+                ("hub.callback", callback.into()),
+            ],
+            "hub.topic",
+        ),
         (
             vec![
                 ("hub.mode", "subscribe".into()),
@@ -299,7 +334,10 @@ async fn bad_requests_are_400s_naming_the_field() {
             "hub.topic",
         ),
         (
-            vec![("hub.mode", "subscribe".into()), ("hub.topic", feed.clone())],
+            vec![
+                ("hub.mode", "subscribe".into()),
+                ("hub.topic", feed.clone()),
+            ],
             "hub.callback",
         ),
         (
@@ -353,7 +391,10 @@ async fn bad_requests_are_400s_naming_the_field() {
 /// `(status, body)` of a problem+json answer with `status`.
 async fn assert_problem(response: reqwest::Response, status: u16) -> (u16, Value) {
     assert_eq!(response.status(), status);
-    assert_eq!(header(&response, "content-type"), "application/problem+json");
+    assert_eq!(
+        header(&response, "content-type"),
+        "application/problem+json"
+    );
     let body: Value = response.json().await.unwrap();
     (status, body)
 }
@@ -376,12 +417,25 @@ async fn a_loopback_callback_is_refused_with_public_and_taken_with_any() {
         ];
         let (_, body) = assert_problem(post_form(&public, &form).await, 400).await;
         assert_eq!(body["parameter"], "hub.callback", "{callback}");
-        assert!(body["detail"].as_str().unwrap().contains("non-public"), "{body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("non-public"),
+            "{body}"
+        );
     }
-    assert!(subscriber.verifications("a").await.is_empty(), "nothing was sent");
+    assert!(
+        subscriber.verifications("a").await.is_empty(),
+        "nothing was sent"
+    );
 
     let any = hub_app().await;
-    subscribe(&any, &topic(&any, "/feed.atom"), &subscriber.callback("a"), &[], 1.0).await;
+    subscribe(
+        &any,
+        &topic(&any, "/feed.atom"),
+        &subscriber.callback("a"),
+        &[],
+        1.0,
+    )
+    .await;
     assert_eq!(subscriber.verifications("a").await.len(), 1);
 }
 
@@ -396,10 +450,18 @@ async fn a_subscription_is_verified_then_gets_each_change_signed() {
     let verifications = subscriber.verifications("signed").await;
     assert_eq!(verifications.len(), 1);
     let query = &verifications[0];
-    assert_eq!(field(query, "from"), Some("paperboy"), "the callback's query is kept");
+    assert_eq!(
+        field(query, "from"),
+        Some("paperboy"),
+        "the callback's query is kept"
+    );
     assert_eq!(field(query, "hub.mode"), Some("subscribe"));
     assert_eq!(field(query, "hub.topic"), Some(feed.as_str()));
-    assert_eq!(field(query, "hub.lease_seconds"), Some("864000"), "websub.max_lease");
+    assert_eq!(
+        field(query, "hub.lease_seconds"),
+        Some("864000"),
+        "websub.max_lease"
+    );
     assert!(field(query, "hub.challenge").is_some_and(|c| c.len() >= 32));
     // Nothing is delivered before a change.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -425,14 +487,24 @@ async fn a_subscription_is_verified_then_gets_each_change_signed() {
     assert_eq!(sent("content-type"), content_type);
     assert_eq!(
         sent("link"),
-        format!("<{}/websub>; rel=\"hub\", <{feed}>; rel=\"self\"", app.address)
+        format!(
+            "<{}/websub>; rel=\"hub\", <{feed}>; rel=\"self\"",
+            app.address
+        )
     );
     assert_eq!(sent("x-hub-signature"), sign("pssst", &delivered.body));
     assert!(sent("content-encoding").is_empty(), "identity encoding");
     let feed_doc = parse_atom(&delivered.body);
     assert!(!feed_doc.entries.is_empty());
     assert!(etag.starts_with("W/"));
-    assert_eq!(app.metric("paperboy_websub_deliveries_total", &[("outcome", "delivered")]).await, 1.0);
+    assert_eq!(
+        app.metric(
+            "paperboy_websub_deliveries_total",
+            &[("outcome", "delivered")]
+        )
+        .await,
+        1.0
+    );
     // Once per change: a second look finds nothing new.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(subscriber.deliveries("signed").await.len(), 1);
@@ -445,7 +517,14 @@ async fn many_subscribers_of_one_feed_get_one_render_and_feeds_outside_the_chang
     let today = topic(&app, "/feed.rss?days=1");
     let old = topic(&app, "/feed.rss?date=2026-08-10&days=1");
     for n in 0..6 {
-        subscribe(&app, &today, &subscriber.callback(&format!("n{n}")), &[], f64::from(n + 1)).await;
+        subscribe(
+            &app,
+            &today,
+            &subscriber.callback(&format!("n{n}")),
+            &[],
+            f64::from(n + 1),
+        )
+        .await;
     }
     subscribe(&app, &old, &subscriber.callback("old"), &[], 7.0).await;
     change_today(&app).await;
@@ -467,7 +546,10 @@ async fn many_subscribers_of_one_feed_get_one_render_and_feeds_outside_the_chang
     };
     assert!(bodies.windows(2).all(|w| w[0] == w[1]));
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(subscriber.deliveries("old").await.is_empty(), "its window did not change");
+    assert!(
+        subscriber.deliveries("old").await.is_empty(),
+        "its window did not change"
+    );
     // At most one render per distinct feed subscribed to (two here), not one per subscriber.
     assert!(app.state.renders.render_count() <= renders + 2);
 }
@@ -528,7 +610,9 @@ async fn a_410_ends_the_subscription_and_failures_are_retried_on_the_clock() {
     // Both fail first (500); the one called "gone" then answers 410.
     change_today(&app).await;
     within(5, "both deliveries failed", || async {
-        app.metric("paperboy_websub_deliveries_total", &[("outcome", "failed")]).await == 2.0
+        app.metric("paperboy_websub_deliveries_total", &[("outcome", "failed")])
+            .await
+            == 2.0
     })
     .await;
     // Not before a minute has passed on the hub's clock.
@@ -540,7 +624,11 @@ async fn a_410_ends_the_subscription_and_failures_are_retried_on_the_clock() {
         app.metric("paperboy_websub_subscriptions", &[]).await == 0.0
     })
     .await;
-    assert_eq!(app.metric("paperboy_websub_deliveries_total", &[("outcome", "gone")]).await, 2.0);
+    assert_eq!(
+        app.metric("paperboy_websub_deliveries_total", &[("outcome", "gone")])
+            .await,
+        2.0
+    );
     assert_eq!(subscriber.deliveries("flaky").await.len(), 2);
 
     // A retry that succeeds: after 1 minute, with the same body.
@@ -554,7 +642,12 @@ async fn a_410_ends_the_subscription_and_failures_are_retried_on_the_clock() {
     subscriber.set(|b| b.delivery_status = 200);
     app.clock.advance(Duration::from_secs(61));
     within(5, "the retry is delivered", || async {
-        app.metric("paperboy_websub_deliveries_total", &[("outcome", "delivered")]).await == 1.0
+        app.metric(
+            "paperboy_websub_deliveries_total",
+            &[("outcome", "delivered")],
+        )
+        .await
+            == 1.0
     })
     .await;
     let sent = subscriber.deliveries("again").await;
@@ -571,10 +664,24 @@ async fn a_lease_ends_on_the_pinned_clock_and_is_capped_by_max_lease() {
     })
     .await;
     let feed = topic(&app, "/feed.rss");
-    subscribe(&app, &feed, &subscriber.callback("capped"), &[("hub.lease_seconds", "999999")], 1.0).await;
+    subscribe(
+        &app,
+        &feed,
+        &subscriber.callback("capped"),
+        &[("hub.lease_seconds", "999999")],
+        1.0,
+    )
+    .await;
     let query = subscriber.verifications("capped").await.remove(0);
     assert_eq!(field(&query, "hub.lease_seconds"), Some("3600"));
-    subscribe(&app, &feed, &subscriber.callback("short"), &[("hub.lease_seconds", "120")], 2.0).await;
+    subscribe(
+        &app,
+        &feed,
+        &subscriber.callback("short"),
+        &[("hub.lease_seconds", "120")],
+        2.0,
+    )
+    .await;
     app.clock.advance(Duration::from_secs(121));
     within(5, "the short lease is over", || async {
         app.metric("paperboy_websub_subscriptions", &[]).await == 1.0
@@ -598,7 +705,14 @@ async fn subscriptions_survive_a_restart() {
     };
     let first = spawn_app_with(settings).await;
     let feed = topic(&first, "/feed.atom?days=1");
-    subscribe(&first, &feed, &subscriber.callback("kept"), &[("hub.secret", "k")], 1.0).await;
+    subscribe(
+        &first,
+        &feed,
+        &subscriber.callback("kept"),
+        &[("hub.secret", "k")],
+        1.0,
+    )
+    .await;
     let file = data.path().join("websub/subscriptions.json");
     within(5, "the subscription is written down", || async {
         std::fs::read_to_string(&file).is_ok_and(|t| t.contains("/cb/kept"))
@@ -607,12 +721,22 @@ async fn subscriptions_survive_a_restart() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(file.parent().unwrap()).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700, "the secrets' folder is the owner's alone");
+        let mode = std::fs::metadata(file.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o700,
+            "the secrets' folder is the owner's alone"
+        );
     }
 
     let second = spawn_app_with(settings).await;
-    assert_eq!(second.metric("paperboy_websub_subscriptions", &[]).await, 1.0);
+    assert_eq!(
+        second.metric("paperboy_websub_subscriptions", &[]).await,
+        1.0
+    );
     change_today(&second).await;
     within(5, "the kept subscription gets the change", || async {
         subscriber.deliveries("kept").await.len() == 1
@@ -620,7 +744,12 @@ async fn subscriptions_survive_a_restart() {
     .await;
     let delivered = subscriber.deliveries("kept").await.remove(0);
     assert_eq!(
-        delivered.headers.get("x-hub-signature").unwrap().to_str().unwrap(),
+        delivered
+            .headers
+            .get("x-hub-signature")
+            .unwrap()
+            .to_str()
+            .unwrap(),
         sign("k", &delivered.body)
     );
 }
@@ -639,7 +768,10 @@ async fn a_callback_that_never_answers_is_dropped_after_ten_seconds() {
     ];
     let started = std::time::Instant::now();
     assert_eq!(post_form(&app, &form).await.status(), 202);
-    assert!(started.elapsed() < Duration::from_secs(5), "the 202 comes at once");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the 202 comes at once"
+    );
     // The request is dropped after 10 s: a new one is verified again, and succeeds.
     tokio::time::sleep(Duration::from_secs(11)).await;
     assert_eq!(app.metric("paperboy_websub_subscriptions", &[]).await, 0.0);
@@ -652,7 +784,9 @@ async fn a_callback_that_never_answers_is_dropped_after_ten_seconds() {
     subscribe(&app, &topic(&app, path), &callback, &[], 2.0).await;
     change_today(&app).await;
     within(15, "the delivery timed out", || async {
-        app.metric("paperboy_websub_deliveries_total", &[("outcome", "failed")]).await >= 1.0
+        app.metric("paperboy_websub_deliveries_total", &[("outcome", "failed")])
+            .await
+            >= 1.0
     })
     .await;
     // Serving never waited on it.
@@ -676,7 +810,12 @@ async fn the_limits_are_429s() {
         ("hub.callback", &subscriber.callback("two")),
     ];
     let (_, body) = assert_problem(post_form(&app, &form).await, 429).await;
-    assert!(body["detail"].as_str().unwrap().contains("websub.max_subscriptions"));
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("websub.max_subscriptions")
+    );
     // A renewal of the one it holds is taken.
     subscribe(&app, &feed, &subscriber.callback("one"), &[], 1.0).await;
     within(5, "the renewal was verified", || async {
@@ -701,7 +840,10 @@ async fn websub_rocks_100_typical_subscriber_request() {
     })
     .await;
     let delivered = subscriber.deliveries("100").await.remove(0);
-    assert!(delivered.headers.get("x-hub-signature").is_none(), "no secret, no signature");
+    assert!(
+        delivered.headers.get("x-hub-signature").is_none(),
+        "no secret, no signature"
+    );
     assert_eq!(delivered.headers.get("content-type").unwrap(), RSS_TYPE);
     parse_rss(&delivered.body);
 }
@@ -712,14 +854,26 @@ async fn websub_rocks_101_subscriber_includes_a_secret() {
     let subscriber = Subscriber::start().await;
     let app = hub_app().await;
     let feed = topic(&app, "/feed.json?days=1");
-    subscribe(&app, &feed, &subscriber.callback("101"), &[("hub.secret", "a secret of 101")], 1.0).await;
+    subscribe(
+        &app,
+        &feed,
+        &subscriber.callback("101"),
+        &[("hub.secret", "a secret of 101")],
+        1.0,
+    )
+    .await;
     change_today(&app).await;
     within(5, "the content is distributed", || async {
         subscriber.deliveries("101").await.len() == 1
     })
     .await;
     let delivered = subscriber.deliveries("101").await.remove(0);
-    let signature = delivered.headers.get("x-hub-signature").unwrap().to_str().unwrap();
+    let signature = delivered
+        .headers
+        .get("x-hub-signature")
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert_eq!(signature, sign("a secret of 101", &delivered.body));
     assert_ne!(signature, sign("another secret", &delivered.body));
     assert_eq!(delivered.headers.get("content-type").unwrap(), JSON_TYPE);
