@@ -19,6 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
+mod hub;
 mod scripts;
 
 /// How long a list stays in the shared server after it was last written: an abandoned prefix

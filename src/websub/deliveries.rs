@@ -84,6 +84,7 @@ impl Hub {
                 () = tokio::time::sleep(TICK) => {}
             }
             let now = state.clock.now();
+            self.sync(now).await;
             self.expire(now);
             let current = (now.date_naive(), *changes.borrow_and_update());
             if checked != Some(current) || self.recheck.swap(false, Ordering::AcqRel) {
@@ -105,6 +106,7 @@ impl Hub {
             let mut retries = self.retries();
             for key in &over {
                 retries.remove(key);
+                self.to_share(key);
             }
             tracing::info!(ended = over.len(), "WebSub leases over");
         }
@@ -137,8 +139,9 @@ impl Hub {
                     .collect()
             };
             for (subscription, known) in changed {
-                // A feed first seen now is the start, not a change.
-                if known {
+                // A feed first seen now is the start, not a change; with a shared server,
+                // one instance delivers each change.
+                if known && self.claim(&subscription.key(), &etag).await {
                     self.retries().remove(&subscription.key());
                     self.dispatch(state, subscription, push.clone(), 0).await;
                 }
@@ -240,6 +243,8 @@ impl Hub {
                 let mut registry = self.registry();
                 registry.remove(&key);
                 self.metrics.set_websub_subscriptions(registry.len());
+                drop(registry);
+                self.to_share(&key);
                 tracing::info!(topic = %key.0, callback = %key.1, "a WebSub callback answered 410: subscription ended");
             }
             Delivery::Failed(error) => {

@@ -10,7 +10,8 @@
 //! - `registry.rs`: the subscriptions, their limits and their file;
 //! - `deliveries.rs`: the change check, deliveries and retries.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::app::settings::websub::{Callbacks, WebsubSettings};
 use crate::app::state::AppState;
+use crate::data::cluster::Cluster;
 use crate::http::problem::Problem;
 use crate::pipeline::{FeedRoute, plan_for};
 use crate::telemetry::metrics::Metrics;
@@ -29,6 +31,7 @@ pub mod client;
 mod deliveries;
 pub mod form;
 pub mod registry;
+mod shared;
 
 use client::{CallbackClient, Intent};
 use form::{Mode, Request};
@@ -60,6 +63,12 @@ pub struct Hub {
     /// Whether the last write of the subscriptions failed (one warning per failing streak).
     write_failing: AtomicBool,
     metrics: Metrics,
+    /// The shared server of several instances (`cluster.url`).
+    cluster: Option<Arc<Cluster>>,
+    /// Subscriptions changed here and not yet written to the shared server.
+    unshared: Mutex<HashSet<Key>>,
+    /// The generation of the shared server's subscriptions this instance holds.
+    generation: AtomicU64,
     /// Where the hub's own tasks (verifications, deliveries) run.
     runtime: tokio::runtime::Handle,
 }
@@ -95,6 +104,9 @@ impl Hub {
             recheck: AtomicBool::new(true),
             write_failing: AtomicBool::new(false),
             metrics: state.metrics.clone(),
+            cluster: state.store.cluster().cloned(),
+            unshared: Mutex::new(HashSet::new()),
+            generation: AtomicU64::new(u64::MAX),
             runtime,
         })
     }
@@ -194,6 +206,7 @@ impl Hub {
         registry.finish(&key, outcome);
         self.metrics.set_websub_subscriptions(registry.len());
         drop(registry);
+        self.to_share(&key);
         self.wake.notify_one();
     }
 

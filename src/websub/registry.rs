@@ -80,6 +80,34 @@ impl Registry {
         registry
     }
 
+    /// The subscriptions become `shared` (those of the shared server), each keeping the
+    /// `ETag` this instance last saw for it; requests being verified stay.
+    pub fn replace(&mut self, shared: Vec<Subscription>, now: DateTime<Utc>) {
+        let mut seen: HashMap<Key, Option<String>> = std::mem::take(&mut self.active)
+            .into_iter()
+            .map(|(k, s)| (k, s.seen))
+            .collect();
+        self.per_host.clear();
+        for key in self.pending.keys() {
+            *self.per_host.entry(host_of(&key.1)).or_default() += 1;
+        }
+        for mut subscription in shared.into_iter().filter(|s| s.expires > now) {
+            if let Some(local) = seen.remove(&subscription.key()).flatten() {
+                subscription.seen = Some(local);
+            }
+            if self.pending.contains_key(&subscription.key()) {
+                self.release_host(&subscription.callback);
+            }
+            self.insert(subscription);
+        }
+        self.dirty = true;
+    }
+
+    /// Every active subscription.
+    pub fn all(&self) -> impl Iterator<Item = &Subscription> {
+        self.active.values()
+    }
+
     /// Active subscriptions.
     pub fn len(&self) -> usize {
         self.active.len()

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 use crate::support::{ChildGuard, free_port, installed};
+use crate::websub::{Subscriber, post_form, subscribe, within};
 
 const REDIS: &str = "/usr/bin/redis-server";
 const PASSWORD: &str = "s3cret-cluster-pass";
@@ -283,6 +284,80 @@ async fn every_instance_serves_the_same_feed_and_takes_a_change_of_today() {
         2,
         "today fetched once for the cluster, then refreshed once"
     );
+}
+
+#[tokio::test]
+async fn websub_subscriptions_are_shared_and_each_change_is_delivered_once() {
+    let Some(redis) = Redis::start().await else {
+        return;
+    };
+    let apps = three(&redis, |s| {
+        s.websub.callbacks = paperboy::app::settings::websub::Callbacks::Any;
+    })
+    .await;
+    let subscriber = Subscriber::start().await;
+    let topic = "http://papers.example/feed.atom?days=1";
+    let callback = subscriber.callback("cluster");
+    subscribe(&apps[0], topic, &callback, &[("hub.secret", "shared")], 1.0).await;
+    for app in &apps {
+        within(5, "every instance holds the subscription", || async {
+            app.metric("paperboy_websub_subscriptions", &[]).await == 1.0
+        })
+        .await;
+    }
+    let kept = redis.keys().await;
+    assert!(
+        kept.iter().any(|k| k == "paperboy:websub:subscriptions"),
+        "{kept:?}"
+    );
+
+    // Today's list changes; every instance takes the change, one delivers it.
+    let today = "2026-08-14";
+    let mut items = apps[0].days.get(today);
+    items.truncate(2);
+    apps[0].days.set(today, items);
+    for app in &apps {
+        app.clock.advance(Duration::from_secs(11 * 60));
+    }
+    for app in &apps {
+        app.get("/feed.json?days=1").await;
+    }
+    within(10, "the change is delivered", || async {
+        !subscriber.deliveries("cluster").await.is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        subscriber.deliveries("cluster").await.len(),
+        1,
+        "once for the cluster"
+    );
+    let mut delivered = 0.0;
+    for app in &apps {
+        delivered += app
+            .metric(
+                "paperboy_websub_deliveries_total",
+                &[("outcome", "delivered")],
+            )
+            .await;
+    }
+    assert_eq!(delivered, 1.0);
+    let body = subscriber.deliveries("cluster").await.remove(0).body;
+    assert_eq!(parse_atom(&body).entries.len(), 2);
+
+    // Unsubscribed at another instance: gone from all.
+    let form = [
+        ("hub.mode", "unsubscribe"),
+        ("hub.topic", topic),
+        ("hub.callback", callback.as_str()),
+    ];
+    assert_eq!(post_form(&apps[2], &form).await.status(), 202);
+    for app in &apps {
+        within(5, "every instance dropped the subscription", || async {
+            app.metric("paperboy_websub_subscriptions", &[]).await == 0.0
+        })
+        .await;
+    }
 }
 
 #[tokio::test]

@@ -67,13 +67,13 @@ impl Respond for Answer {
 }
 
 /// The tests' subscriber.
-struct Subscriber {
+pub struct Subscriber {
     server: MockServer,
     behaviour: Arc<Mutex<Behaviour>>,
 }
 
 impl Subscriber {
-    async fn start() -> Subscriber {
+    pub async fn start() -> Subscriber {
         let server = MockServer::start().await;
         let behaviour = Arc::new(Mutex::new(Behaviour::default()));
         Mock::given(wiremock::matchers::any())
@@ -88,7 +88,7 @@ impl Subscriber {
     }
 
     /// A callback URL on this subscriber.
-    fn callback(&self, name: &str) -> String {
+    pub fn callback(&self, name: &str) -> String {
         format!("{}/cb/{name}?from=paperboy", self.server.uri())
     }
 
@@ -104,7 +104,7 @@ impl Subscriber {
     }
 
     /// The query of each verification sent to callback `name`.
-    async fn verifications(&self, name: &str) -> Vec<Vec<(String, String)>> {
+    pub async fn verifications(&self, name: &str) -> Vec<Vec<(String, String)>> {
         self.requests("GET", name)
             .await
             .iter()
@@ -117,7 +117,7 @@ impl Subscriber {
             .collect()
     }
 
-    async fn deliveries(&self, name: &str) -> Vec<wiremock::Request> {
+    pub async fn deliveries(&self, name: &str) -> Vec<wiremock::Request> {
         self.requests("POST", name).await
     }
 }
@@ -130,7 +130,7 @@ fn field<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// Polls `check` for up to `seconds`.
-async fn within<F, Fut>(seconds: u64, what: &str, mut check: F)
+pub async fn within<F, Fut>(seconds: u64, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -155,7 +155,7 @@ fn any_callbacks(settings: &mut Settings) {
 }
 
 /// POSTs a form to `/websub`.
-async fn post_form(app: &TestApp, pairs: &[(&str, &str)]) -> reqwest::Response {
+pub async fn post_form(app: &TestApp, pairs: &[(&str, &str)]) -> reqwest::Response {
     app.client
         .post(format!("{}/websub", app.address))
         .header("Content-Type", "application/x-www-form-urlencoded")
@@ -166,7 +166,7 @@ async fn post_form(app: &TestApp, pairs: &[(&str, &str)]) -> reqwest::Response {
 }
 
 /// Subscribes `callback` to `topic` and waits until the hub holds `active` subscriptions.
-async fn subscribe(
+pub async fn subscribe(
     app: &TestApp,
     topic: &str,
     callback: &str,
