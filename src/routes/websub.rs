@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use crate::app::state::AppState;
 use crate::http::problem::Problem;
 use crate::pipeline::run_backstage;
-use crate::websub::{Hub, form};
+use crate::websub::{Hub, check_topic, form};
 
 /// The largest form read: a topic of up to 66 KiB, percent-encoded, and a callback.
 pub const MAX_FORM: usize = 256 * 1024;
@@ -38,11 +38,12 @@ async fn subscribe(
     let body = read_form(payload).await?;
     let request = form::parse(&body).map_err(|e| Problem::bad_parameter(e.field, e.detail))?;
     let base = state.bases.for_request(&req);
-    let hub = hub.into_inner();
+    let (topic, topic_base) = (request.topic.clone(), base.clone());
     run_backstage(&state, move |state| {
-        Box::pin(async move { hub.take(&state, request, base).await })
+        Box::pin(async move { check_topic(&state, &topic, &topic_base).await })
     })
     .await?;
+    hub.into_inner().take(&state, request, base).await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Cache-Control", "no-store"))
         .finish())

@@ -23,6 +23,8 @@ use crate::render::cache::link_header;
 
 /// The longest the task sleeps without a change.
 const TICK: Duration = Duration::from_secs(1);
+/// The shortest time between two looks at feeds that could not be rendered.
+const RECHECK: Duration = Duration::from_secs(5);
 /// When a failed delivery is tried again: after 1, 5, 30 and 120 minutes; then the change is
 /// dropped.
 const RETRY_AFTER_MINUTES: [i64; 4] = [1, 5, 30, 120];
@@ -77,6 +79,7 @@ impl Hub {
     pub(super) async fn run(self: Arc<Self>, state: web::Data<AppState>) {
         let mut changes = state.store.changes();
         let mut checked: Option<(NaiveDate, u64)> = None;
+        let mut last_check = std::time::Instant::now();
         loop {
             tokio::select! {
                 _ = changes.changed() => {}
@@ -87,8 +90,12 @@ impl Hub {
             self.sync(now).await;
             self.expire(now);
             let current = (now.date_naive(), *changes.borrow_and_update());
-            if checked != Some(current) || self.recheck.swap(false, Ordering::AcqRel) {
+            // A feed that could not be rendered is looked at again, at most every few seconds.
+            let again =
+                last_check.elapsed() >= RECHECK && self.recheck.swap(false, Ordering::AcqRel);
+            if checked != Some(current) || again {
                 checked = Some(current);
+                last_check = std::time::Instant::now();
                 self.check(&state).await;
             }
             self.retry_due(&state, now).await;
@@ -122,6 +129,7 @@ impl Hub {
         let topics = self.registry().topics();
         for (topic, base) in topics {
             let Some((push, etag)) = render(state, &topic, &base).await else {
+                self.recheck.store(true, Ordering::Release);
                 continue;
             };
             let push = Arc::new(push);

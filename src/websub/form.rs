@@ -7,9 +7,9 @@ use url::Url;
 use crate::common::text::clean_inline;
 use crate::query::decode::decode_pairs;
 
-/// The longest topic accepted: a feed URL of this instance (its query is bounded by
-/// `server.max_query`, at most 64 KiB).
-pub const MAX_TOPIC: usize = 66 * 1024;
+/// The longest topic accepted: a feed URL of this instance (its query is also bounded by
+/// `server.max_query`, 4 KiB by default).
+pub const MAX_TOPIC: usize = 8 * 1024;
 /// The longest callback URL accepted.
 pub const MAX_CALLBACK: usize = 2048;
 /// A secret must be shorter than this (WebSub: less than 200 bytes).

@@ -35,7 +35,7 @@ mod shared;
 
 use client::{CallbackClient, Intent};
 use form::{Mode, Request};
-use registry::{Finish, Full, Key, Registry, Subscription, SubscriptionFile};
+use registry::{Finish, Full, Key, Limits, Registry, Subscription, SubscriptionFile};
 
 /// Verifications of intent at once.
 const VERIFICATIONS: usize = 8;
@@ -43,6 +43,9 @@ const VERIFICATIONS: usize = 8;
 const DELIVERIES: usize = 4;
 /// Subscription requests waiting for their callback's name to resolve, at once.
 const RESOLVING: usize = 16;
+/// Memory the subscriptions may take, per subscription `websub.max_subscriptions` allows:
+/// their topics, callbacks and secrets together (a typical one takes a quarter of it).
+const BYTES_PER_SUBSCRIPTION: usize = 1024;
 
 /// The hub.
 #[derive(Debug)]
@@ -124,16 +127,16 @@ impl Hub {
         self.registry().is_empty()
     }
 
-    /// Takes a subscription request given under `base` (the link base of the request): its
-    /// topic a feed of this instance, its callback allowed, within the limits; then verifies
-    /// intent in the background. `Ok` is the 202.
+    /// Takes a subscription request given under `base` (the link base of the request), whose
+    /// topic [`check_topic`] found to be a feed of this instance: its callback allowed, within
+    /// the limits; then verifies intent in the background. `Ok` is the 202. Runs on the HTTP
+    /// worker: the callback's name is resolved there (at most 16 at once), not backstage.
     pub async fn take(
         self: &Arc<Self>,
         state: &web::Data<AppState>,
         request: Request,
         base: Arc<str>,
     ) -> Result<(), Problem> {
-        check_topic(state, &request.topic, &base).await?;
         if self.settings.callbacks == Callbacks::Public {
             let Ok(_turn) = self.resolving.try_acquire() else {
                 return Err(Problem::unavailable(
@@ -146,14 +149,26 @@ impl Hub {
                 .map_err(|e| Problem::bad_parameter("hub.callback", format!("{}.", capital(&e))))?;
         }
         let key: Key = (request.topic.clone(), request.callback.to_string());
-        let limits = (self.settings.max_subscriptions, self.settings.per_host());
-        let begun = self.registry().begin(&key, limits).map_err(|full| {
+        let limits = Limits {
+            all: self.settings.max_subscriptions,
+            per_host: self.settings.per_host(),
+            bytes: self
+                .settings
+                .max_subscriptions
+                .saturating_mul(BYTES_PER_SUBSCRIPTION),
+        };
+        let weight = registry::weight(&key, request.secret.as_deref(), &base);
+        let begun = self.registry().begin(&key, weight, limits).map_err(|full| {
             Problem::too_many_requests(match full {
                 Full::All(n) => format!(
                     "The hub holds its most subscriptions ({n}, websub.max_subscriptions); try again later."
                 ),
                 Full::Host(n) => format!(
                     "The callback's host holds its most subscriptions ({n}, a tenth of websub.max_subscriptions); end some first."
+                ),
+                Full::Bytes(n) => format!(
+                    "The hub's subscriptions fill the {} KiB they may take (websub.max_subscriptions x 1 KiB); try again later, or with a shorter topic or callback.",
+                    n / 1024
                 ),
             })
         })?;
@@ -286,13 +301,23 @@ pub(crate) fn locate<'s>(
     }
 }
 
-/// A 400 naming `hub.topic` unless `topic` is a feed of this instance with a valid query.
-async fn check_topic(
+/// A 400 naming `hub.topic` unless `topic` is a feed of this instance with a valid query:
+/// planned as a GET of it would be (run it backstage).
+pub async fn check_topic(
     state: &web::Data<AppState>,
     topic: &str,
     base: &Arc<str>,
 ) -> Result<(), Problem> {
     let located = locate(state, topic, base).map_err(|e| Problem::bad_parameter("hub.topic", e))?;
+    if located.query.len() > state.settings.server.max_query {
+        return Err(Problem::bad_parameter(
+            "hub.topic",
+            format!(
+                "The query of hub.topic is longer than {} bytes (server.max_query): a reader could not fetch it.",
+                state.settings.server.max_query
+            ),
+        ));
+    }
     let today = state.clock.today();
     match plan_for(state, located.route, located.query, today, base.clone()).await {
         Err(problem) if problem.status == 400 => Err(Problem::bad_parameter(

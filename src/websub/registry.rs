@@ -47,14 +47,41 @@ pub enum Full {
     All(usize),
     /// A tenth of it for one callback host.
     Host(usize),
+    /// The bytes the subscriptions may take.
+    Bytes(usize),
+}
+
+/// The limits of [`Registry::begin`].
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub all: usize,
+    pub per_host: usize,
+    /// Bytes of every subscription and request being verified together ([`weight`]).
+    pub bytes: usize,
+}
+
+/// What a subscription of `key` takes in memory: its strings (the key's twice: in the map's
+/// key and in the subscription), and room for its `ETag`, lease and the map's entry.
+pub fn weight(key: &Key, secret: Option<&str>, base: &str) -> usize {
+    key.0.len() * 2 + key.1.len() * 2 + secret.map_or(0, str::len) + base.len() + 160
+}
+
+fn weight_of(subscription: &Subscription) -> usize {
+    weight(
+        &subscription.key(),
+        subscription.secret.as_deref(),
+        &subscription.base,
+    )
 }
 
 /// The subscriptions and the requests being verified.
 #[derive(Debug, Default)]
 pub struct Registry {
     active: BTreeMap<Key, Subscription>,
-    /// Requests being verified, by key.
-    pending: HashMap<Key, ()>,
+    /// Requests being verified, by key, with their weight.
+    pending: HashMap<Key, usize>,
+    /// The weight of the active subscriptions and the requests being verified.
+    bytes: usize,
     /// Subscriptions and pending requests per callback host.
     per_host: HashMap<String, usize>,
     /// Whether `active` changed since it was last written.
@@ -88,6 +115,7 @@ impl Registry {
             .map(|(k, s)| (k, s.seen))
             .collect();
         self.per_host.clear();
+        self.bytes = self.pending.values().sum();
         for key in self.pending.keys() {
             *self.per_host.entry(host_of(&key.1)).or_default() += 1;
         }
@@ -108,6 +136,11 @@ impl Registry {
         self.active.values()
     }
 
+    /// What the subscriptions and the requests being verified take ([`weight`]).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Active subscriptions.
     pub fn len(&self) -> usize {
         self.active.len()
@@ -119,29 +152,36 @@ impl Registry {
 
     /// Takes a request to verify, unless a limit is reached (a renewal of an active
     /// subscription always fits). `false` when the same request is being verified already.
-    pub fn begin(&mut self, key: &Key, (all, per_host): (usize, usize)) -> Result<bool, Full> {
+    pub fn begin(&mut self, key: &Key, weight: usize, limits: Limits) -> Result<bool, Full> {
         if self.pending.contains_key(key) {
             return Ok(false);
         }
+        if self.bytes + weight > limits.bytes {
+            return Err(Full::Bytes(limits.bytes));
+        }
         if !self.active.contains_key(key) {
             let host = host_of(&key.1);
-            if self.active.len() + self.pending.len() >= all {
-                return Err(Full::All(all));
+            if self.active.len() + self.pending.len() >= limits.all {
+                return Err(Full::All(limits.all));
             }
-            if self.per_host.get(&host).copied().unwrap_or(0) >= per_host {
-                return Err(Full::Host(per_host));
+            if self.per_host.get(&host).copied().unwrap_or(0) >= limits.per_host {
+                return Err(Full::Host(limits.per_host));
             }
             *self.per_host.entry(host).or_default() += 1;
         }
-        self.pending.insert(key.clone(), ());
+        self.pending.insert(key.clone(), weight);
+        self.bytes += weight;
         Ok(true)
     }
 
     /// A verification is over: `outcome` is the subscription to keep (subscribe verified),
     /// or `None` (unsubscribe verified: it goes; a failed verification: nothing changes).
     pub fn finish(&mut self, key: &Key, outcome: Finish) {
-        if self.pending.remove(key).is_some() && !self.active.contains_key(key) {
-            self.release_host(&key.1);
+        if let Some(weight) = self.pending.remove(key) {
+            self.bytes = self.bytes.saturating_sub(weight);
+            if !self.active.contains_key(key) {
+                self.release_host(&key.1);
+            }
         }
         match outcome {
             Finish::Keep(subscription) => self.insert(*subscription),
@@ -157,13 +197,17 @@ impl Registry {
         if !self.active.contains_key(&key) {
             *self.per_host.entry(host_of(&key.1)).or_default() += 1;
         }
-        self.active.insert(key, subscription);
+        self.bytes += weight_of(&subscription);
+        if let Some(previous) = self.active.insert(key, subscription) {
+            self.bytes = self.bytes.saturating_sub(weight_of(&previous));
+        }
         self.dirty = true;
     }
 
     /// Ends a subscription (unsubscribed, gone, lease over).
     pub fn remove(&mut self, key: &Key) -> Option<Subscription> {
         let removed = self.active.remove(key)?;
+        self.bytes = self.bytes.saturating_sub(weight_of(&removed));
         self.release_host(&key.1);
         self.dirty = true;
         Some(removed)
@@ -334,18 +378,22 @@ mod tests {
     #[test]
     fn limits_count_pending_and_active_per_host() {
         let mut registry = Registry::default();
-        let limits = (3, 2);
+        let limits = Limits {
+            all: 3,
+            per_host: 2,
+            bytes: 100_000,
+        };
         let a = key("t1", "http://a.example/1");
-        assert_eq!(registry.begin(&a, limits), Ok(true));
+        assert_eq!(registry.begin(&a, 300, limits), Ok(true));
         assert_eq!(
-            registry.begin(&a, limits),
+            registry.begin(&a, 300, limits),
             Ok(false),
             "already being verified"
         );
         let a2 = key("t2", "http://A.example/2");
-        assert_eq!(registry.begin(&a2, limits), Ok(true));
+        assert_eq!(registry.begin(&a2, 300, limits), Ok(true));
         assert_eq!(
-            registry.begin(&key("t3", "http://a.example/3"), limits),
+            registry.begin(&key("t3", "http://a.example/3"), 300, limits),
             Err(Full::Host(2))
         );
         registry.finish(
@@ -355,26 +403,52 @@ mod tests {
         registry.finish(&a2, Finish::Nothing);
         assert_eq!(registry.len(), 1);
         // A renewal always fits; a third subscription fits in all, not on host a.
-        assert_eq!(registry.begin(&a, limits), Ok(true));
+        assert_eq!(registry.begin(&a, 300, limits), Ok(true));
         registry.finish(&a, Finish::Nothing);
         assert_eq!(
-            registry.begin(&key("t2", "http://b.example/"), limits),
+            registry.begin(&key("t2", "http://b.example/"), 300, limits),
             Ok(true)
         );
         assert_eq!(
-            registry.begin(&key("t3", "http://c.example/"), limits),
+            registry.begin(&key("t3", "http://c.example/"), 300, limits),
             Ok(true)
         );
         assert_eq!(
-            registry.begin(&key("t4", "http://d.example/"), limits),
+            registry.begin(&key("t4", "http://d.example/"), 300, limits),
             Err(Full::All(3))
         );
         registry.finish(&a, Finish::Remove);
         assert!(registry.is_empty());
         assert_eq!(
-            registry.begin(&key("t4", "http://d.example/"), limits),
+            registry.begin(&key("t4", "http://d.example/"), 300, limits),
             Ok(true)
         );
+    }
+
+    #[test]
+    fn the_bytes_of_the_subscriptions_are_bounded() {
+        let mut registry = Registry::default();
+        let limits = Limits {
+            all: 100,
+            per_host: 100,
+            bytes: 1000,
+        };
+        let a = key("t1", "http://a.example/1");
+        assert_eq!(registry.begin(&a, 600, limits), Ok(true));
+        let b = key("t2", "http://a.example/2");
+        assert_eq!(registry.begin(&b, 600, limits), Err(Full::Bytes(1000)));
+        let kept = subscription("t1", "http://a.example/1", at(9));
+        let weight = weight_of(&kept);
+        registry.finish(&a, Finish::Keep(Box::new(kept)));
+        assert_eq!(
+            registry.bytes(),
+            weight,
+            "the request's weight, then the subscription's"
+        );
+        assert_eq!(registry.begin(&b, 600, limits), Ok(true));
+        registry.finish(&b, Finish::Nothing);
+        registry.finish(&a, Finish::Remove);
+        assert_eq!(registry.bytes(), 0);
     }
 
     #[test]

@@ -62,7 +62,12 @@ impl Respond for Answer {
                 .set_body_string(body)
                 .set_delay(behaviour.verify_delay);
         }
-        ResponseTemplate::new(behaviour.delivery_status).set_delay(behaviour.delivery_delay)
+        let answer =
+            ResponseTemplate::new(behaviour.delivery_status).set_delay(behaviour.delivery_delay);
+        match request.url.query_pairs().find(|(k, _)| k == "redirect") {
+            Some((_, to)) => answer.insert_header("Location", to.as_ref()),
+            None => answer,
+        }
     }
 }
 
@@ -653,6 +658,33 @@ async fn a_410_ends_the_subscription_and_failures_are_retried_on_the_clock() {
     let sent = subscriber.deliveries("again").await;
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[0].body, sent[1].body);
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let subscriber = Subscriber::start().await;
+    let app = hub_app().await;
+    let feed = topic(&app, "/feed.atom?days=1");
+    let elsewhere = subscriber.callback("elsewhere");
+    let callback = format!(
+        "{}&redirect={}",
+        subscriber.callback("moved"),
+        query_string(&[("u", &elsewhere)]).trim_start_matches("u=")
+    );
+    subscribe(&app, &feed, &callback, &[], 1.0).await;
+    subscriber.set(|b| b.delivery_status = 307);
+    change_today(&app).await;
+    within(5, "the delivery failed", || async {
+        app.metric("paperboy_websub_deliveries_total", &[("outcome", "failed")])
+            .await
+            == 1.0
+    })
+    .await;
+    assert_eq!(subscriber.deliveries("moved").await.len(), 1);
+    assert!(
+        subscriber.deliveries("elsewhere").await.is_empty(),
+        "the redirect was not followed"
+    );
 }
 
 #[tokio::test]
