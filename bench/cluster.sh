@@ -51,16 +51,9 @@ cargo build --release --quiet --bin paperboy --example mock_upstream
 
 WORK="$(mktemp -d /tmp/paperboy-cluster.XXXXXX)"
 chmod 755 "$WORK"
-PIDS=()
-stop_all() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    PIDS=()
-}
-trap 'stop_all; rm -rf "$WORK"' EXIT
-
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+trap 'stop_all; rm -rf "$WORK"' EXIT
 
 TODAY="$(date -u +%F)"
 python3 bench/gen_data.py "$WORK/days" --days 60 --per-day 30 --end "$TODAY" >&2
@@ -80,12 +73,6 @@ items = json.load(open(path))
 json.dump(items[: max(1, len(items) * 2 // 3)], open(path, 'w'))"
 
 UP_PORT="$(free_port)"
-start_mock() { # folder
-    target/release/examples/mock_upstream "$1" "127.0.0.1:$UP_PORT" >>"$WORK/upstream.log" 2>&1 &
-    MOCK_PID=$!
-    PIDS+=("$MOCK_PID")
-    wait_http "http://127.0.0.1:$UP_PORT/api/daily_papers?date=2000-01-01&limit=1&p=0"
-}
 upstream_requests_for_dates() { # the requests logged for the 30 dates
     grep -c -F -f "$WORK/dates" "$WORK/upstream.log" || true
 }

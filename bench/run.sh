@@ -3,6 +3,7 @@
 #
 #   bench/run.sh [DURATION_SECONDS]      (default 10 per run)
 #   bench/run.sh cluster [--runs N] [--duration S]   three instances and a shared server
+#   bench/run.sh websub [--runs N]                   the WebSub hub (bench/websub.sh)
 #
 # Installs Debian's wrk and nginx when missing, builds release, generates 90 days of about 30
 # papers (bench/gen_data.py), serves them from a mock upstream (examples/mock_upstream.rs), and
@@ -17,6 +18,12 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = cluster ]; then
     shift
     exec bash bench/cluster.sh "$@"
+fi
+# `bench/run.sh websub [--runs N]`: the WebSub hub's delivery latency and the cost of 10,000
+# subscriptions (bench/websub.sh).
+if [ "${1:-}" = websub ]; then
+    shift
+    exec bash bench/websub.sh "$@"
 fi
 
 DURATION="${1:-10}"

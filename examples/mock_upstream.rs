@@ -9,8 +9,8 @@
 //! PAPERBOY_UPSTREAM__BASE_URL=http://127.0.0.1:9999 cargo run --release
 //! ```
 //!
-//! Files are read at start-up; every request is logged to stdout as `date p`, so a caller can
-//! count upstream requests.
+//! Files are read at start-up; every request is logged to stdout as `<unix ms> date p`, so a
+//! caller can count upstream requests and tell when one came.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -47,7 +47,10 @@ async fn daily_papers(req: HttpRequest, days: web::Data<Days>) -> HttpResponse {
         .unwrap_or(50)
         .clamp(1, 100);
     let page: usize = params.get("p").and_then(|p| p.parse().ok()).unwrap_or(0);
-    println!("{date} {page}");
+    let unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    println!("{unix_ms} {date} {page}");
     let slice: Vec<&RawValue> = days
         .get(&date)
         .map(|items| {

@@ -337,7 +337,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         drop(self.background);
-        drop(self.hub);
+        if let Some(hub) = self.hub {
+            hub.stop().await;
+        }
         result
     }
 }

@@ -25,6 +25,10 @@ use crate::render::cache::link_header;
 const TICK: Duration = Duration::from_secs(1);
 /// The shortest time between two looks at feeds that could not be rendered.
 const RECHECK: Duration = Duration::from_secs(5);
+/// The shortest time between two writes of the subscriptions: a burst of subscriptions is
+/// one write, not one per subscription (each write is the whole file). The last changes are
+/// written when the server stops ([`super::HubTask::stop`]).
+const WRITE_EVERY: Duration = Duration::from_secs(1);
 /// When a failed delivery is tried again: after 1, 5, 30 and 120 minutes; then the change is
 /// dropped.
 const RETRY_AFTER_MINUTES: [i64; 4] = [1, 5, 30, 120];
@@ -80,6 +84,7 @@ impl Hub {
         let mut changes = state.store.changes();
         let mut checked: Option<(NaiveDate, u64)> = None;
         let mut last_check = std::time::Instant::now();
+        let mut last_write: Option<std::time::Instant> = None;
         loop {
             tokio::select! {
                 _ = changes.changed() => {}
@@ -99,7 +104,10 @@ impl Hub {
                 self.check(&state).await;
             }
             self.retry_due(&state, now).await;
-            self.write_down().await;
+            if last_write.is_none_or(|at| at.elapsed() >= WRITE_EVERY) {
+                last_write = Some(std::time::Instant::now());
+                self.write_down().await;
+            }
         }
     }
 
@@ -279,7 +287,7 @@ impl Hub {
     }
 
     /// Writes the subscriptions down when they changed (off the async threads).
-    async fn write_down(&self) {
+    pub(super) async fn write_down(&self) {
         let (Some(file), Some(subscriptions)) = (self.file.clone(), self.registry().take_changes())
         else {
             return;

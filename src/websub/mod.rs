@@ -237,6 +237,7 @@ impl Hub {
         let hub = self.clone();
         HubTask {
             handle: self.runtime.spawn(async move { hub.run(state).await }),
+            hub: self.clone(),
         }
     }
 }
@@ -245,6 +246,16 @@ impl Hub {
 #[derive(Debug)]
 pub struct HubTask {
     handle: tokio::task::JoinHandle<()>,
+    hub: Arc<Hub>,
+}
+
+impl HubTask {
+    /// Stops the hub and writes down the subscriptions that changed since its last write.
+    pub async fn stop(mut self) {
+        self.handle.abort();
+        let _ = (&mut self.handle).await;
+        self.hub.write_down().await;
+    }
 }
 
 impl Drop for HubTask {

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -86,6 +87,11 @@ pub struct Registry {
     per_host: HashMap<String, usize>,
     /// Whether `active` changed since it was last written.
     dirty: bool,
+    /// The copies of `active` taken for writing so far (their order, for the file).
+    copies: u64,
+    /// No lease in `active` ends before this (it may end later): [`Registry::expire`] looks
+    /// through the subscriptions only once it has come, not at each change.
+    next_expiry: Option<DateTime<Utc>>,
 }
 
 /// The callback host a limit counts against.
@@ -198,6 +204,10 @@ impl Registry {
             *self.per_host.entry(host_of(&key.1)).or_default() += 1;
         }
         self.bytes += weight_of(&subscription);
+        self.next_expiry = Some(
+            self.next_expiry
+                .map_or(subscription.expires, |next| next.min(subscription.expires)),
+        );
         if let Some(previous) = self.active.insert(key, subscription) {
             self.bytes = self.bytes.saturating_sub(weight_of(&previous));
         }
@@ -225,6 +235,9 @@ impl Registry {
 
     /// Ends the subscriptions whose lease is over; their keys.
     pub fn expire(&mut self, now: DateTime<Utc>) -> Vec<Key> {
+        if self.next_expiry.is_none_or(|next| next > now) {
+            return Vec::new();
+        }
         let over: Vec<Key> = self
             .active
             .iter()
@@ -234,6 +247,7 @@ impl Registry {
         for key in &over {
             self.remove(key);
         }
+        self.next_expiry = self.active.values().map(|s| s.expires).min();
         over
     }
 
@@ -273,11 +287,15 @@ impl Registry {
     }
 
     /// Every active subscription (to write them down), if any changed since the last call.
-    pub fn take_changes(&mut self) -> Option<Vec<Subscription>> {
+    pub fn take_changes(&mut self) -> Option<Snapshot> {
         if !std::mem::take(&mut self.dirty) {
             return None;
         }
-        Some(self.active.values().cloned().collect())
+        self.copies += 1;
+        Some(Snapshot {
+            number: self.copies,
+            subscriptions: self.active.values().cloned().collect(),
+        })
     }
 
     /// Marks the subscriptions as not written (a write failed: try again later).
@@ -294,10 +312,20 @@ pub enum Finish {
     Nothing,
 }
 
+/// A copy of the active subscriptions to write, numbered in the order it was taken.
+#[derive(Debug)]
+pub struct Snapshot {
+    number: u64,
+    subscriptions: Vec<Subscription>,
+}
+
 /// The subscriptions file of a data directory.
 #[derive(Debug, Clone)]
 pub struct SubscriptionFile {
     path: PathBuf,
+    /// The number of the snapshot written last: an older one that comes late (a write still
+    /// running when the hub stopped) never replaces a newer one.
+    written: Arc<Mutex<u64>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -311,6 +339,7 @@ impl SubscriptionFile {
     pub fn at(data_dir: &Path) -> Self {
         Self {
             path: data_dir.join("websub").join("subscriptions.json"),
+            written: Arc::default(),
         }
     }
 
@@ -338,8 +367,13 @@ impl SubscriptionFile {
         }
     }
 
-    /// Writes `subscriptions` atomically.
-    pub fn write(&self, subscriptions: Vec<Subscription>) -> io::Result<()> {
+    /// Writes `snapshot` atomically, unless a newer one was written already.
+    pub fn write(&self, snapshot: Snapshot) -> io::Result<()> {
+        let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        if snapshot.number <= *written {
+            return Ok(());
+        }
+        let subscriptions = snapshot.subscriptions;
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
         #[cfg(unix)]
@@ -348,7 +382,9 @@ impl SubscriptionFile {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
         }
         let bytes = serde_json::to_vec(&FileContent { subscriptions }).map_err(io::Error::other)?;
-        crate::data::disk::write_atomic(&self.path, &bytes)
+        crate::data::disk::write_atomic(&self.path, &bytes)?;
+        *written = snapshot.number;
+        Ok(())
     }
 }
 
@@ -469,6 +505,14 @@ mod tests {
         assert_eq!(registry.of_topic("t").len(), 1);
         assert!(registry.take_changes().is_some());
         assert!(registry.take_changes().is_none());
+        assert!(
+            registry.expire(at(11)).is_empty(),
+            "nothing else ends before 12:00"
+        );
+        registry.insert(subscription("v", "http://c/1", at(11)));
+        assert_eq!(registry.expire(at(11)), vec![key("v", "http://c/1")]);
+        assert_eq!(registry.expire(at(12)).len(), 2);
+        assert!(registry.is_empty());
     }
 
     #[test]
@@ -479,7 +523,21 @@ mod tests {
         let mut kept = subscription("t", "http://a/1", at(12));
         kept.secret = Some("s".into());
         kept.seen = Some("W/\"1\"".into());
-        file.write(vec![kept.clone()]).unwrap();
+        let mut registry = Registry::default();
+        registry.insert(kept.clone());
+        let first = registry.take_changes().unwrap();
+        registry.insert(subscription("t", "http://a/2", at(12)));
+        let second = registry.take_changes().unwrap();
+        file.write(second).unwrap();
+        assert_eq!(file.read(at(9)).len(), 2);
+        file.write(first).unwrap();
+        assert_eq!(
+            file.read(at(9)).len(),
+            2,
+            "an older copy coming late is not written"
+        );
+        registry.remove(&subscription("t", "http://a/2", at(12)).key());
+        file.write(registry.take_changes().unwrap()).unwrap();
         assert_eq!(file.read(at(9)), vec![kept]);
         std::fs::write(dir.path().join("websub/subscriptions.json"), b"{not json").unwrap();
         assert!(file.read(at(9)).is_empty());

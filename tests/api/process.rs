@@ -113,6 +113,17 @@ fn image_layout() -> ImageLayout {
     }
 }
 
+/// The environment of the image's binary, bound to loopback (the image binds 0.0.0.0; tests
+/// stay on loopback), with `data` as its data directory and `upstream` as the upstream.
+fn image_env<'a>(data: &'a str, upstream: &'a str) -> [(&'static str, &'a str); 4] {
+    [
+        ("PAPERBOY_SERVER__BIND", "127.0.0.1"),
+        ("PAPERBOY_SERVER__PORT", "0"),
+        ("PAPERBOY_STORAGE__DATA_DIR", data),
+        ("PAPERBOY_UPSTREAM__BASE_URL", upstream),
+    ]
+}
+
 /// Starts `paperboy serve` in `cwd` with only `env` in its environment, and waits for the
 /// port it announces.
 async fn start(cwd: &Path, env: &[(&str, &str)]) -> (ChildGuard, u16) {
@@ -170,13 +181,7 @@ async fn the_binary_started_as_the_image_starts_it_serves_stops_on_sigterm_and_r
     let layout = image_layout();
     let data = layout.data.to_str().unwrap().to_owned();
     let uri = upstream.uri();
-    let env = [
-        // The image binds 0.0.0.0; tests stay on loopback.
-        ("PAPERBOY_SERVER__BIND", "127.0.0.1"),
-        ("PAPERBOY_SERVER__PORT", "0"),
-        ("PAPERBOY_STORAGE__DATA_DIR", data.as_str()),
-        ("PAPERBOY_UPSTREAM__BASE_URL", uri.as_str()),
-    ];
+    let env = image_env(&data, &uri);
     let (mut paperboy, port) = start(&layout.app, &env).await;
     assert_eq!(get(port, "/healthz").await.status(), 200);
     wait_ready(&paperboy, port).await;
@@ -231,12 +236,7 @@ async fn the_binary_started_as_the_image_starts_it_serves_stops_on_sigterm_and_r
         .mount(&down)
         .await;
     let down_uri = down.uri();
-    let env = [
-        ("PAPERBOY_SERVER__BIND", "127.0.0.1"),
-        ("PAPERBOY_SERVER__PORT", "0"),
-        ("PAPERBOY_STORAGE__DATA_DIR", data.as_str()),
-        ("PAPERBOY_UPSTREAM__BASE_URL", down_uri.as_str()),
-    ];
+    let env = image_env(&data, &down_uri);
     let (restarted, port) = start(&layout.app, &env).await;
     wait_ready(&restarted, port).await;
     let again: Value = get(port, "/feed.json?days=1").await.json().await.unwrap();
@@ -667,4 +667,56 @@ async fn a_password_in_a_url_setting_stops_start_up_with_one_line_that_does_not_
     );
     assert!(line.contains("127.0.0.1"), "names the host: {line}");
     assert!(!line.contains("secret"), "never the password: {line}");
+}
+
+/// The subscriptions are written at most once a second (a burst of them is one write); those
+/// taken since the last write are written when the server stops on SIGTERM.
+#[tokio::test]
+async fn subscriptions_taken_just_before_sigterm_are_written_down() {
+    let upstream = any_date_upstream().await;
+    let subscriber = crate::websub::Subscriber::start().await;
+    let layout = image_layout();
+    let data = layout.data.to_str().unwrap().to_owned();
+    let uri = upstream.uri();
+    let mut env = image_env(&data, &uri).to_vec();
+    env.push(("PAPERBOY_WEBSUB__CALLBACKS", "any"));
+    let (mut paperboy, port) = start(&layout.app, &env).await;
+    wait_ready(&paperboy, port).await;
+    let file = layout.data.join("websub/subscriptions.json");
+    let written = |name: &str| {
+        std::fs::read_to_string(&file).is_ok_and(|t| t.contains(&format!("/cb/{name}?")))
+    };
+    let active = |count: f64| async move {
+        let scraped = crate::support::scrape(&client(), &format!("http://127.0.0.1:{port}")).await;
+        scraped.get("paperboy_websub_subscriptions", &[]) == count
+    };
+    let topic = format!("http://127.0.0.1:{port}/feed.atom?days=1");
+    for (name, count) in [("a", 1.0), ("b", 2.0), ("c", 3.0)] {
+        let callback = subscriber.callback(name);
+        let form = crate::helpers::query_string(&[
+            ("hub.mode", "subscribe"),
+            ("hub.topic", &topic),
+            ("hub.callback", &callback),
+        ]);
+        let response = client()
+            .post(format!("http://127.0.0.1:{port}/websub"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+        crate::websub::within(5, "the subscription is active", || active(count)).await;
+        if name == "a" {
+            crate::websub::within(5, "the first is written at once", || async { written("a") })
+                .await;
+        }
+    }
+
+    paperboy.signal(libc::SIGTERM);
+    let status = paperboy.wait_exit(Duration::from_secs(10)).await;
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    for name in ["a", "b", "c"] {
+        assert!(written(name), "{name} is in the file after the stop");
+    }
 }
