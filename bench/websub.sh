@@ -7,6 +7,9 @@
 #
 #   --runs N    runs of each scenario (default 3)
 #
+# PAPERBOY_BIN=<path> runs that binary instead of target/release/paperboy (an older commit's,
+# to compare side by side).
+#
 # Generates 10 days of about 30 papers ending today (bench/gen_data.py), serves them from the
 # mock upstream (examples/mock_upstream.rs, which logs each request with its time), runs a
 # subscriber of its own (bench/subscriber.py: answers challenges, logs each delivery's arrival
@@ -35,6 +38,7 @@ done
 
 echo "building release" >&2
 cargo build --release --quiet --bin paperboy --example mock_upstream
+PAPERBOY="${PAPERBOY_BIN:-target/release/paperboy}"
 
 WORK="$(mktemp -d /tmp/paperboy-websub.XXXXXX)"
 # shellcheck source=bench/lib.sh
@@ -82,7 +86,7 @@ start_paperboy() { # port data-dir
     PAPERBOY_UPSTREAM__BASE_URL="http://127.0.0.1:$UP_PORT" PAPERBOY_UPSTREAM__BUDGET=100000 \
         PAPERBOY_CACHE__RECENT_TTL=2s PAPERBOY_SERVER__PUBLIC_URL="http://127.0.0.1:$1" \
         PAPERBOY_WEBSUB__CALLBACKS=any PAPERBOY_WEBSUB__MAX_SUBSCRIPTIONS=100000 RUST_LOG=warn \
-        target/release/paperboy --port "$1" --data-dir "$2" >"$WORK/paperboy.log" 2>&1 &
+        "$PAPERBOY" --port "$1" --data-dir "$2" >"$WORK/paperboy.log" 2>&1 &
     PB_PID=$!
     PIDS+=("$PB_PID")
     wait_http "http://127.0.0.1:$1/readyz"
