@@ -68,6 +68,7 @@ impl AppState {
             pages: self.home_page.bytes(),
             tables: self.store.table_bytes()
                 + (crate::render::cache::SEEN_SLOTS * std::mem::size_of::<u64>()) as u64,
+            compressors: crate::common::stitch::compressor_bytes(),
         }
     }
 }

@@ -19,6 +19,7 @@
 
 use std::cell::RefCell;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use flate2::{Compress, Compression, FlushCompress};
 use zlib_rs::crc32::{crc32_combine_gen, crc32_combine_op};
@@ -153,11 +154,65 @@ fn deflate_flushed(bytes: &[u8], level: Compression, out: &mut Vec<u8>) -> io::R
     with_compressor(level, |compress| deflate_flushed_with(compress, bytes, out))
 }
 
+/// Bytes one compressor holds. zlib-rs (0.6) allocates a compressor in one block: its state,
+/// a double window (2 × 32 KiB), the hash chains (32 Ki × 2 bytes), the hash table
+/// (64 Ki × 2 bytes), and the pending and symbol buffers (16 Ki × 7 bytes at memory level 8),
+/// about 370 KiB in all; heaptrack measured 380 KB each (BENCHMARKS.md, issue 21).
+pub const COMPRESSOR_BYTES: u64 = 380_000;
+
+/// Compressors held by threads now, all threads together.
+static LIVE_COMPRESSORS: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes held by the threads' compressors now (`paperboy_memory_bytes{kind="compressors"}`).
+pub fn compressor_bytes() -> u64 {
+    (LIVE_COMPRESSORS.load(Ordering::Relaxed) as u64).saturating_mul(COMPRESSOR_BYTES)
+}
+
+/// A thread's compressors, one per level, counted in `live` while the thread holds them.
+struct Compressors {
+    by_level: Vec<(u32, Compress)>,
+    live: &'static AtomicUsize,
+}
+
+impl Compressors {
+    const fn new(live: &'static AtomicUsize) -> Compressors {
+        Compressors {
+            by_level: Vec::new(),
+            live,
+        }
+    }
+
+    /// The compressor for `level`, reset to an empty dictionary; made the first time.
+    fn for_level(&mut self, level: Compression) -> &mut Compress {
+        let at = match self.by_level.iter().position(|(l, _)| *l == level.level()) {
+            Some(at) => {
+                self.by_level[at].1.reset();
+                at
+            }
+            None => {
+                self.by_level
+                    .push((level.level(), Compress::new(level, false)));
+                self.live.fetch_add(1, Ordering::Relaxed);
+                self.by_level.len() - 1
+            }
+        };
+        &mut self.by_level[at].1
+    }
+}
+
+impl Drop for Compressors {
+    fn drop(&mut self) {
+        self.live.fetch_sub(self.by_level.len(), Ordering::Relaxed);
+    }
+}
+
 thread_local! {
     /// A raw deflate compressor per level, reset between parts: setting one up allocates and
     /// clears some hundreds of kilobytes, which was a seventh of the CPU of a miss when done
-    /// for every feed's head. Each build thread keeps its own (a few at most).
-    static COMPRESSORS: RefCell<Vec<(u32, Compress)>> = const { RefCell::new(Vec::new()) };
+    /// for every feed's head. Each build thread keeps its own (a few at most), counted in
+    /// [`compressor_bytes`] until the thread ends.
+    static COMPRESSORS: RefCell<Compressors> =
+        const { RefCell::new(Compressors::new(&LIVE_COMPRESSORS)) };
 }
 
 /// Runs `f` with this thread's compressor for `level`, reset to an empty dictionary.
@@ -168,17 +223,7 @@ fn with_compressor<T>(level: Compression, f: impl FnOnce(&mut Compress) -> T) ->
         let Ok(mut compressors) = cell.try_borrow_mut() else {
             return f(&mut Compress::new(level, false));
         };
-        let at = match compressors.iter().position(|(l, _)| *l == level.level()) {
-            Some(at) => {
-                compressors[at].1.reset();
-                at
-            }
-            None => {
-                compressors.push((level.level(), Compress::new(level, false)));
-                compressors.len() - 1
-            }
-        };
-        f(&mut compressors[at].1)
+        f(compressors.for_level(level))
     })
 }
 
@@ -220,6 +265,27 @@ mod tests {
             .read_to_end(&mut out)
             .expect("a valid gzip member");
         out
+    }
+
+    #[test]
+    fn a_thread_s_compressors_are_counted_once_per_level_until_it_lets_them_go() {
+        static LIVE: AtomicUsize = AtomicUsize::new(0);
+        let mut compressors = Compressors::new(&LIVE);
+        compressors.for_level(Compression::fast());
+        compressors.for_level(Compression::default());
+        // The same level again is the same compressor, reset.
+        compressors.for_level(Compression::fast());
+        assert_eq!(LIVE.load(Ordering::Relaxed), 2);
+        drop(compressors);
+        assert_eq!(LIVE.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_thread_that_compressed_holds_a_counted_compressor() {
+        // Other tests' threads come and go, so only a lower bound can be asserted here: while
+        // this thread holds its compressor, at least one is counted.
+        let _ = Precompressed::new(&[b'x'; 4096], Compression::new(3)).unwrap();
+        assert!(compressor_bytes() >= COMPRESSOR_BYTES);
     }
 
     fn stitched(parts: &[(bool, Vec<u8>)], level: u32) -> Vec<u8> {

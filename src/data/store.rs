@@ -155,7 +155,8 @@ impl Store {
             .weigher(|_: &NaiveDate, list: &Arc<DailyList>| {
                 let weight = list.weight();
                 list.weighed.store(weight, Ordering::Relaxed);
-                u32::try_from(weight).unwrap_or(u32::MAX)
+                u32::try_from(weight + crate::telemetry::memory::CACHE_ENTRY_BYTES + 32)
+                    .unwrap_or(u32::MAX)
             })
             .build();
         Self {

@@ -31,7 +31,9 @@ impl Rankings {
             kept: moka::sync::Cache::builder()
                 .max_capacity(bytes)
                 .weigher(|_: &(Period, u64), ranked: &Arc<Ranked>| {
-                    u32::try_from(ranked.list.weight() + 64).unwrap_or(u32::MAX)
+                    let entry = crate::telemetry::memory::shared::<Ranked>()
+                        + crate::telemetry::memory::CACHE_ENTRY_BYTES;
+                    u32::try_from(ranked.list.weight() + entry).unwrap_or(u32::MAX)
                 })
                 .build(),
         }

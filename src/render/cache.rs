@@ -28,7 +28,7 @@ use moka::future::Cache;
 use crate::common::format::Format;
 use crate::query::params::FeedQuery;
 use crate::render::parts::Stitch;
-use crate::telemetry::memory::Budget;
+use crate::telemetry::memory::{Budget, CACHE_ENTRY_BYTES, shared};
 
 mod encoded;
 
@@ -156,14 +156,16 @@ impl RenderedFeed {
     /// are stitched from (shared with the papers while their lists are kept, but held by the
     /// template after they are let go).
     fn weight(&self) -> u32 {
-        let template: usize = self.parts.iter().map(Bytes::len).sum();
+        let template: usize = self.parts.iter().map(Bytes::len).sum::<usize>()
+            + self.parts.capacity() * std::mem::size_of::<Bytes>()
+            + shared::<RenderedFeed>();
         let stitch: usize = self.stitch.as_ref().map_or(0, |s| {
             s.items
                 .iter()
                 .map(|i| i.compressed().len() + 64)
                 .sum::<usize>()
         });
-        u32::try_from(template + stitch + 256).unwrap_or(u32::MAX)
+        u32::try_from(template + stitch).unwrap_or(u32::MAX)
     }
 }
 
@@ -233,22 +235,28 @@ impl RenderCache {
         let templates = Cache::builder()
             .max_capacity(budget.templates)
             .weigher(|key: &RenderKey, feed: &Arc<RenderedFeed>| {
-                feed.weight().saturating_add(key_weight(key))
+                feed.weight()
+                    .saturating_add(key_weight(key))
+                    .saturating_add(ENTRY_WEIGHT)
             })
             .build();
         let bodies = Cache::builder()
             .max_capacity(budget.bodies)
             .weigher(|(key, url): &BodyKey, body: &Arc<Encoded>| {
-                let bytes = body.weight() + url.len();
+                let bytes = body.weight() + shared::<Encoded>() + url.len() + 16;
                 u32::try_from(bytes)
                     .unwrap_or(u32::MAX)
                     .saturating_add(key_weight(key))
+                    .saturating_add(ENTRY_WEIGHT)
             })
             .build();
         let resolved = moka::sync::Cache::builder()
             .max_capacity(budget.fast_path)
             .weigher(|url: &String, _: &Arc<Resolved>| {
-                u32::try_from(url.len() + 128).unwrap_or(u32::MAX)
+                // The URL, the shared resolution, and the body's own allocation, which its
+                // weak reference holds after the body is let go.
+                let bytes = url.len() + 16 + shared::<Resolved>() + shared::<Encoded>();
+                u32::try_from(bytes + CACHE_ENTRY_BYTES).unwrap_or(u32::MAX)
             })
             .build();
         // Unguessable, so that no upstream or query text can stand in for the self link.
@@ -394,7 +402,10 @@ impl RenderCache {
     }
 }
 
-/// Bytes a key holds beyond its struct: the texts of its query and title.
+/// [`CACHE_ENTRY_BYTES`], as a cache's weight.
+const ENTRY_WEIGHT: u32 = CACHE_ENTRY_BYTES as u32;
+
+/// Bytes a key holds: its struct, and the texts of its query and title.
 fn key_weight(key: &RenderKey) -> u32 {
     let q: usize = key.query.q.iter().map(|(text, _)| text.len() * 2).sum();
     let names: usize = [&key.query.authors, &key.query.orgs]
@@ -412,7 +423,7 @@ fn key_weight(key: &RenderKey) -> u32 {
             + q
             + names
             + patterns
-            + 256,
+            + shared::<RenderKey>(),
     )
     .unwrap_or(u32::MAX)
 }
@@ -500,6 +511,25 @@ mod tests {
             .unwrap();
         assert_eq!(out, body);
         assert_eq!(encoded.body(ContentEncoding::Identity), body);
+    }
+
+    #[test]
+    fn a_fast_path_entry_weighs_its_body_s_allocation_and_the_cache_s_bookkeeping() {
+        let cache = RenderCache::new(&Budget::split(32 << 20));
+        let encoded = Arc::new(Encoded::one_off(b"<feed/>".to_vec(), date(), None));
+        let day = NaiveDate::MIN;
+        let url = "/feed.atom?date=2026-08-03&days=1".to_owned();
+        let resolved = Resolved::new(Format::Atom, &encoded, ((day, day), 1), day, date());
+        cache.remember(url.clone(), resolved);
+        cache.resolved.run_pending_tasks();
+        // The weak reference keeps the body's allocation after the body is let go.
+        drop(encoded);
+        let (_, fast_path) = cache.memory();
+        let at_least = url.len() + shared::<Resolved>() + shared::<Encoded>() + CACHE_ENTRY_BYTES;
+        assert!(
+            fast_path >= at_least as u64,
+            "{fast_path} bytes weighed, {at_least} held"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use prometheus::{
 
 /// What `paperboy_memory_bytes` reports, by `kind`: everything but `recent_lists` is weighed
 /// against `cache.max_memory`.
-pub const MEMORY_KINDS: [&str; 7] = [
+pub const MEMORY_KINDS: [&str; 8] = [
     "recent_lists",
     "older_lists",
     "feeds",
@@ -22,6 +22,7 @@ pub const MEMORY_KINDS: [&str; 7] = [
     "selections",
     "pages",
     "tables",
+    "compressors",
 ];
 
 /// The `Content-Type` of the text exposition format.

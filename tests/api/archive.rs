@@ -86,6 +86,13 @@ async fn older_lists_are_read_when_needed_and_kept_within_their_share_of_the_bud
         budget.older_lists
     );
     assert!(recent > 0.0, "the two recent days are in memory");
+    // The feeds were rendered, and their items compressed, by build threads that keep their
+    // compressors (other tests' threads may hold more).
+    let compressors = metrics.get("paperboy_memory_bytes", &[("kind", "compressors")]);
+    assert!(
+        compressors >= paperboy::common::stitch::COMPRESSOR_BYTES as f64,
+        "the build threads' compressors are weighed: {compressors}"
+    );
     for kind in paperboy::telemetry::metrics::MEMORY_KINDS {
         assert!(
             metrics.has("paperboy_memory_bytes", &[("kind", kind)]),
