@@ -331,9 +331,8 @@ impl Paper {
     /// Heap bytes of the paper's text and folded words (its rendered items are counted
     /// apart, by [`ItemCache::bytes`], as they are made later).
     pub fn heap_bytes(&self) -> usize {
-        // Each allocation also costs the allocator its header and rounding (about 16 bytes
-        // with glibc, measured with heaptrack): counted, as it is resident memory too.
-        const PER_ALLOCATION: usize = 16;
+        // Each allocation also costs the allocator its header and rounding.
+        const PER_ALLOCATION: usize = crate::telemetry::memory::ALLOCATION_BYTES;
         let one = |s: &String| s.capacity() + PER_ALLOCATION;
         let opt = |s: &Option<String>| s.as_ref().map_or(0, one);
         let list = |v: &Vec<String>| {

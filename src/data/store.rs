@@ -155,8 +155,10 @@ impl Store {
             .weigher(|_: &NaiveDate, list: &Arc<DailyList>| {
                 let weight = list.weight();
                 list.weighed.store(weight, Ordering::Relaxed);
-                u32::try_from(weight + crate::telemetry::memory::CACHE_ENTRY_BYTES + 32)
-                    .unwrap_or(u32::MAX)
+                // The list's weight counts its struct; its `Arc` adds the rest.
+                crate::telemetry::memory::entry_weight(
+                    weight + crate::telemetry::memory::ARC_OVERHEAD,
+                )
             })
             .build();
         Self {

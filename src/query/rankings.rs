@@ -31,9 +31,8 @@ impl Rankings {
             kept: moka::sync::Cache::builder()
                 .max_capacity(bytes)
                 .weigher(|_: &(Period, u64), ranked: &Arc<Ranked>| {
-                    let entry = crate::telemetry::memory::shared::<Ranked>()
-                        + crate::telemetry::memory::CACHE_ENTRY_BYTES;
-                    u32::try_from(ranked.list.weight() + entry).unwrap_or(u32::MAX)
+                    use crate::telemetry::memory::{ARC_OVERHEAD, arc_bytes, entry_weight};
+                    entry_weight(ranked.list.weight() + ARC_OVERHEAD + arc_bytes::<Ranked>())
                 })
                 .build(),
         }
@@ -76,6 +75,16 @@ mod tests {
             })
             .collect();
         Arc::new(DailyList::new(date, items, Utc::now(), Utc::now(), 1))
+    }
+
+    #[test]
+    fn a_kept_ranking_weighs_its_list_and_the_cache_s_bookkeeping() {
+        let rankings = Rankings::new(1 << 20);
+        let august = Period::containing(Unit::Month, NaiveDate::from_ymd_opt(2026, 8, 3).unwrap());
+        let ranked = list(10);
+        let bytes = ranked.weight() + crate::telemetry::memory::CACHE_ENTRY_BYTES;
+        rankings.put(august, 7, 10, ranked);
+        assert!(rankings.bytes() >= bytes as u64);
     }
 
     #[test]

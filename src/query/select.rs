@@ -248,9 +248,12 @@ impl Windows {
     }
 }
 
-/// Bytes a kept window holds: its lists' handles and a flag per paper.
+/// Bytes a kept window holds: its lists' handles, each keeping its list's `Arc` allocation
+/// after the list is let go, and a flag per paper.
 fn window_bytes((lists, shadows): &(Vec<Weak<DailyList>>, Shadows)) -> usize {
-    lists.len() * std::mem::size_of::<Weak<DailyList>>()
+    let handle =
+        std::mem::size_of::<Weak<DailyList>>() + crate::telemetry::memory::arc_bytes::<DailyList>();
+    lists.len() * handle
         + shadows
             .iter()
             .map(|s| s.capacity() + std::mem::size_of::<Vec<bool>>())

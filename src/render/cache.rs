@@ -28,7 +28,7 @@ use moka::future::Cache;
 use crate::common::format::Format;
 use crate::query::params::FeedQuery;
 use crate::render::parts::Stitch;
-use crate::telemetry::memory::{Budget, CACHE_ENTRY_BYTES, shared};
+use crate::telemetry::memory::{ALLOCATION_BYTES, Budget, arc_bytes, entry_weight};
 
 mod encoded;
 
@@ -155,17 +155,17 @@ impl RenderedFeed {
     /// Bytes the template holds: its parts, and the compressed items its one-off gzip bodies
     /// are stitched from (shared with the papers while their lists are kept, but held by the
     /// template after they are let go).
-    fn weight(&self) -> u32 {
+    fn weight(&self) -> usize {
         let template: usize = self.parts.iter().map(Bytes::len).sum::<usize>()
             + self.parts.capacity() * std::mem::size_of::<Bytes>()
-            + shared::<RenderedFeed>();
+            + arc_bytes::<RenderedFeed>();
         let stitch: usize = self.stitch.as_ref().map_or(0, |s| {
             s.items
                 .iter()
                 .map(|i| i.compressed().len() + 64)
                 .sum::<usize>()
         });
-        u32::try_from(template + stitch).unwrap_or(u32::MAX)
+        template + stitch
     }
 }
 
@@ -235,19 +235,14 @@ impl RenderCache {
         let templates = Cache::builder()
             .max_capacity(budget.templates)
             .weigher(|key: &RenderKey, feed: &Arc<RenderedFeed>| {
-                feed.weight()
-                    .saturating_add(key_weight(key))
-                    .saturating_add(ENTRY_WEIGHT)
+                entry_weight(feed.weight() + key_weight(key))
             })
             .build();
         let bodies = Cache::builder()
             .max_capacity(budget.bodies)
             .weigher(|(key, url): &BodyKey, body: &Arc<Encoded>| {
-                let bytes = body.weight() + shared::<Encoded>() + url.len() + 16;
-                u32::try_from(bytes)
-                    .unwrap_or(u32::MAX)
-                    .saturating_add(key_weight(key))
-                    .saturating_add(ENTRY_WEIGHT)
+                let url = url.len() + ALLOCATION_BYTES;
+                entry_weight(body.weight() + arc_bytes::<Encoded>() + url + key_weight(key))
             })
             .build();
         let resolved = moka::sync::Cache::builder()
@@ -255,8 +250,8 @@ impl RenderCache {
             .weigher(|url: &String, _: &Arc<Resolved>| {
                 // The URL, the shared resolution, and the body's own allocation, which its
                 // weak reference holds after the body is let go.
-                let bytes = url.len() + 16 + shared::<Resolved>() + shared::<Encoded>();
-                u32::try_from(bytes + CACHE_ENTRY_BYTES).unwrap_or(u32::MAX)
+                let url = url.len() + ALLOCATION_BYTES;
+                entry_weight(url + arc_bytes::<Resolved>() + arc_bytes::<Encoded>())
             })
             .build();
         // Unguessable, so that no upstream or query text can stand in for the self link.
@@ -402,11 +397,8 @@ impl RenderCache {
     }
 }
 
-/// [`CACHE_ENTRY_BYTES`], as a cache's weight.
-const ENTRY_WEIGHT: u32 = CACHE_ENTRY_BYTES as u32;
-
 /// Bytes a key holds: its struct, and the texts of its query and title.
-fn key_weight(key: &RenderKey) -> u32 {
+fn key_weight(key: &RenderKey) -> usize {
     let q: usize = key.query.q.iter().map(|(text, _)| text.len() * 2).sum();
     let names: usize = [&key.query.authors, &key.query.orgs]
         .iter()
@@ -415,17 +407,14 @@ fn key_weight(key: &RenderKey) -> u32 {
         .sum();
     // A compiled pattern is not weighed by its text: it may hold up to its size limits.
     let patterns = key.query.patterns.len() * crate::query::pattern::MAX_COMPILED_BYTES;
-    u32::try_from(
-        key.base.len()
-            + key.route.len()
-            + key.title.len()
-            + key.id_query.len()
-            + q
-            + names
-            + patterns
-            + shared::<RenderKey>(),
-    )
-    .unwrap_or(u32::MAX)
+    key.base.len()
+        + key.route.len()
+        + key.title.len()
+        + key.id_query.len()
+        + q
+        + names
+        + patterns
+        + arc_bytes::<RenderKey>()
 }
 
 /// The value of `cache` for `key`, made by `make` when missing (concurrent misses of one key
@@ -459,6 +448,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telemetry::memory::CACHE_ENTRY_BYTES;
     use actix_web::http::header::ContentEncoding;
 
     fn date() -> DateTime<Utc> {
@@ -525,10 +515,54 @@ mod tests {
         // The weak reference keeps the body's allocation after the body is let go.
         drop(encoded);
         let (_, fast_path) = cache.memory();
-        let at_least = url.len() + shared::<Resolved>() + shared::<Encoded>() + CACHE_ENTRY_BYTES;
+        let at_least =
+            url.len() + arc_bytes::<Resolved>() + arc_bytes::<Encoded>() + CACHE_ENTRY_BYTES;
         assert!(
             fast_path >= at_least as u64,
             "{fast_path} bytes weighed, {at_least} held"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_kept_template_and_body_weigh_their_structures_and_the_cache_s_bookkeeping() {
+        let cache = RenderCache::new(&Budget::split(32 << 20));
+        let key = RenderKey {
+            base: Arc::from("http://h"),
+            route: "/feed".to_owned(),
+            title: "Daily Papers".to_owned(),
+            query: FeedQuery::default(),
+            format: Format::Atom,
+            id_query: String::new(),
+            data_version: 1,
+        };
+        let template = b"<feed><id>P</id></feed>".to_vec();
+        let template_bytes = template.len();
+        let feed = cache
+            .get_or_render(&key, async {
+                Ok::<_, ()>(RenderedFeed::from_template(
+                    template,
+                    "P",
+                    Format::Atom,
+                    date(),
+                ))
+            })
+            .await
+            .unwrap();
+        let url = "http://h/feed.atom";
+        let body = cache
+            .get_or_splice(&key, url, async { Ok::<_, ()>(feed.kept(url)) })
+            .await
+            .unwrap();
+        let (feeds, _) = cache.memory();
+        let at_least = template_bytes
+            + arc_bytes::<RenderedFeed>()
+            + body.weight()
+            + arc_bytes::<Encoded>()
+            + url.len()
+            + 2 * (arc_bytes::<RenderKey>() + CACHE_ENTRY_BYTES);
+        assert!(
+            feeds >= at_least as u64,
+            "{feeds} bytes weighed, {at_least} held"
         );
     }
 

@@ -8,18 +8,33 @@
 //! | bodies | 1/8 | feeds for one self link, in every encoding (spliced again from the template when let go) |
 //! | fast path | 1/16 | request URLs and what they resolved to |
 //! | selections | 1/16 | digests' rankings of ended periods (3/4 of the part), and the last windows' "listed on a newer day" flags (1/4, at most 16 windows) |
-//! | the rest | 3/8 | the home page, the table of keys seen once, the store's per-date tables, the build threads' compressors (about 380 KB each), and room for what the allocator keeps around what is weighed (measured: about as much again after a sweep over stored dates) |
+//! | the rest | 3/8 | the home page, the table of keys seen once, the store's per-date tables, the build threads' compressors (about 380 KB each), and room for what the allocator keeps around what is weighed (measured with 1,000 stored days: 0.4 times as much again after a sweep over them, 0.75 after a flood of month digests) |
+
+/// What glibc adds to each allocation: its header and the rounding of its size (about 16
+/// bytes, measured with heaptrack). Resident memory too, so weighed with what it holds.
+pub const ALLOCATION_BYTES: usize = 16;
+
+/// What an `Arc<T>` holds in the heap besides `T`: its two reference counts and the
+/// allocation's [`ALLOCATION_BYTES`]. A `Weak` keeps all of it (not what `T` points to) after
+/// the last `Arc` is gone.
+pub const ARC_OVERHEAD: usize = 2 * std::mem::size_of::<usize>() + ALLOCATION_BYTES;
+
+/// What an `Arc<T>` holds in the heap: `T` itself and [`ARC_OVERHEAD`].
+pub const fn arc_bytes<T>() -> usize {
+    std::mem::size_of::<T>() + ARC_OVERHEAD
+}
 
 /// Bytes a cache entry costs beyond its key and value: moka's bookkeeping (its hash-table
 /// bucket, entry, entry information, shared key and place in the eviction order: 237 bytes
-/// in 7 allocations, measured with a counting allocator on moka 0.12) and glibc's header and
-/// rounding of each of those allocations (about 16 bytes each). Every cache's weigher adds it.
-pub const CACHE_ENTRY_BYTES: usize = 237 + 7 * 16;
+/// in 7 allocations, measured with a counting allocator on moka 0.12), each allocation with
+/// its [`ALLOCATION_BYTES`].
+pub const CACHE_ENTRY_BYTES: usize = 237 + 7 * ALLOCATION_BYTES;
 
-/// What one `Arc` or `Box` of `T` holds in the heap: the value, the reference counts of an
-/// `Arc`, and the allocator's 16 bytes.
-pub const fn shared<T>() -> usize {
-    std::mem::size_of::<T>() + 16 + 16
+/// The weight of a cache entry whose key and value hold `bytes`: those and
+/// [`CACHE_ENTRY_BYTES`], in the `u32` moka weighs with (at most `u32::MAX`). Every cache of
+/// the budget weighs its entries with it.
+pub fn entry_weight(bytes: usize) -> u32 {
+    u32::try_from(bytes.saturating_add(CACHE_ENTRY_BYTES)).unwrap_or(u32::MAX)
 }
 
 /// Bytes each part may hold.
@@ -97,6 +112,13 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_weighs_its_bytes_and_the_cache_s_bookkeeping_up_to_what_moka_counts() {
+        assert_eq!(entry_weight(1000), (1000 + CACHE_ENTRY_BYTES) as u32);
+        assert_eq!(entry_weight(usize::MAX), u32::MAX);
+        assert_eq!(entry_weight(u32::MAX as usize), u32::MAX);
+    }
 
     #[test]
     fn the_parts_leave_three_eighths_for_the_fixed_tables_and_the_allocator() {
