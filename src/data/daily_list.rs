@@ -36,12 +36,16 @@ impl DailyList {
     /// A list of `papers` with the times and hash given.
     pub fn new(
         date: NaiveDate,
-        papers: Vec<Paper>,
+        mut papers: Vec<Paper>,
         fetched_at: DateTime<Utc>,
         changed_at: DateTime<Utc>,
         content_hash: u64,
     ) -> DailyList {
+        papers.shrink_to_fit();
+        crate::data::paper::pack(&mut papers);
         let papers_bytes = papers.capacity() * std::mem::size_of::<Paper>()
+            // The one block their text is packed in, and the one pool of their lists.
+            + 2 * crate::telemetry::memory::ARC_OVERHEAD
             + papers.iter().map(Paper::heap_bytes).sum::<usize>();
         DailyList {
             date,

@@ -11,6 +11,7 @@ use serde::Serialize;
 use url::Url;
 
 use crate::common::format::{Format, PerFormat};
+use crate::common::shared_text::{Packer, Text, Texts, pool};
 use crate::common::stitch::Precompressed;
 use crate::common::text::{clean_inline, fold_words};
 use raw::{RawItem, RawOrganization};
@@ -21,20 +22,20 @@ pub mod raw;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Paper {
     /// arXiv id without version, e.g. `2606.06113`.
-    pub id: String,
-    pub title: String,
+    pub id: Text,
+    pub title: Text,
     /// The abstract, line-wraps joined and whitespace collapsed.
-    pub abstract_text: String,
-    pub ai_summary: Option<String>,
-    pub keywords: Vec<String>,
-    pub authors: Vec<String>,
+    pub abstract_text: Text,
+    pub ai_summary: Option<Text>,
+    pub keywords: Texts,
+    pub authors: Texts,
     pub upvotes: u64,
     pub comments: u64,
-    pub github_repo: Option<String>,
+    pub github_repo: Option<Text>,
     pub github_stars: Option<u64>,
-    pub project_page: Option<String>,
+    pub project_page: Option<Text>,
     pub organization: Option<Organization>,
-    pub thumbnail: Option<String>,
+    pub thumbnail: Option<Text>,
     /// The day of the daily list this copy of the paper came from.
     pub day: NaiveDate,
     /// The item date: when the paper entered Daily Papers, or the list's day at 00:00 UTC.
@@ -49,10 +50,11 @@ pub struct Paper {
 }
 
 /// A paper's rendered items, one cell per feed format ([`crate::render::parts`]), and each also
-/// compressed once ([`crate::common::stitch`]). Clones share the cells. Derived from the paper's
-/// fields, so it takes no part in comparing papers.
+/// compressed once ([`crate::common::stitch`]). The cells are made with the first item kept
+/// (most papers of a long archive are never rendered); clones made after that share them.
+/// Derived from the paper's fields, so it takes no part in comparing papers.
 #[derive(Clone, Default)]
-pub struct ItemCache(Arc<ItemCells>);
+pub struct ItemCache(OnceLock<Arc<ItemCells>>);
 
 #[derive(Default)]
 struct ItemCells {
@@ -63,12 +65,16 @@ struct ItemCells {
 impl ItemCache {
     /// The item in `format`, if rendered.
     pub fn get(&self, format: Format) -> Option<&[u8]> {
-        self.0.items.get(format).get().map(|b| &**b)
+        self.0.get()?.items.get(format).get().map(|b| &**b)
+    }
+
+    fn cells(&self) -> &ItemCells {
+        self.0.get_or_init(Arc::default)
     }
 
     /// Keeps `item` as the item in `format` unless one is there already; the one kept.
     pub fn keep(&self, format: Format, item: Vec<u8>) -> &[u8] {
-        self.0
+        self.cells()
             .items
             .get(format)
             .get_or_init(|| item.into_boxed_slice())
@@ -76,7 +82,7 @@ impl ItemCache {
 
     /// The item in `format`, compressed, if it was.
     pub fn compressed(&self, format: Format) -> Option<&Arc<Precompressed>> {
-        self.0.compressed.get(format).get()
+        self.0.get()?.compressed.get(format).get()
     }
 
     /// Keeps the compressed item in `format` unless one is there already; the one kept.
@@ -85,7 +91,7 @@ impl ItemCache {
         format: Format,
         compressed: Precompressed,
     ) -> &Arc<Precompressed> {
-        self.0
+        self.cells()
             .compressed
             .get(format)
             .get_or_init(|| Arc::new(compressed))
@@ -93,26 +99,27 @@ impl ItemCache {
 
     /// Whether both are the same cells (a refresh carried them over).
     pub fn shares(&self, other: &ItemCache) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        matches!((self.0.get(), other.0.get()), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
     }
 
-    /// Bytes held, for memory accounting.
+    /// Bytes held, for memory accounting: the cells, once made, and what they hold.
     pub fn bytes(&self) -> usize {
-        let items: usize = self
-            .0
+        let Some(cells) = self.0.get() else {
+            return 0;
+        };
+        let items: usize = cells
             .items
             .iter()
             .filter_map(OnceLock::get)
             .map(|b| b.len())
             .sum();
-        let compressed: usize = self
-            .0
+        let compressed: usize = cells
             .compressed
             .iter()
             .filter_map(OnceLock::get)
             .map(|c| c.compressed().len())
             .sum();
-        items + compressed
+        crate::telemetry::memory::arc_bytes::<ItemCells>() + items + compressed
     }
 }
 
@@ -132,9 +139,9 @@ impl PartialEq for ItemCache {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Organization {
     /// The short handle, e.g. `nvidia`.
-    pub name: String,
+    pub name: Text,
     /// The display name, e.g. `NVIDIA`.
-    pub fullname: Option<String>,
+    pub fullname: Option<Text>,
 }
 
 /// A field a search term can be restricted to.
@@ -182,11 +189,11 @@ impl Field {
 /// segment is a unit a phrase may not cross: one author's name, one keyword, the title.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchIndex {
-    title: String,
-    abstract_text: String,
-    keywords: String,
-    authors: String,
-    org: String,
+    title: Text,
+    abstract_text: Text,
+    keywords: Text,
+    authors: Text,
+    org: Text,
 }
 
 impl SearchIndex {
@@ -200,10 +207,53 @@ impl SearchIndex {
             Field::Org => &self.org,
         }
     }
+
+    fn texts(&self) -> [&Text; 5] {
+        [
+            &self.title,
+            &self.abstract_text,
+            &self.keywords,
+            &self.authors,
+            &self.org,
+        ]
+    }
+
+    fn texts_mut(&mut self) -> [&mut Text; 5] {
+        [
+            &mut self.title,
+            &mut self.abstract_text,
+            &mut self.keywords,
+            &mut self.authors,
+            &mut self.org,
+        ]
+    }
+}
+
+/// Copies all the text of `papers` (a daily list's) into one block: one allocation that is
+/// freed whole when the last of them goes, instead of about thirty small ones per paper
+/// ([`crate::common::shared_text`]). Their text reads the same after.
+pub fn pack(papers: &mut [Paper]) {
+    let mut total = 0;
+    for paper in papers.iter() {
+        paper.visit_texts(&mut |t| total += t.len());
+    }
+    let mut packer = Packer::with_capacity(total);
+    for paper in papers.iter() {
+        paper.visit_texts(&mut |t| packer.add(t));
+    }
+    let mut packed = packer.finish();
+    for paper in papers.iter_mut() {
+        paper.replace_texts(&mut |t| packed.take(t.len()));
+    }
+    let mut lists: Vec<&mut Texts> = papers
+        .iter_mut()
+        .flat_map(|p| [&mut p.keywords, &mut p.authors])
+        .collect();
+    pool(&mut lists);
 }
 
 /// Folds each segment and joins them in the [`SearchIndex`] layout.
-fn fold_segments<'a>(segments: impl IntoIterator<Item = &'a str>) -> String {
+fn fold_segments<'a>(segments: impl IntoIterator<Item = &'a str>) -> Text {
     let mut out = String::new();
     for segment in segments {
         let words = fold_words(segment);
@@ -220,8 +270,7 @@ fn fold_segments<'a>(segments: impl IntoIterator<Item = &'a str>) -> String {
             out.push_str(word);
         }
     }
-    out.shrink_to_fit();
-    out
+    Text::from(out)
 }
 
 /// Why an upstream item could not become a [`Paper`].
@@ -234,16 +283,18 @@ pub enum InvalidItem {
 }
 
 /// Cleans optional text; empty after cleaning means absent.
-fn clean_opt(raw: Option<&str>) -> Option<String> {
-    raw.map(clean_inline).filter(|s| !s.is_empty())
+fn clean_opt(raw: Option<&str>) -> Option<Text> {
+    raw.map(clean_inline)
+        .filter(|s| !s.is_empty())
+        .map(Text::from)
 }
 
 /// Keeps a URL only when it is absolute `http` or `https`, so that no `javascript:` or
 /// relative link from upstream ever reaches a feed or a page.
-fn web_url(raw: Option<&str>) -> Option<String> {
+fn web_url(raw: Option<&str>) -> Option<Text> {
     let raw = raw?.trim();
     let url = Url::parse(raw).ok()?;
-    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+    matches!(url.scheme(), "http" | "https").then(|| Text::from(String::from(url)))
 }
 
 /// arXiv ids are short and made of letters, digits, `.`, `/` and `-` (`2606.06113`,
@@ -270,23 +321,23 @@ impl Paper {
     /// Normalizes one upstream item listed on `day`.
     pub fn from_raw(raw: &RawItem, day: NaiveDate) -> Result<Paper, InvalidItem> {
         let p = &raw.paper;
-        let id = p.id.trim().to_owned();
+        let id = Text::from(p.id.trim());
         if !is_arxiv_id(&id) {
             return Err(InvalidItem::BadId(p.id.clone()));
         }
         let title = clean_opt(raw.title.as_deref())
             .or_else(|| clean_opt(p.title.as_deref()))
-            .ok_or_else(|| InvalidItem::NoTitle(id.clone()))?;
+            .ok_or_else(|| InvalidItem::NoTitle(id.to_string()))?;
         let abstract_text = clean_opt(raw.summary.as_deref())
             .or_else(|| clean_opt(p.summary.as_deref()))
             .unwrap_or_default();
-        let keywords: Vec<String> = p
+        let keywords: Texts = p
             .ai_keywords
             .iter()
             .flatten()
             .filter_map(|k| clean_opt(Some(k)))
             .collect();
-        let authors: Vec<String> = p
+        let authors: Texts = p
             .authors
             .iter()
             .filter_map(|a| clean_opt(a.name.as_deref()))
@@ -299,8 +350,8 @@ impl Paper {
         let search = SearchIndex {
             title: fold_segments([title.as_str()]),
             abstract_text: fold_segments([abstract_text.as_str()]),
-            keywords: fold_segments(keywords.iter().map(String::as_str)),
-            authors: fold_segments(authors.iter().map(String::as_str)),
+            keywords: fold_segments(keywords.iter().map(Text::as_str)),
+            authors: fold_segments(authors.iter().map(Text::as_str)),
             org: organization
                 .as_ref()
                 .map(|o| fold_segments([o.name.as_str(), o.fullname.as_deref().unwrap_or("")]))
@@ -328,39 +379,60 @@ impl Paper {
         })
     }
 
-    /// Heap bytes of the paper's text and folded words (its rendered items are counted
-    /// apart, by [`ItemCache::bytes`], as they are made later).
+    /// Heap bytes of the paper: its text and folded words, and its lists of authors and
+    /// keywords (its share of the block and of the pool they are packed in, [`pack`]). Its
+    /// rendered items are counted apart, by [`ItemCache::bytes`], as they are made later.
     pub fn heap_bytes(&self) -> usize {
-        // Each allocation also costs the allocator its header and rounding.
-        const PER_ALLOCATION: usize = crate::telemetry::memory::ALLOCATION_BYTES;
-        let one = |s: &String| s.capacity() + PER_ALLOCATION;
-        let opt = |s: &Option<String>| s.as_ref().map_or(0, one);
-        let list = |v: &Vec<String>| {
-            v.capacity() * std::mem::size_of::<String>()
-                + PER_ALLOCATION
-                + v.iter().map(one).sum::<usize>()
-        };
-        let search = &self.search;
-        one(&self.id)
-            + one(&self.title)
-            + one(&self.abstract_text)
-            + opt(&self.ai_summary)
-            + list(&self.keywords)
-            + list(&self.authors)
-            + opt(&self.github_repo)
-            + opt(&self.project_page)
-            + opt(&self.thumbnail)
-            + self
-                .organization
-                .as_ref()
-                .map_or(0, |o| one(&o.name) + opt(&o.fullname))
-            + one(&search.title)
-            + one(&search.abstract_text)
-            + one(&search.keywords)
-            + one(&search.authors)
-            + one(&search.org)
-            // The shared cells of the rendered items, made or not.
-            + std::mem::size_of::<ItemCells>()
+        let mut text = 0;
+        self.visit_texts(&mut |t| text += t.len());
+        text + (self.keywords.len() + self.authors.len()) * std::mem::size_of::<Text>()
+    }
+
+    /// Calls `f` on each text of the paper, always in the same order.
+    fn visit_texts(&self, f: &mut impl FnMut(&Text)) {
+        let org = self.organization.as_ref();
+        let single = [&self.id, &self.title, &self.abstract_text];
+        let optional = [
+            &self.ai_summary,
+            &self.github_repo,
+            &self.project_page,
+            &self.thumbnail,
+        ];
+        single.into_iter().for_each(&mut *f);
+        optional.into_iter().flatten().for_each(&mut *f);
+        self.keywords
+            .iter()
+            .chain(self.authors.iter())
+            .for_each(&mut *f);
+        org.map(|o| &o.name).into_iter().for_each(&mut *f);
+        org.and_then(|o| o.fullname.as_ref())
+            .into_iter()
+            .for_each(&mut *f);
+        self.search.texts().into_iter().for_each(f);
+    }
+
+    /// [`Paper::visit_texts`], each text to be replaced.
+    fn replace_texts(&mut self, f: &mut impl FnMut(&Text) -> Text) {
+        let org = self.organization.as_mut();
+        let single = [&mut self.id, &mut self.title, &mut self.abstract_text];
+        let optional = [
+            &mut self.ai_summary,
+            &mut self.github_repo,
+            &mut self.project_page,
+            &mut self.thumbnail,
+        ];
+        let mut replace = |t: &mut Text| *t = f(t);
+        single.into_iter().for_each(&mut replace);
+        optional.into_iter().flatten().for_each(&mut replace);
+        for list in [&mut self.keywords, &mut self.authors] {
+            *list = list.iter().map(|t| f(t)).collect();
+        }
+        let mut replace = |t: &mut Text| *t = f(t);
+        if let Some(o) = org {
+            replace(&mut o.name);
+            o.fullname.iter_mut().for_each(&mut replace);
+        }
+        self.search.texts_mut().into_iter().for_each(replace);
     }
 
     /// `https://huggingface.co/papers/<id>`: the link, guid and id in every format.
@@ -447,6 +519,74 @@ mod tests {
         );
         assert_eq!(paper.search.field(Field::Org), "kwai kolors\nkolors team");
         assert_eq!(paper.date.to_rfc3339(), "2026-06-12T07:48:22.082+00:00");
+    }
+
+    #[test]
+    fn packing_keeps_every_text_and_puts_it_all_in_one_block() {
+        let raw = |id: &str| {
+            item(serde_json::json!({
+                "paper": {
+                    "id": id,
+                    "authors": [{"name": "Jörg Müller"}, {"name": "Ayşe Yılmaz"}],
+                    "title": format!("Paper {id}"),
+                    "summary": "An abstract, with words.",
+                    "ai_summary": "A summary.",
+                    "ai_keywords": ["text-to-image models", "VLM"],
+                    "githubRepo": "https://github.com/a/b",
+                    "projectPage": "https://example.org/p",
+                    "organization": {"name": "Kwai-Kolors", "fullname": "Kolors Team"}
+                },
+                "thumbnail": "https://example.org/t.png"
+            }))
+        };
+        let papers: Vec<Paper> = ["2606.06113", "2606.06114"]
+            .iter()
+            .map(|id| Paper::from_raw(&raw(id), day()).unwrap())
+            .collect();
+        let mut packed = papers.clone();
+        pack(&mut packed);
+        assert_eq!(packed, papers, "every text reads as before");
+        let block = packed[0].id.clone();
+        let mut texts = 0;
+        let mut bytes = 0;
+        for paper in &packed {
+            paper.visit_texts(&mut |t| {
+                assert!(t.shares_block(&block), "{t:?} is in a block of its own");
+                texts += 1;
+                bytes += t.len();
+            });
+        }
+        assert_eq!(texts, 2 * 18, "each paper's 18 texts were visited");
+        assert_eq!(
+            block.block_len(),
+            bytes,
+            "the block holds the texts and nothing else"
+        );
+        assert!(
+            !papers[0].id.shares_block(&papers[0].title),
+            "unpacked, each has its own"
+        );
+        let pool = &packed[0].keywords;
+        for paper in &packed {
+            assert!(paper.keywords.shares_pool(pool) && paper.authors.shares_pool(pool));
+        }
+        assert!(!papers[0].keywords.shares_pool(&papers[0].authors));
+    }
+
+    #[test]
+    fn item_cells_are_made_with_the_first_item_kept_and_weighed_from_then() {
+        let cache = ItemCache::default();
+        assert_eq!(cache.bytes(), 0, "a paper never rendered holds no cells");
+        assert_eq!(cache.get(Format::Atom), None);
+        let before = cache.clone();
+        assert_eq!(cache.keep(Format::Atom, b"<entry/>".to_vec()), b"<entry/>");
+        let cells = crate::telemetry::memory::arc_bytes::<ItemCells>();
+        assert_eq!(cache.bytes(), cells + b"<entry/>".len());
+        assert!(
+            cache.clone().shares(&cache),
+            "clones made after share the cells"
+        );
+        assert!(!before.shares(&cache) && before.get(Format::Atom).is_none());
     }
 
     #[test]

@@ -413,7 +413,7 @@ mod tests {
         let day = |d| NaiveDate::from_ymd_opt(2026, 8, d).unwrap();
         let all = query("q=agent");
         let ids = |selected: Vec<&Paper>| -> Vec<(String, NaiveDate)> {
-            selected.iter().map(|p| (p.id.clone(), p.day)).collect()
+            selected.iter().map(|p| (p.id.to_string(), p.day)).collect()
         };
         let mut shared_old = paper("2608.00001", "Agent", &[], 5);
         shared_old.day = day(3);

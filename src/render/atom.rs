@@ -97,7 +97,7 @@ fn entry(paper: &Paper) -> Entry {
     let date = fixed(paper.date);
     Entry {
         id: url.clone(),
-        title: Text::plain(paper.title.clone()),
+        title: Text::plain(paper.title.to_string()),
         updated: date,
         published: Some(date),
         links: vec![
@@ -108,7 +108,7 @@ fn entry(paper: &Paper) -> Entry {
             .authors
             .iter()
             .map(|name| Person {
-                name: name.clone(),
+                name: name.to_string(),
                 ..Person::default()
             })
             .collect(),
@@ -116,11 +116,14 @@ fn entry(paper: &Paper) -> Entry {
             .keywords
             .iter()
             .map(|k| Category {
-                term: k.clone(),
+                term: k.to_string(),
                 ..Category::default()
             })
             .collect(),
-        summary: paper.ai_summary.clone().map(Text::plain),
+        summary: paper
+            .ai_summary
+            .as_ref()
+            .map(|s| Text::plain(s.to_string())),
         content: Some(Content {
             value: Some(item_html(paper)),
             content_type: Some("html".to_owned()),

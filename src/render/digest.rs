@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::content::{count, source_links};
+use crate::common::shared_text::Text;
 use crate::data::daily_list::DailyList;
 use crate::data::paper::Paper;
 use crate::query::params::FeedQuery;
@@ -111,7 +112,7 @@ pub fn html(papers: &[&Paper]) -> String {
 }
 
 /// The first three authors, and "et al." when there are more.
-pub fn authors_line(authors: &[String]) -> String {
+pub fn authors_line(authors: &[Text]) -> String {
     let shown = authors.len().min(AUTHORS_SHOWN);
     let mut line = authors[..shown].join(", ");
     if authors.len() > shown {
@@ -123,7 +124,7 @@ pub fn authors_line(authors: &[String]) -> String {
 /// The AI summary, or else the abstract's first sentence.
 pub fn gist(paper: &Paper) -> String {
     match &paper.ai_summary {
-        Some(summary) if !summary.is_empty() => summary.clone(),
+        Some(summary) if !summary.is_empty() => summary.to_string(),
         _ => first_sentence(&paper.abstract_text, MAX_SENTENCE_CHARS),
     }
 }
@@ -177,7 +178,11 @@ mod tests {
 
     #[test]
     fn authors_are_cut_after_three() {
-        let names = |n: usize| (0..n).map(|i| format!("A{i}")).collect::<Vec<_>>();
+        let names = |n: usize| {
+            (0..n)
+                .map(|i| Text::from(format!("A{i}")))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(authors_line(&names(0)), "");
         assert_eq!(authors_line(&names(3)), "A0, A1, A2");
         assert_eq!(authors_line(&names(4)), "A0, A1, A2 et al.");

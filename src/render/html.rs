@@ -267,7 +267,7 @@ impl From<&Paper> for PaperView {
             authors.push_str(&format!(" and {} more", paper.authors.len() - shown));
         }
         PaperView {
-            title: paper.title.clone(),
+            title: paper.title.to_string(),
             url: paper.hf_url(),
             authors,
             upvotes: paper.upvotes,

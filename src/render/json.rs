@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::content::item_html;
 use super::digest::DigestItem;
 use super::meta::{DESCRIPTION, FeedMeta, HOME_PAGE, RenderError};
+use crate::common::shared_text::Text;
 use crate::data::paper::Paper;
 
 const VERSION: &str = "https://jsonfeed.org/version/1.1";
@@ -58,7 +59,7 @@ struct JsonItem<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     authors: Vec<JsonAuthor<'a>>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    tags: &'a [String],
+    tags: &'a [Text],
     /// The PDF, for readers' attachment lists.
     attachments: [JsonAttachment; 1],
     #[serde(rename = "_paperboy")]
@@ -224,11 +225,11 @@ mod tests {
             assert_eq!(item["id"], paper.hf_url());
             assert_eq!(item["url"], paper.hf_url());
             assert_eq!(item["external_url"], paper.arxiv_url());
-            assert_eq!(item["title"], paper.title);
+            assert_eq!(item["title"], paper.title.as_str());
             assert_eq!(item["content_html"], item_html(paper));
             let date = DateTime::parse_from_rfc3339(item["date_published"].as_str().unwrap());
             assert_eq!(date.unwrap(), paper.date);
-            assert_eq!(item["_paperboy"]["arxiv_id"], paper.id);
+            assert_eq!(item["_paperboy"]["arxiv_id"], paper.id.as_str());
             assert_eq!(item["_paperboy"]["upvotes"], paper.upvotes);
             assert_eq!(item["_paperboy"]["comments"], paper.comments);
         }

@@ -108,7 +108,7 @@ fn item(paper: &Paper) -> Item {
             .build()
     });
     ItemBuilder::default()
-        .title(Some(paper.title.clone()))
+        .title(Some(paper.title.to_string()))
         .link(Some(url.clone()))
         .guid(Some(
             GuidBuilder::default().value(url).permalink(true).build(),
@@ -119,7 +119,7 @@ fn item(paper: &Paper) -> Item {
             paper
                 .keywords
                 .iter()
-                .map(|k| CategoryBuilder::default().name(k.clone()).build())
+                .map(|k| CategoryBuilder::default().name(k.to_string()).build())
                 .collect::<Vec<_>>(),
         )
         .description(Some(item_html(paper)))

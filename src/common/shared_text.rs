@@ -1,0 +1,418 @@
+//! Text that lives in a block shared with other text: a [`Text`] is a range of one
+//! reference-counted string, and [`Packer`] copies many texts into one block.
+//!
+//! Why: a daily list's papers hold about thirty strings each (title, abstract, authors, folded
+//! words for search, ...). Held as thirty small allocations each, a list that a memory budget
+//! lets go leaves thirty small holes per paper among live chunks, and glibc keeps such pages
+//! resident (BENCHMARKS.md, issue 21). Packed, a list's text is one allocation, freed whole;
+//! above glibc's mmap threshold it is a mapping of its own, given back to the system at once.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// Immutable text: a range of a shared block. Reads as a `&str` (it derefs to one); clones
+/// share the block.
+#[derive(Clone)]
+pub struct Text {
+    block: Arc<str>,
+    start: u32,
+    len: u32,
+}
+
+impl Text {
+    /// The text as a string slice.
+    pub fn as_str(&self) -> &str {
+        let start = self.start as usize;
+        // `from_block` made the range at character boundaries of this block, so `get` always
+        // finds it; the empty default is never used.
+        self.block
+            .get(start..start + self.len as usize)
+            .unwrap_or_default()
+    }
+
+    /// Whether `self` and `other` are ranges of the same block.
+    pub fn shares_block(&self, other: &Text) -> bool {
+        Arc::ptr_eq(&self.block, &other.block)
+    }
+
+    /// The size of the block this text is a range of.
+    pub fn block_len(&self) -> usize {
+        self.block.len()
+    }
+
+    /// `len` bytes of `block` from `start`, or the whole block when they would not fit in the
+    /// ranges a `Text` holds.
+    fn from_block(block: Arc<str>, start: usize, len: usize) -> Text {
+        match (u32::try_from(start), u32::try_from(len)) {
+            (Ok(start), Ok(len))
+                if block
+                    .get(start as usize..start as usize + len as usize)
+                    .is_some() =>
+            {
+                Text { block, start, len }
+            }
+            _ => Text::whole(block),
+        }
+    }
+
+    /// All of `block` (a block over 4 GiB is not expected; it would be cut short).
+    fn whole(block: Arc<str>) -> Text {
+        let len = u32::try_from(block.len()).unwrap_or(0);
+        Text {
+            block,
+            start: 0,
+            len,
+        }
+    }
+}
+
+impl Default for Text {
+    fn default() -> Text {
+        Text::from("")
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text::whole(Arc::from(s))
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text::whole(Arc::from(s))
+    }
+}
+
+impl From<&Text> for String {
+    fn from(t: &Text) -> String {
+        t.as_str().to_owned()
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> String {
+        t.as_str().to_owned()
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for &str {
+    fn eq(&self, other: &Text) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for String {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for str {
+    fn eq(&self, other: &Text) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl Hash for Text {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl serde::Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// A list of [`Text`]s: a range of a shared pool of them. Reads as a `&[Text]` (it derefs to
+/// one); clones share the pool.
+#[derive(Clone)]
+pub struct Texts {
+    pool: Arc<[Text]>,
+    start: u32,
+    len: u32,
+}
+
+impl Texts {
+    /// The texts as a slice.
+    pub fn as_slice(&self) -> &[Text] {
+        let start = self.start as usize;
+        // `pool` made the range within this pool; the empty default is never used.
+        self.pool
+            .get(start..start + self.len as usize)
+            .unwrap_or_default()
+    }
+
+    /// Whether `self` and `other` are ranges of the same pool.
+    pub fn shares_pool(&self, other: &Texts) -> bool {
+        Arc::ptr_eq(&self.pool, &other.pool)
+    }
+
+    /// The whole of `pool`.
+    fn whole(pool: Arc<[Text]>) -> Texts {
+        let len = u32::try_from(pool.len()).unwrap_or(0);
+        Texts {
+            pool,
+            start: 0,
+            len,
+        }
+    }
+}
+
+/// Puts every list of `lists` into one pool: afterwards each reads as before, and all are
+/// ranges of the same allocation.
+pub fn pool(lists: &mut [&mut Texts]) {
+    let all: Vec<Text> = lists.iter().flat_map(|l| l.as_slice().to_vec()).collect();
+    let pool: Arc<[Text]> = Arc::from(all);
+    let mut next = 0;
+    for list in lists.iter_mut() {
+        let len = list.len();
+        **list = match (u32::try_from(next), u32::try_from(len)) {
+            (Ok(start), Ok(len32)) if pool.get(next..next + len).is_some() => Texts {
+                pool: pool.clone(),
+                start,
+                len: len32,
+            },
+            _ => Texts::whole(Arc::from(list.as_slice())),
+        };
+        next += len;
+    }
+}
+
+impl Default for Texts {
+    fn default() -> Texts {
+        Texts::whole(Arc::from([]))
+    }
+}
+
+impl From<Vec<Text>> for Texts {
+    fn from(texts: Vec<Text>) -> Texts {
+        Texts::whole(Arc::from(texts))
+    }
+}
+
+impl FromIterator<Text> for Texts {
+    fn from_iter<I: IntoIterator<Item = Text>>(iter: I) -> Texts {
+        Texts::from(iter.into_iter().collect::<Vec<Text>>())
+    }
+}
+
+impl Deref for Texts {
+    type Target = [Text];
+    fn deref(&self) -> &[Text] {
+        self.as_slice()
+    }
+}
+
+impl fmt::Debug for Texts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+impl PartialEq for Texts {
+    fn eq(&self, other: &Texts) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Texts {}
+
+impl<const N: usize> PartialEq<[&str; N]> for Texts {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl PartialEq<Texts> for Vec<&str> {
+    fn eq(&self, other: &Texts) -> bool {
+        other.as_slice() == self.as_slice()
+    }
+}
+
+impl serde::Serialize for Texts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.as_slice())
+    }
+}
+
+/// Copies texts into one block: [`Packer::add`] each text once, [`Packer::finish`], then
+/// [`Packed::take`] them back in the same order.
+#[derive(Debug, Default)]
+pub struct Packer {
+    buffer: String,
+}
+
+impl Packer {
+    /// A packer with room for `bytes` of text.
+    pub fn with_capacity(bytes: usize) -> Packer {
+        Packer {
+            buffer: String::with_capacity(bytes),
+        }
+    }
+
+    /// Adds `text` to the block to be.
+    pub fn add(&mut self, text: &str) {
+        self.buffer.push_str(text);
+    }
+
+    /// The block, one allocation of exactly the bytes added.
+    pub fn finish(self) -> Packed {
+        Packed {
+            block: Arc::from(self.buffer),
+            next: 0,
+        }
+    }
+}
+
+/// A block made by [`Packer::finish`], handed out in ranges.
+#[derive(Debug)]
+pub struct Packed {
+    block: Arc<str>,
+    next: usize,
+}
+
+impl Packed {
+    /// The next `len` bytes of the block, as a [`Text`]: call with the lengths of the texts
+    /// added, in the order they were added.
+    pub fn take(&mut self, len: usize) -> Text {
+        let text = Text::from_block(self.block.clone(), self.next, len);
+        self.next += len;
+        text
+    }
+
+    /// The block's size in bytes.
+    pub fn len(&self) -> usize {
+        self.block.len()
+    }
+
+    /// Whether the block is empty.
+    pub fn is_empty(&self) -> bool {
+        self.block.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_texts_read_as_added_and_share_one_block() {
+        let texts = ["Jörg Müller", "", "a title", "ünïcödé ✓"];
+        let mut packer = Packer::default();
+        for t in texts {
+            packer.add(t);
+        }
+        let mut packed = packer.finish();
+        let total: usize = texts.iter().map(|t| t.len()).sum();
+        assert_eq!(packed.len(), total);
+        let back: Vec<Text> = texts.iter().map(|t| packed.take(t.len())).collect();
+        for (t, b) in texts.iter().zip(&back) {
+            assert_eq!(b, t);
+            assert_eq!(b.block_len(), total);
+        }
+        assert!(back[0].shares_block(&back[3]));
+    }
+
+    #[test]
+    fn a_range_off_the_block_reads_as_the_whole_block_not_a_panic() {
+        let mut packer = Packer::default();
+        packer.add("é");
+        let mut packed = packer.finish();
+        // One byte into a two-byte character: not a boundary.
+        assert_eq!(packed.take(1), "é");
+        assert_eq!(packed.take(5), "é");
+    }
+
+    #[test]
+    fn text_compares_hashes_and_serializes_as_its_str() {
+        let a = Text::from("x y");
+        let b = Text::from(String::from("x y"));
+        assert_eq!(a, b);
+        assert_eq!(a, "x y");
+        assert_eq!(format!("{a} {a:?}"), "x y \"x y\"");
+        assert_eq!(serde_json::to_string(&a).unwrap(), "\"x y\"");
+        let list = vec![Text::from("a"), Text::from("b")];
+        assert_eq!(list.join(", "), "a, b");
+        assert_eq!(Text::default(), "");
+    }
+
+    #[test]
+    fn pooled_lists_read_as_before_and_share_one_pool() {
+        let mut lists: Vec<Texts> = vec![
+            ["a", "b"].into_iter().map(Text::from).collect(),
+            Texts::default(),
+            ["c"].into_iter().map(Text::from).collect(),
+        ];
+        let before = lists.clone();
+        assert!(!lists[0].shares_pool(&lists[2]));
+        pool(&mut lists.iter_mut().collect::<Vec<_>>());
+        assert_eq!(lists, before);
+        assert!(lists[0].shares_pool(&lists[1]) && lists[0].shares_pool(&lists[2]));
+        assert_eq!(lists[0], ["a", "b"]);
+        assert_eq!(lists[2].join(", "), "c");
+        assert_eq!(serde_json::to_string(&lists[0]).unwrap(), r#"["a","b"]"#);
+    }
+}
