@@ -224,7 +224,7 @@ impl Texts {
 /// Puts every list of `lists` into one pool: afterwards each reads as before, and all are
 /// ranges of the same allocation.
 pub fn pool(lists: &mut [&mut Texts]) {
-    let all: Vec<Text> = lists.iter().flat_map(|l| l.as_slice().to_vec()).collect();
+    let all: Vec<Text> = lists.iter().flat_map(|l| l.iter().cloned()).collect();
     let pool: Arc<[Text]> = Arc::from(all);
     let mut next = 0;
     for list in lists.iter_mut() {

@@ -5,9 +5,12 @@
 //! threshold above which later ones are mapped (so they land in arenas instead, and stay), and
 //! free pages inside a heap are returned only by `malloc_trim`. Measured with `bench/run.sh`
 //! (BENCHMARKS.md): a miss flood left 120 to 300 MB resident. So, at start-up: a fixed mmap
-//! threshold of 64 KiB (bodies and render buffers are mapped and unmapped whole), and a
-//! thread that trims the heaps every few seconds; the build pool keeps the threads, and so the
-//! arenas, few. mimalloc and jemalloc were measured too, and kept more; limiting glibc to two
+//! threshold of 16 KiB (bodies, render buffers and a daily list's packed text, 20 to 100 KB,
+//! are mapped and unmapped whole), a heap's free top handed back from 16 KiB with no extra
+//! kept above it, and a thread that trims the heaps every few seconds; the build pool keeps
+//! the threads, and so the arenas, few. (64 KiB and glibc's 128 KiB top left 0.1 to 0.2 times
+//! more resident above what is weighed after a flood of month digests over a long archive,
+//! at the same request rate: BENCHMARKS.md, issue 21.) mimalloc and jemalloc were measured too, and kept more; limiting glibc to two
 //! arenas made the HTTP workers contend for them (hot and miss throughput fell).
 //!
 //! And no per-thread caches of freed chunks (glibc's tcache, up to 7 chunks of each of 64
@@ -21,6 +24,12 @@ use std::time::Duration;
 
 /// How often free heap pages are handed back.
 pub const TRIM_PERIOD: Duration = Duration::from_secs(2);
+
+/// Allocations of this size and more get pages of their own, given back when freed.
+pub const MMAP_THRESHOLD: i32 = 16 * 1024;
+
+/// A heap's free top is handed back once it is this large, down to the last page in use.
+pub const TRIM_THRESHOLD: i32 = 16 * 1024;
 
 /// The glibc tunable that turns the per-thread caches off.
 pub const NO_THREAD_CACHES: &str = "glibc.malloc.tcache_count=0";
@@ -88,8 +97,9 @@ pub fn tune() {
         // SAFETY: mallopt only changes allocator parameters; called before other threads
         // exist, with values glibc documents.
         unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+            libc::mallopt(libc::M_TOP_PAD, 0);
         }
         let spawned = std::thread::Builder::new()
             .name("paperboy-trim".into())
