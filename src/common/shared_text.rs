@@ -26,7 +26,7 @@ impl Text {
     /// The text as a string slice.
     pub fn as_str(&self) -> &str {
         let start = self.start as usize;
-        // `from_block` made the range at character boundaries of this block, so `get` always
+        // `Packed::take` made the range where this block holds the text, so `get` always
         // finds it; the empty default is never used.
         self.block
             .get(start..start + self.len as usize)
@@ -43,22 +43,8 @@ impl Text {
         self.block.len()
     }
 
-    /// `len` bytes of `block` from `start`, or the whole block when they would not fit in the
-    /// ranges a `Text` holds.
-    fn from_block(block: Arc<str>, start: usize, len: usize) -> Text {
-        match (u32::try_from(start), u32::try_from(len)) {
-            (Ok(start), Ok(len))
-                if block
-                    .get(start as usize..start as usize + len as usize)
-                    .is_some() =>
-            {
-                Text { block, start, len }
-            }
-            _ => Text::whole(block),
-        }
-    }
-
-    /// All of `block` (a block over 4 GiB is not expected; it would be cut short).
+    /// All of `block` (texts come from bounded upstream bodies: a block over 4 GiB would read
+    /// as empty).
     fn whole(block: Arc<str>) -> Text {
         let len = u32::try_from(block.len()).unwrap_or(0);
         Text {
@@ -335,12 +321,20 @@ pub struct Packed {
 }
 
 impl Packed {
-    /// The next `len` bytes of the block, as a [`Text`]: call with the lengths of the texts
-    /// added, in the order they were added.
-    pub fn take(&mut self, len: usize) -> Text {
-        let text = Text::from_block(self.block.clone(), self.next, len);
-        self.next += len;
-        text
+    /// `text`, the next text added, as a range of the block: call with the texts added, in
+    /// the order they were added. A text that is not the next one added comes back as a copy
+    /// of its own, so what is read is always `text`.
+    pub fn take(&mut self, text: &str) -> Text {
+        let (start, end) = (self.next, self.next + text.len());
+        self.next = end;
+        match (u32::try_from(start), u32::try_from(text.len())) {
+            (Ok(start), Ok(len)) if self.block.get(start as usize..end) == Some(text) => Text {
+                block: self.block.clone(),
+                start,
+                len,
+            },
+            _ => Text::from(text),
+        }
     }
 
     /// The block's size in bytes.
@@ -368,7 +362,7 @@ mod tests {
         let mut packed = packer.finish();
         let total: usize = texts.iter().map(|t| t.len()).sum();
         assert_eq!(packed.len(), total);
-        let back: Vec<Text> = texts.iter().map(|t| packed.take(t.len())).collect();
+        let back: Vec<Text> = texts.iter().map(|t| packed.take(t)).collect();
         for (t, b) in texts.iter().zip(&back) {
             assert_eq!(b, t);
             assert_eq!(b.block_len(), total);
@@ -377,13 +371,20 @@ mod tests {
     }
 
     #[test]
-    fn a_range_off_the_block_reads_as_the_whole_block_not_a_panic() {
+    fn a_text_taken_out_of_order_is_a_copy_never_a_wrong_range() {
         let mut packer = Packer::default();
         packer.add("é");
+        packer.add("ab");
         let mut packed = packer.finish();
-        // One byte into a two-byte character: not a boundary.
-        assert_eq!(packed.take(1), "é");
-        assert_eq!(packed.take(5), "é");
+        let wrong = packed.take("x");
+        assert_eq!(wrong, "x");
+        let cut = packed.take("b");
+        assert_eq!(
+            cut, "b",
+            "one byte into a two-byte character: not a boundary"
+        );
+        assert!(!wrong.shares_block(&cut));
+        assert_eq!(packed.take("zzzzzz"), "zzzzzz", "past the end of the block");
     }
 
     #[test]

@@ -243,7 +243,7 @@ pub fn pack(papers: &mut [Paper]) {
     }
     let mut packed = packer.finish();
     for paper in papers.iter_mut() {
-        paper.replace_texts(&mut |t| packed.take(t.len()));
+        paper.replace_texts(&mut |t| packed.take(t));
     }
     let mut lists: Vec<&mut Texts> = papers
         .iter_mut()
