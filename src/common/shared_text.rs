@@ -395,7 +395,7 @@ mod tests {
         assert_eq!(a, "x y");
         assert_eq!(format!("{a} {a:?}"), "x y \"x y\"");
         assert_eq!(serde_json::to_string(&a).unwrap(), "\"x y\"");
-        let list = vec![Text::from("a"), Text::from("b")];
+        let list = [Text::from("a"), Text::from("b")];
         assert_eq!(list.join(", "), "a, b");
         assert_eq!(Text::default(), "");
     }

@@ -425,7 +425,7 @@ impl Paper {
         single.into_iter().for_each(&mut replace);
         optional.into_iter().flatten().for_each(&mut replace);
         for list in [&mut self.keywords, &mut self.authors] {
-            *list = list.iter().map(|t| f(t)).collect();
+            *list = list.iter().map(&mut *f).collect();
         }
         let mut replace = |t: &mut Text| *t = f(t);
         if let Some(o) = org {
