@@ -9,28 +9,51 @@
 
 use std::borrow::Borrow;
 use std::fmt;
-use std::hash::{Hash, Hasher};
-use std::ops::Deref;
+use std::ops::{Deref, Range};
 use std::sync::Arc;
+
+/// Where a text (or a list) sits in its shared block: `len` bytes (or items) from `start`.
+/// Blocks hold what bounded upstream bodies gave, so both fit in a `u32`.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    /// `range`, when both its ends fit in a `u32`.
+    fn new(range: Range<usize>) -> Option<Span> {
+        Some(Span {
+            start: u32::try_from(range.start).ok()?,
+            len: u32::try_from(range.end.checked_sub(range.start)?).ok()?,
+        })
+    }
+
+    /// All of a block of `len`; a block too large for a `Span` (not expected) reads as empty.
+    fn whole(len: usize) -> Span {
+        Span::new(0..len).unwrap_or(Span { start: 0, len: 0 })
+    }
+
+    fn range(self) -> Range<usize> {
+        let start = self.start as usize;
+        start..start + self.len as usize
+    }
+}
 
 /// Immutable text: a range of a shared block. Reads as a `&str` (it derefs to one); clones
 /// share the block.
 #[derive(Clone)]
 pub struct Text {
     block: Arc<str>,
-    start: u32,
-    len: u32,
+    span: Span,
 }
 
 impl Text {
     /// The text as a string slice.
     pub fn as_str(&self) -> &str {
-        let start = self.start as usize;
-        // `Packed::take` made the range where this block holds the text, so `get` always
+        // `Packed::take` made the span where this block holds the text, so `get` always
         // finds it; the empty default is never used.
-        self.block
-            .get(start..start + self.len as usize)
-            .unwrap_or_default()
+        self.block.get(self.span.range()).unwrap_or_default()
     }
 
     /// Whether `self` and `other` are ranges of the same block.
@@ -43,15 +66,9 @@ impl Text {
         self.block.len()
     }
 
-    /// All of `block` (texts come from bounded upstream bodies: a block over 4 GiB would read
-    /// as empty).
     fn whole(block: Arc<str>) -> Text {
-        let len = u32::try_from(block.len()).unwrap_or(0);
-        Text {
-            block,
-            start: 0,
-            len,
-        }
+        let span = Span::whole(block.len());
+        Text { block, span }
     }
 }
 
@@ -70,18 +87,6 @@ impl From<&str> for Text {
 impl From<String> for Text {
     fn from(s: String) -> Text {
         Text::whole(Arc::from(s))
-    }
-}
-
-impl From<&Text> for String {
-    fn from(t: &Text) -> String {
-        t.as_str().to_owned()
-    }
-}
-
-impl From<Text> for String {
-    fn from(t: Text) -> String {
-        t.as_str().to_owned()
     }
 }
 
@@ -124,45 +129,15 @@ impl PartialEq for Text {
 
 impl Eq for Text {}
 
-impl PartialEq<str> for Text {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
 impl PartialEq<&str> for Text {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
     }
 }
 
-impl PartialEq<String> for Text {
-    fn eq(&self, other: &String) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl PartialEq<Text> for &str {
-    fn eq(&self, other: &Text) -> bool {
-        *self == other.as_str()
-    }
-}
-
 impl PartialEq<Text> for String {
     fn eq(&self, other: &Text) -> bool {
         self.as_str() == other.as_str()
-    }
-}
-
-impl PartialEq<Text> for str {
-    fn eq(&self, other: &Text) -> bool {
-        self == other.as_str()
-    }
-}
-
-impl Hash for Text {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
     }
 }
 
@@ -177,18 +152,14 @@ impl serde::Serialize for Text {
 #[derive(Clone)]
 pub struct Texts {
     pool: Arc<[Text]>,
-    start: u32,
-    len: u32,
+    span: Span,
 }
 
 impl Texts {
     /// The texts as a slice.
     pub fn as_slice(&self) -> &[Text] {
-        let start = self.start as usize;
-        // `pool` made the range within this pool; the empty default is never used.
-        self.pool
-            .get(start..start + self.len as usize)
-            .unwrap_or_default()
+        // `pool` made the span within this pool; the empty default is never used.
+        self.pool.get(self.span.range()).unwrap_or_default()
     }
 
     /// Whether `self` and `other` are ranges of the same pool.
@@ -196,14 +167,9 @@ impl Texts {
         Arc::ptr_eq(&self.pool, &other.pool)
     }
 
-    /// The whole of `pool`.
     fn whole(pool: Arc<[Text]>) -> Texts {
-        let len = u32::try_from(pool.len()).unwrap_or(0);
-        Texts {
-            pool,
-            start: 0,
-            len,
-        }
+        let span = Span::whole(pool.len());
+        Texts { pool, span }
     }
 }
 
@@ -214,16 +180,15 @@ pub fn pool(lists: &mut [&mut Texts]) {
     let pool: Arc<[Text]> = Arc::from(all);
     let mut next = 0;
     for list in lists.iter_mut() {
-        let len = list.len();
-        **list = match (u32::try_from(next), u32::try_from(len)) {
-            (Ok(start), Ok(len32)) if pool.get(next..next + len).is_some() => Texts {
+        let range = next..next + list.len();
+        next = range.end;
+        **list = match Span::new(range) {
+            Some(span) => Texts {
                 pool: pool.clone(),
-                start,
-                len: len32,
+                span,
             },
-            _ => Texts::whole(Arc::from(list.as_slice())),
+            None => Texts::whole(Arc::from(list.as_slice())),
         };
-        next += len;
     }
 }
 
@@ -325,26 +290,15 @@ impl Packed {
     /// the order they were added. A text that is not the next one added comes back as a copy
     /// of its own, so what is read is always `text`.
     pub fn take(&mut self, text: &str) -> Text {
-        let (start, end) = (self.next, self.next + text.len());
-        self.next = end;
-        match (u32::try_from(start), u32::try_from(text.len())) {
-            (Ok(start), Ok(len)) if self.block.get(start as usize..end) == Some(text) => Text {
+        let range = self.next..self.next + text.len();
+        self.next = range.end;
+        match Span::new(range.clone()) {
+            Some(span) if self.block.get(range) == Some(text) => Text {
                 block: self.block.clone(),
-                start,
-                len,
+                span,
             },
             _ => Text::from(text),
         }
-    }
-
-    /// The block's size in bytes.
-    pub fn len(&self) -> usize {
-        self.block.len()
-    }
-
-    /// Whether the block is empty.
-    pub fn is_empty(&self) -> bool {
-        self.block.is_empty()
     }
 }
 
@@ -361,7 +315,6 @@ mod tests {
         }
         let mut packed = packer.finish();
         let total: usize = texts.iter().map(|t| t.len()).sum();
-        assert_eq!(packed.len(), total);
         let back: Vec<Text> = texts.iter().map(|t| packed.take(t)).collect();
         for (t, b) in texts.iter().zip(&back) {
             assert_eq!(b, t);
