@@ -73,19 +73,19 @@ impl DailyList {
         std::mem::size_of::<DailyList>() + self.papers_bytes + items + index
     }
 
-    /// The same list, fetched at `fetched_at` (a refresh that brought nothing to keep).
+    /// The same list, fetched at `fetched_at` (a refresh that brought nothing to keep). Its
+    /// papers share this list's packed text, so nothing is packed or weighed again.
     pub fn refetched(&self, fetched_at: DateTime<Utc>) -> DailyList {
-        let list = DailyList::new(
-            self.date,
-            self.papers.clone(),
+        DailyList {
+            date: self.date,
+            papers: self.papers.clone(),
             fetched_at,
-            self.changed_at,
-            self.content_hash,
-        );
-        if let Some(index) = self.index.get() {
-            let _ = list.index.set(index.clone());
+            changed_at: self.changed_at,
+            content_hash: self.content_hash,
+            index: self.index.clone(),
+            papers_bytes: self.papers_bytes,
+            weighed: AtomicUsize::new(0),
         }
-        list
     }
 
     /// Builds a list from a fetch; `previous` is the copy it replaces, if any.
@@ -220,5 +220,28 @@ mod tests {
         );
         let item = parts::item(Format::Atom, &second.papers[1]).unwrap();
         assert!(String::from_utf8_lossy(item).contains("New title"));
+    }
+
+    #[test]
+    fn a_list_is_packed_once_and_a_refetched_copy_shares_its_text_and_weight() {
+        let now = Utc::now();
+        let list = DailyList::from_fetch(
+            &fetched(&[("2608.00001", "One"), ("2608.00002", "Two")]),
+            now,
+            None,
+        );
+        let (first, second) = (&list.papers[0], &list.papers[1]);
+        assert!(
+            first.title.shares_block(&second.id),
+            "one block for the list"
+        );
+        let again = list.refetched(now + chrono::Duration::minutes(10));
+        assert_eq!(again.papers, list.papers);
+        assert_eq!(again.fetched_at, now + chrono::Duration::minutes(10));
+        assert!(
+            again.papers[1].title.shares_block(&first.title),
+            "the copy is not packed again"
+        );
+        assert_eq!(again.weight(), list.weight());
     }
 }
