@@ -83,18 +83,8 @@ pub struct Report {
 }
 
 impl Report {
-    /// Bytes weighed against `cache.max_memory`: everything but the recent lists.
-    pub fn weighed(&self) -> u64 {
-        self.older_lists
-            + self.feeds
-            + self.fast_path
-            + self.selections
-            + self.pages
-            + self.tables
-            + self.compressors
-    }
-
-    /// Each kind with its bytes, in [`crate::telemetry::metrics::MEMORY_KINDS`] order.
+    /// Each kind with its bytes: the one list of the kinds `paperboy_memory_bytes` reports.
+    /// Every kind but `recent_lists` is weighed against `cache.max_memory`.
     pub fn by_kind(&self) -> [(&'static str, u64); 8] {
         [
             ("recent_lists", self.recent_lists),
@@ -106,6 +96,11 @@ impl Report {
             ("tables", self.tables),
             ("compressors", self.compressors),
         ]
+    }
+
+    /// The kinds [`Report::by_kind`] reports, in its order.
+    pub fn kinds() -> [&'static str; 8] {
+        Report::default().by_kind().map(|(kind, _)| kind)
     }
 }
 

@@ -7,23 +7,12 @@
 use actix_web::http::StatusCode;
 use std::sync::Arc;
 
+use crate::telemetry::memory::Report;
+
 use prometheus::{
     Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
     Opts, Registry, TextEncoder,
 };
-
-/// What `paperboy_memory_bytes` reports, by `kind`: everything but `recent_lists` is weighed
-/// against `cache.max_memory`.
-pub const MEMORY_KINDS: [&str; 8] = [
-    "recent_lists",
-    "older_lists",
-    "feeds",
-    "fast_path",
-    "selections",
-    "pages",
-    "tables",
-    "compressors",
-];
 
 /// The `Content-Type` of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -213,7 +202,7 @@ impl Metrics {
             .inc();
     }
 
-    /// Bytes kept of `kind` (one of [`MEMORY_KINDS`]).
+    /// Bytes kept of `kind` (one of [`Report::kinds`]).
     pub fn set_memory(&self, kind: &str, bytes: u64) {
         self.inner
             .gauges
@@ -432,7 +421,7 @@ impl Inner {
         for outcome in ["ok", "set_aside", "failed"] {
             self.counters.storage_reads.with_label_values(&[outcome]);
         }
-        for kind in MEMORY_KINDS {
+        for kind in Report::kinds() {
             self.gauges.memory.with_label_values(&[kind]);
         }
         self.gauges.newest_data_age.set(-1.0);

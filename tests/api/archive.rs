@@ -93,7 +93,7 @@ async fn older_lists_are_read_when_needed_and_kept_within_their_share_of_the_bud
         compressors >= paperboy::common::stitch::COMPRESSOR_BYTES as f64,
         "the build threads' compressors are weighed: {compressors}"
     );
-    for kind in paperboy::telemetry::metrics::MEMORY_KINDS {
+    for kind in paperboy::telemetry::memory::Report::kinds() {
         assert!(
             metrics.has("paperboy_memory_bytes", &[("kind", kind)]),
             "{kind} is reported"
