@@ -1,5 +1,5 @@
 //! Small pieces every layer uses, with no knowledge of papers or feeds' contents: text
-//! cleaning and word folding, the clock, the three feed formats, gzip member stitching, and
+//! cleaning and word folding, the clock, the three feed formats, gzip member stitching,
 //! renames with a flag, and text packed into shared blocks.
 
 pub mod clock;

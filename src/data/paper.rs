@@ -18,7 +18,10 @@ use raw::{RawItem, RawOrganization};
 
 pub mod raw;
 
-/// A paper as listed on one day of Daily Papers.
+/// A paper as listed on one day of Daily Papers. Its text is a range of its list's packed
+/// block ([`pack`]): a clone shares that block, so a clone kept apart from its list keeps the
+/// whole block alive; put kept clones in a list of their own ([`crate::data::daily_list`]
+/// packs them again).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Paper {
     /// arXiv id without version, e.g. `2606.06113`.

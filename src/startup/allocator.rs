@@ -10,8 +10,9 @@
 //! kept above it, and a thread that trims the heaps every few seconds; the build pool keeps
 //! the threads, and so the arenas, few. (64 KiB and glibc's 128 KiB top left 0.1 to 0.2 times
 //! more resident above what is weighed after a flood of month digests over a long archive,
-//! at the same request rate: BENCHMARKS.md, issue 21.) mimalloc and jemalloc were measured too, and kept more; limiting glibc to two
-//! arenas made the HTTP workers contend for them (hot and miss throughput fell).
+//! at the same request rate: BENCHMARKS.md, issue 21.) mimalloc and jemalloc were measured
+//! too, and kept more; limiting glibc to two arenas made the HTTP workers contend for them
+//! (hot and miss throughput fell).
 //!
 //! And no per-thread caches of freed chunks (glibc's tcache, up to 7 chunks of each of 64
 //! sizes per thread): with a long archive, a sweep over the stored dates left 3 to 6 MB more
