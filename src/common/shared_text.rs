@@ -57,11 +57,13 @@ impl Text {
     }
 
     /// Whether `self` and `other` are ranges of the same block.
+    #[cfg(test)]
     pub fn shares_block(&self, other: &Text) -> bool {
         Arc::ptr_eq(&self.block, &other.block)
     }
 
     /// The size of the block this text is a range of.
+    #[cfg(test)]
     pub fn block_len(&self) -> usize {
         self.block.len()
     }
@@ -163,6 +165,7 @@ impl Texts {
     }
 
     /// Whether `self` and `other` are ranges of the same pool.
+    #[cfg(test)]
     pub fn shares_pool(&self, other: &Texts) -> bool {
         Arc::ptr_eq(&self.pool, &other.pool)
     }
