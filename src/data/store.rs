@@ -155,10 +155,7 @@ impl Store {
             .weigher(|_: &NaiveDate, list: &Arc<DailyList>| {
                 let weight = list.weight();
                 list.weighed.store(weight, Ordering::Relaxed);
-                // The list's weight counts its struct; its `Arc` adds the rest.
-                crate::telemetry::memory::entry_weight(
-                    weight + crate::telemetry::memory::ARC_OVERHEAD,
-                )
+                older_weight(weight)
             })
             .build();
         Self {
@@ -334,9 +331,13 @@ impl Store {
 
     /// Weighs again the older lists among `lists` that grew since they were weighed (items
     /// rendered, an index built), so that the budget sees what they hold now.
+    /// A list grown past the whole share is let go rather than weighed again: kept, it would
+    /// push every other older list out before being dropped itself.
     pub fn reweigh(&self, lists: &[Arc<DailyList>]) {
+        let share = self.older.policy().max_capacity().unwrap_or(u64::MAX);
         for list in lists {
-            let grown = list.weight() > list.weighed.load(Ordering::Relaxed) + 1024;
+            let weight = list.weight();
+            let grown = weight > list.weighed.load(Ordering::Relaxed) + 1024;
             if grown
                 && !self.is_recent(list.date)
                 && self
@@ -344,7 +345,11 @@ impl Store {
                     .get(&list.date)
                     .is_some_and(|kept| Arc::ptr_eq(&kept, list))
             {
-                self.older.insert(list.date, list.clone());
+                if u64::from(older_weight(weight)) > share {
+                    self.older.invalidate(&list.date);
+                } else {
+                    self.older.insert(list.date, list.clone());
+                }
             }
         }
     }
@@ -460,13 +465,25 @@ impl Store {
     }
 }
 
+/// What an older list of `weight` bytes counts against its share: the list's weight counts
+/// its struct; its `Arc` and the cache's entry add the rest.
+fn older_weight(weight: usize) -> u32 {
+    crate::telemetry::memory::entry_weight(weight + crate::telemetry::memory::ARC_OVERHEAD)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::common::clock::SystemClock;
+    use crate::common::format::Format;
     use crate::data::upstream::UpstreamSettings;
 
     fn store() -> Store {
+        store_keeping(8 << 20)
+    }
+
+    /// A store keeping older lists up to `older_bytes`.
+    fn store_keeping(older_bytes: u64) -> Store {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let metrics = Metrics::new().unwrap();
         let upstream = UpstreamClient::new(
@@ -479,7 +496,7 @@ mod tests {
         Store::new(
             CacheSettings::default(),
             30,
-            8 << 20,
+            older_bytes,
             Arc::new(upstream),
             clock,
             metrics,
@@ -498,5 +515,52 @@ mod tests {
         drop(first);
         assert_eq!(store.refreshes_in_flight(), 0);
         assert!(store.begin_refresh(date).is_some());
+    }
+
+    /// An older list of two papers, of `date` (long past, so never recent).
+    fn older_list(date: &str) -> Arc<DailyList> {
+        let items = ["2401.00001", "2401.00002"]
+            .iter()
+            .map(|id| {
+                serde_json::from_value(serde_json::json!({"paper": {"id": id, "title": id}}))
+                    .unwrap()
+            })
+            .collect();
+        let fetched = FetchedDay {
+            date: date.parse().unwrap(),
+            items,
+            raw: Vec::new(),
+            skipped: 0,
+        };
+        Arc::new(DailyList::from_fetch(&fetched, Utc::now(), None))
+    }
+
+    /// Found when an API test saw no older list kept: a list rendered past the whole share,
+    /// weighed again, pushed every other list out and was then dropped itself.
+    #[test]
+    fn a_list_grown_past_the_whole_share_is_let_go_and_the_others_stay() {
+        let store = store_keeping(16 << 10);
+        let dates = ["2024-01-02", "2024-01-03", "2024-01-04"];
+        let lists: Vec<_> = dates.iter().map(|d| store.put(older_list(d))).collect();
+        let (_, before) = store.memory();
+        assert!(before > 0 && before < 16 << 10, "all three fit: {before}");
+        // A small growth is weighed again, and kept.
+        lists[1].papers[0]
+            .items
+            .keep(Format::Atom, vec![b'x'; 2 << 10]);
+        store.reweigh(&lists);
+        let (_, grown) = store.memory();
+        assert!(grown > before + (2 << 10), "{grown} after {before}");
+        // The first list grows past the share: let go, the others kept.
+        lists[0].papers[0]
+            .items
+            .keep(Format::Atom, vec![b'x'; 32 << 10]);
+        store.reweigh(&lists);
+        let (_, after) = store.memory();
+        assert!(store.in_memory(lists[0].date).is_none(), "let go");
+        for list in &lists[1..] {
+            assert!(store.in_memory(list.date).is_some(), "{} kept", list.date);
+        }
+        assert!(after > 0 && after <= 16 << 10, "{after}");
     }
 }
