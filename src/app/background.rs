@@ -57,6 +57,20 @@ pub struct BackgroundTask {
     handle: JoinHandle<()>,
 }
 
+impl BackgroundTask {
+    /// Runs `work` on `runtime` (backstage), else the current one, until dropped.
+    pub fn start<F>(work: F, runtime: Option<tokio::runtime::Handle>) -> BackgroundTask
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let handle = match runtime {
+            Some(runtime) => runtime.spawn(work),
+            None => tokio::spawn(work),
+        };
+        BackgroundTask { handle }
+    }
+}
+
 impl Drop for BackgroundTask {
     fn drop(&mut self) {
         self.handle.abort();
@@ -92,11 +106,7 @@ pub fn spawn(ctx: BackgroundContext, runtime: Option<tokio::runtime::Handle>) ->
             refresh_recent(&ctx.store, ctx.clock.as_ref()).await;
         }
     };
-    let handle = match runtime {
-        Some(runtime) => runtime.spawn(work),
-        None => tokio::spawn(work),
-    };
-    BackgroundTask { handle }
+    BackgroundTask::start(work, runtime)
 }
 
 /// The refresh timer's period: a quarter of `cache.recent_ttl` (at least a second), so that

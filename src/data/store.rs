@@ -364,6 +364,21 @@ impl Store {
         (recent as u64, self.older.weighted_size())
     }
 
+    /// Applies what the older lists' cache has pending: above all its evictions, so that
+    /// lists over their share are let go (see [`crate::app::background::upkeep`]).
+    pub fn run_pending_tasks(&self) {
+        self.older.run_pending_tasks();
+    }
+
+    /// Bytes the older lists' cache holds now as it weighed them, evictions it has pending
+    /// included (those [`Store::memory`] applies first).
+    pub fn older_held_bytes(&self) -> u64 {
+        self.older
+            .iter()
+            .map(|(_, list)| u64::from(older_weight(list.weighed.load(Ordering::Relaxed))))
+            .sum()
+    }
+
     /// Bytes of the store's own tables (per-date versions and what is known of each date).
     pub fn table_bytes(&self) -> u64 {
         let meta = self.meta.lock().unwrap_or_else(|e| e.into_inner()).len();

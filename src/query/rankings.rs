@@ -52,8 +52,13 @@ impl Rankings {
 
     /// Bytes held.
     pub fn bytes(&self) -> u64 {
-        self.kept.run_pending_tasks();
+        self.run_pending_tasks();
         self.kept.weighted_size()
+    }
+
+    /// Applies the cache's pending inserts and evictions.
+    pub fn run_pending_tasks(&self) {
+        self.kept.run_pending_tasks();
     }
 }
 

@@ -389,7 +389,8 @@ impl RenderCache {
         self.templates.entry_count()
     }
 
-    /// Applies pending inserts and evictions (for exact counts in tests).
+    /// Applies pending inserts and evictions: what is over the budget is let go (run by
+    /// [`crate::app::background::upkeep`], and by tests for exact counts).
     pub async fn sync(&self) {
         self.templates.run_pending_tasks().await;
         self.bodies.run_pending_tasks().await;

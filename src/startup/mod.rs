@@ -64,6 +64,8 @@ pub struct Application {
     state: web::Data<AppState>,
     /// Warm-up and the refresh timer; stopped with the server.
     background: Option<BackgroundTask>,
+    /// The caches' upkeep; stopped with the server.
+    upkeep: BackgroundTask,
     /// The WebSub hub's task (`websub.enabled`); stopped with the server.
     hub: Option<HubTask>,
 }
@@ -313,11 +315,13 @@ impl Application {
                 state.backstage.handle(),
             )
         });
+        let upkeep = state.clone().into_inner().upkeep(state.backstage.handle());
         Ok(Application {
             port,
             server,
             state,
             background,
+            upkeep,
             hub,
         })
     }
@@ -337,6 +341,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         drop(self.background);
+        drop(self.upkeep);
         if let Some(hub) = self.hub {
             hub.stop().await;
         }
