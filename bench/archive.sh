@@ -21,7 +21,9 @@
 # Before each flood the cached feed (/feed.atom, gzip) is measured alone (wrk -t1 -c4); during
 # the flood it is measured again, and /healthz (wrk -t1 -c1), at the same time. Peak resident
 # memory is VmHWM, reset before the flood (echo 5 > /proc/PID/clear_refs); 30 s after the flood
-# VmRSS and the memory lines of /metrics are read. About 3.5 minutes per binary per run at the
+# VmRSS, RssAnon and the memory lines of /metrics are read; each flood's ratio of resident
+# memory above start-up to what /metrics weighs above start-up is in the table (in KiB, then
+# again with anonymous memory only, leaving out the program's code paged in). About 3.5 minutes per binary per run at the
 # default duration. Installs Debian's wrk when missing; everything it starts it stops, by PID;
 # the temporary directory is removed on exit.
 set -euo pipefail
@@ -190,6 +192,14 @@ RESULTS="$WORK/results.tsv"
 : >"$RESULTS"
 put() { printf '%s\t%s\t%s\t%s\n' "$RUN" "$COL" "$1" "$2" >>"$RESULTS"; }
 
+# weighed_in FILE: the sum of the paperboy_memory_bytes lines of a /metrics text, in KiB
+weighed_in() { awk '/^paperboy_memory_bytes\{/ {s += $2} END {printf "%.0f", s / 1024}' "$1"; }
+# weighed URL: the same, read from the server at URL now
+weighed() {
+    curl -s "$1/metrics" >"$WORK/metrics.now" || true
+    weighed_in "$WORK/metrics.now"
+}
+
 # wrk_stats FILE PREFIX: puts PREFIX.rps, PREFIX.p99 (ms), PREFIX.non2xx, PREFIX.sockerr
 wrk_stats() {
     local file="$1" prefix="$2"
@@ -257,6 +267,8 @@ measure() { # binary label
     fi
     put startup_s "$(since "$t0")"
     put startup_rss "$(kb "$PB_PID" VmRSS)"
+    put startup_anon "$(kb "$PB_PID" RssAnon)"
+    put startup_weighed "$(weighed "$pb")"
     put threads "$(find "/proc/$PB_PID/task" -mindepth 1 -maxdepth 1 | wc -l)"
 
     for _ in 1 2; do
@@ -294,8 +306,10 @@ measure() { # binary label
         put "$flood.peak" "$peak"
         sleep 30
         put "$flood.after" "$(kb "$PB_PID" VmRSS)"
+        put "$flood.after_anon" "$(kb "$PB_PID" RssAnon)"
         curl -s "$pb/metrics" | grep -E '^paperboy_(memory_bytes|render_cache_bytes)' \
             >"$WORK/metrics.$RUN.$COL.$flood" || true
+        put "$flood.weighed" "$(weighed_in "$WORK/metrics.$RUN.$COL.$flood")"
     done
     stop_server
     rm -rf "$data"
@@ -327,6 +341,12 @@ def cell(col, key, kind):
     if kind == "ratio":
         a, b = number(col, key[0]), number(col, key[1])
         return f"{a / b:.2f}" if a is not None and b else "n/a"
+    if kind == "growth":
+        # (memory after - at start-up) / (weighed after - at start-up), all in KiB
+        after, start, w_after, w_start = (number(col, k) for k in key)
+        if None in (after, start, w_after, w_start) or w_after <= w_start:
+            return "n/a"
+        return f"{(after - start) / (w_after - w_start):.2f}"
     x = number(col, key)
     if x is None:
         return "n/a"
@@ -366,6 +386,11 @@ for f, name in flood_names.items():
         (f"{f}: /healthz p99 during (ms)", f"{f}.health.p99", "ms"),
         (f"{f}: RSS peak during (MB)", f"{f}.peak", "mb"),
         (f"{f}: RSS 30 s after (MB)", f"{f}.after", "mb"),
+        (f"{f}: weighed 30 s after (MB)", f"{f}.weighed", "mb"),
+        (f"{f}: RSS above start-up / weighed above start-up",
+         (f"{f}.after", "startup_rss", f"{f}.weighed", "startup_weighed"), "growth"),
+        (f"{f}: the same, anonymous RSS only (not the program's code)",
+         (f"{f}.after_anon", "startup_anon", f"{f}.weighed", "startup_weighed"), "growth"),
     ]
 cols = labels
 print("| figure | " + " | ".join(cols) + " |")

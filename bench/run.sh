@@ -4,6 +4,7 @@
 #   bench/run.sh [DURATION_SECONDS]      (default 10 per run)
 #   bench/run.sh cluster [--runs N] [--duration S]   three instances and a shared server
 #   bench/run.sh websub [--runs N]                   the WebSub hub (bench/websub.sh)
+#   bench/run.sh archive [--runs N] [BINARY ...]     1,000 stored days under floods (bench/archive.sh)
 #
 # Installs Debian's wrk and nginx when missing, builds release, generates 90 days of about 30
 # papers (bench/gen_data.py), serves them from a mock upstream (examples/mock_upstream.rs), and
@@ -24,6 +25,21 @@ fi
 if [ "${1:-}" = websub ]; then
     shift
     exec bash bench/websub.sh "$@"
+fi
+
+# `bench/run.sh archive [--runs N] [--duration S] [--days D] [BINARY ...]`: memory and fairness
+# with 1,000 stored days (bench/archive.sh); without a binary, the release build of this tree.
+if [ "${1:-}" = archive ]; then
+    shift
+    binary_given=false
+    for arg in "$@"; do
+        if [ -f "$arg" ]; then binary_given=true; fi
+    done
+    if [ "$binary_given" = false ]; then
+        cargo build --release --bin paperboy >&2
+        set -- "$@" target/release/paperboy
+    fi
+    exec bash bench/archive.sh "$@"
 fi
 
 DURATION="${1:-10}"
