@@ -63,7 +63,7 @@ impl AppState {
     /// of what is over a budget only then, and on its own only while requests come.
     pub async fn run_pending_tasks(&self) {
         self.store.run_pending_tasks();
-        self.renders.sync().await;
+        self.renders.run_pending_tasks().await;
         self.selections.run_pending_tasks();
     }
 

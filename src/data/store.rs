@@ -365,7 +365,7 @@ impl Store {
     }
 
     /// Applies what the older lists' cache has pending: above all its evictions, so that
-    /// lists over their share are let go (see [`crate::app::background::upkeep`]).
+    /// lists over their share are let go (the application runs it every second: `AppState::upkeep`).
     pub fn run_pending_tasks(&self) {
         self.older.run_pending_tasks();
     }

@@ -390,8 +390,8 @@ impl RenderCache {
     }
 
     /// Applies pending inserts and evictions: what is over the budget is let go (run by
-    /// [`crate::app::background::upkeep`], and by tests for exact counts).
-    pub async fn sync(&self) {
+    /// `AppState::upkeep` every second, and by tests for exact counts).
+    pub async fn run_pending_tasks(&self) {
         self.templates.run_pending_tasks().await;
         self.bodies.run_pending_tasks().await;
         self.resolved.run_pending_tasks();

@@ -464,7 +464,7 @@ async fn a_flood_of_one_off_searches_is_bounded_and_healthz_keeps_answering() {
         "every build slot is given back"
     );
     // One-off feeds were answered, not kept.
-    app.state.renders.sync().await;
+    app.state.renders.run_pending_tasks().await;
     assert_eq!(app.state.renders.entry_count(), 1);
     let s = scrape(&app.client, &app.address).await;
     let shed = statuses.iter().filter(|s| **s == 503).count() as f64;

@@ -33,7 +33,7 @@ async fn canonical_equal_queries_share_one_render() {
         2,
         "b is the same feed asked again: rendered and kept"
     );
-    app.state.renders.sync().await;
+    app.state.renders.run_pending_tasks().await;
     assert_eq!(app.state.renders.entry_count(), 1);
     // a again: its own self link is spliced into the kept render, not rendered anew.
     let a_again = app
@@ -178,14 +178,14 @@ async fn a_stale_list_behind_a_remembered_url_is_still_refreshed() {
 async fn a_feed_is_kept_from_its_second_request_on() {
     let app = spawn_app().await;
     app.get("/feed.atom?q=graph").await;
-    app.state.renders.sync().await;
+    app.state.renders.run_pending_tasks().await;
     assert_eq!(
         app.state.renders.entry_count(),
         0,
         "a one-off query is not kept"
     );
     app.get("/feed.atom?q=graph").await;
-    app.state.renders.sync().await;
+    app.state.renders.run_pending_tasks().await;
     assert_eq!(app.state.renders.entry_count(), 1);
     assert_eq!(renders(&app), 2);
     for _ in 0..5 {
