@@ -192,14 +192,15 @@ mod tests {
         }
     }
 
+    /// A first fetch of `titles`, at `now`.
+    fn list_of(titles: &[(&str, &str)], now: DateTime<Utc>) -> DailyList {
+        DailyList::from_fetch(&fetched(titles), now, None)
+    }
+
     #[test]
     fn a_refresh_renders_again_only_the_papers_that_changed() {
         let now = Utc::now();
-        let first = DailyList::from_fetch(
-            &fetched(&[("2608.00001", "Same"), ("2608.00002", "Old title")]),
-            now,
-            None,
-        );
+        let first = list_of(&[("2608.00001", "Same"), ("2608.00002", "Old title")], now);
         for paper in &first.papers {
             parts::item(Format::Atom, paper).unwrap();
         }
@@ -225,11 +226,7 @@ mod tests {
     #[test]
     fn a_list_is_packed_once_and_a_refetched_copy_shares_its_text_and_weight() {
         let now = Utc::now();
-        let list = DailyList::from_fetch(
-            &fetched(&[("2608.00001", "One"), ("2608.00002", "Two")]),
-            now,
-            None,
-        );
+        let list = list_of(&[("2608.00001", "One"), ("2608.00002", "Two")], now);
         let (first, second) = (&list.papers[0], &list.papers[1]);
         assert!(
             first.title.shares_block(&second.id),
