@@ -9,7 +9,7 @@
 //! malloc arena of its own that keeps the high-water mark of the renders it ran. A fixed pool
 //! keeps the threads, and so the memory, as few as the builds allowed at once.
 //!
-//! The threads run below the HTTP workers' priority ([`crate::backstage::NICE`]), so that a
+//! The threads run below the HTTP workers' priority ([`crate::backstage::POLICY`]), so that a
 //! flood of builds takes the CPU the workers leave, not what cached answers need.
 //!
 //! The threads share one crossbeam channel, each waiting on it directly. (They first took

@@ -2,8 +2,9 @@
 //! priority, so that a flood of new searches, long digests or sweeps over stored dates cannot
 //! take the CPU from cached feeds, 304s and health checks.
 //!
-//! Two kinds of threads run it, both lowered to [`NICE`] as they start (on Linux a thread's
-//! nice value is its own, `setpriority(PRIO_PROCESS, gettid(), n)`):
+//! Two kinds of threads run it, both lowered as they start to `SCHED_IDLE` (on Linux a
+//! thread's scheduling policy and nice value are its own: `sched_setscheduler(0, ..)`,
+//! `setpriority(PRIO_PROCESS, gettid(), n)`), and to [`NICE`] should that policy be refused:
 //! - the backstage runtime (a small tokio runtime of its own, with its blocking pool): a miss
 //!   is handed to it whole (parsing the query and compiling its patterns, planning, waiting
 //!   for the store, which reads stored days and turns fetched pages into lists there too);
@@ -19,39 +20,68 @@ use tokio::sync::Semaphore;
 
 pub mod builds;
 
-/// The nice value of backstage and build threads: the lowest priority short of `SCHED_IDLE`,
-/// so that they get the CPU the workers leave, and little of what the workers want.
+/// The nice value of backstage and build threads: the lowest. It is what holds if `SCHED_IDLE`
+/// is refused (a seccomp profile may); under that policy the kernel ignores it.
 pub const NICE: i32 = 19;
 
-/// Lowers the calling thread's scheduling priority to [`NICE`] (Linux; elsewhere nothing).
-/// A failure (not expected: lowering needs no privilege) is logged and otherwise ignored.
+/// The scheduling policy of backstage and build threads (Linux's `SCHED_IDLE`, 5): a weight
+/// of 3 against the workers' 1,024 (nice 19 weighs 15), and a worker that wakes takes the CPU
+/// from them at once and counts a core running only them as idle when it looks for one.
+pub const POLICY: i32 = 5;
+
+/// The scheduling policy of the workers, which keep the one they started with (`SCHED_OTHER`).
+pub const WORKERS_POLICY: i32 = 0;
+
+/// Lowers the calling thread to [`POLICY`] and [`NICE`] (Linux; elsewhere nothing). A
+/// failure (not expected: lowering needs no privilege) is logged and otherwise ignored.
 pub fn lower_this_thread() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: gettid and setpriority only read and change the calling thread's
         // scheduling attributes.
-        let result = unsafe {
+        let niced = unsafe {
             let tid = libc::gettid();
             libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE)
         };
-        if result != 0 {
-            tracing::debug!(error = %std::io::Error::last_os_error(), "cannot lower a backstage thread's priority");
+        if niced != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "cannot lower a backstage thread's nice value");
+        }
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 is the calling thread; `param` lives across the call.
+        let idled = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+        if idled != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "cannot put a backstage thread under SCHED_IDLE");
         }
     }
 }
 
 /// The nice value of the thread `tid` of this process (Linux), for tests and diagnostics.
 pub fn nice_of(tid: i32) -> Option<i32> {
+    stat_field(tid, 19)
+}
+
+/// The scheduling policy of the thread `tid` of this process (Linux: 0 is `SCHED_OTHER`, 5
+/// `SCHED_IDLE`), for tests and diagnostics.
+pub fn policy_of(tid: i32) -> Option<i32> {
+    stat_field(tid, 41)
+}
+
+/// Field `field` (numbered from 1, as in proc(5)) of `/proc/self/task/<tid>/stat`, a number.
+fn stat_field(tid: i32, field: usize) -> Option<i32> {
     #[cfg(target_os = "linux")]
     {
         let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
-        // After the command name in parentheses: state is field 3; nice is field 19.
+        // The command name, in parentheses, is field 2 and may hold spaces: count after it.
         let after = &stat[stat.rfind(')')? + 1..];
-        after.split_whitespace().nth(16)?.parse().ok()
+        after
+            .split_whitespace()
+            .nth(field.checked_sub(3)?)?
+            .parse()
+            .ok()
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = tid;
+        let _ = (tid, field);
         None
     }
 }
@@ -79,8 +109,9 @@ pub enum Refused {
 
 impl Backstage {
     /// A runtime of `threads` worker threads (and a blocking pool of at most
-    /// `blocking_threads`, for reading stored days), all lowered to [`NICE`], working on at
-    /// most `misses` misses at once; a miss that cannot start within `wait` is refused.
+    /// `blocking_threads`, for reading stored days), all lowered ([`lower_this_thread`]),
+    /// working on at most `misses` misses at once; a miss that cannot start within `wait` is
+    /// refused.
     pub fn start(
         threads: usize,
         blocking_threads: usize,
@@ -177,21 +208,22 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn backstage_threads_run_below_the_callers_priority() {
-        // SAFETY: gettid has no preconditions.
-        let mine = nice_of(unsafe { libc::gettid() }).unwrap();
+        fn here() -> (i32, i32) {
+            // SAFETY: gettid has no preconditions.
+            let tid = unsafe { libc::gettid() };
+            (nice_of(tid).unwrap(), policy_of(tid).unwrap())
+        }
+        let mine = here();
         let backstage = Backstage::start(1, 1, 1, Duration::from_secs(1)).unwrap();
         let runtime = backstage.handle().unwrap();
         let theirs = runtime
-            .block_on(async { tokio::spawn(async { nice_of(unsafe { libc::gettid() }) }).await })
-            .unwrap()
+            .block_on(async { tokio::spawn(async { here() }).await })
             .unwrap();
-        let blocking = runtime
-            .block_on(runtime.spawn_blocking(|| nice_of(unsafe { libc::gettid() })))
-            .unwrap()
-            .unwrap();
-        assert!(mine < NICE, "the test itself runs at {mine}");
-        assert_eq!(theirs, NICE);
-        assert_eq!(blocking, NICE);
+        let blocking = runtime.block_on(runtime.spawn_blocking(here)).unwrap();
+        assert!(mine.0 < NICE, "the test itself runs at {mine:?}");
+        assert_eq!(mine.1, WORKERS_POLICY);
+        assert_eq!(theirs, (NICE, POLICY));
+        assert_eq!(blocking, (NICE, POLICY));
     }
 
     #[tokio::test]

@@ -473,29 +473,34 @@ async fn builds_and_backstage_run_below_the_http_workers_priority() {
         let Ok(name) = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")) else {
             continue;
         };
-        let nice = paperboy::backstage::nice_of(tid);
-        niced.insert(name.trim().to_owned(), nice);
+        let scheduling = (
+            paperboy::backstage::nice_of(tid),
+            paperboy::backstage::policy_of(tid),
+        );
+        niced.insert(name.trim().to_owned(), scheduling);
     }
     let of = |prefix: &str| {
         niced
             .iter()
             .filter(|(name, _)| name.starts_with(prefix))
-            .map(|(_, nice)| nice.unwrap())
-            .collect::<Vec<i32>>()
+            .map(|(_, (nice, policy))| (nice.unwrap(), policy.unwrap()))
+            .collect::<Vec<(i32, i32)>>()
     };
     let builds = of("paperboy-build");
     let backstage = of("paperboy-backst");
     let workers = of("actix-server wo");
     assert!(!builds.is_empty() && !backstage.is_empty(), "{niced:?}");
+    let lowered = (paperboy::backstage::NICE, paperboy::backstage::POLICY);
     assert!(
-        builds
-            .iter()
-            .chain(&backstage)
-            .all(|n| *n == paperboy::backstage::NICE)
+        builds.iter().chain(&backstage).all(|s| *s == lowered),
+        "{niced:?}"
     );
     assert!(!workers.is_empty(), "{niced:?}");
     assert!(
-        workers.iter().all(|n| *n < paperboy::backstage::NICE),
+        workers
+            .iter()
+            .all(|(nice, policy)| *nice < lowered.0
+                && *policy == paperboy::backstage::WORKERS_POLICY),
         "{niced:?}"
     );
 }
