@@ -63,7 +63,7 @@ pub fn matches(query: &FeedQuery, paper: &Paper) -> bool {
     matches_undecided(query, paper, &[])
 }
 
-/// Like [`matches`], skipping the search clauses marked in `decided` (per expression of
+/// Like [`matches()`], skipping the search clauses marked in `decided` (per expression of
 /// `query.q`, per clause: [`Narrowed::decided`]).
 pub fn matches_undecided(query: &FeedQuery, paper: &Paper, decided: &[Vec<bool>]) -> bool {
     if query.min_upvotes.is_some_and(|n| paper.upvotes < n)

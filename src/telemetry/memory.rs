@@ -8,7 +8,7 @@
 //! | bodies | 1/8 | feeds for one self link, in every encoding (spliced again from the template when let go) |
 //! | fast path | 1/16 | request URLs and what they resolved to |
 //! | selections | 1/16 | digests' rankings of ended periods (3/4 of the part), and the last windows' "listed on a newer day" flags (1/4, at most 16 windows) |
-//! | the rest | 3/8 | the home page, the table of keys seen once, the store's per-date tables, the build threads' compressors (about 380 KB each), and room for what the allocator keeps around what is weighed (measured with 1,000 stored days: 0.2 to 0.4 times as much again after a sweep over them or a flood of searches, 0.3 to 0.6 after a flood of month digests) |
+//! | the rest | 3/8 | the home page, the table of keys seen once, the store's per-date tables, the build threads' compressors (about 380 KB each), and room for what the allocator keeps around what is weighed (measured with 1,000 stored days, 30 s after a sweep over them, a flood of searches or one of month digests: 0.2 to 0.4 times as much again) |
 
 /// What glibc adds to each allocation: its header and the rounding of its size (about 16
 /// bytes, measured with heaptrack). Resident memory too, so weighed with what it holds.
