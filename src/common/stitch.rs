@@ -107,7 +107,7 @@ impl GzipAssembler {
         }
     }
 
-    /// Appends `bytes`, compressed now; a part under [`STORED_BELOW`] (a separator, a feed's
+    /// Appends `bytes`, compressed now; a part under `STORED_BELOW` (a separator, a feed's
     /// head or tail) is stored as it is, which costs 5 bytes and no compressor (resetting one
     /// clears hundreds of kilobytes).
     pub fn raw(&mut self, bytes: &[u8]) -> io::Result<()> {

@@ -93,7 +93,7 @@ pub fn matches_undecided(query: &FeedQuery, paper: &Paper, decided: &[Vec<bool>]
 }
 
 /// A digest's selection: for each of `periods` (in their order) that has papers after
-/// filtering, its `top` papers ([`select_period`]).
+/// filtering, its `top` papers (`select_period`).
 pub fn select_periods<'a>(
     windows: &Windows,
     query: &FeedQuery,
@@ -181,7 +181,7 @@ type Shadows = Arc<Vec<Vec<bool>>>;
 /// digests' periods).
 const KEPT_WINDOWS: usize = 16;
 
-/// The kept [`Shadows`] of the last windows selected from, most recently used last: part of
+/// The kept `Shadows` of the last windows selected from, most recently used last: part of
 /// the application's state ([`crate::app::state::AppState::windows`]), bounded in number and in
 /// bytes, and weighed with the selections.
 #[derive(Debug)]
@@ -194,7 +194,7 @@ pub struct Windows {
 }
 
 impl Windows {
-    /// At most [`KEPT_WINDOWS`] windows, and at most `max_bytes` bytes of them.
+    /// At most `KEPT_WINDOWS` windows, and at most `max_bytes` bytes of them.
     pub fn new(max_bytes: u64) -> Windows {
         Windows {
             kept: Mutex::new(Vec::new()),
