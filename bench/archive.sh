@@ -2,11 +2,12 @@
 # The archive scenario (issue 21): memory and fairness with a long stored archive, old and new
 # binaries side by side. Markdown on stdout, progress on stderr.
 #
-#   bench/archive.sh [--runs N] [--duration S] [--days D] BINARY [BINARY ...]
+#   bench/archive.sh [--runs N] [--duration S] [--days D] [--alone] BINARY [BINARY ...]
 #
 #   --runs N        measurements of every binary (default 3), alternating the binaries
 #   --duration S    seconds of each wrk (default 15)
 #   --days D        days of generated upstream data, ending today (default 1000)
+#   --alone         each flood with the CPU to itself: no cached feed or /healthz polled
 #   env MOCK_UPSTREAM=PATH  the mock upstream binary to use instead of building
 #                   examples/mock_upstream (cargo build --release --example mock_upstream)
 #
@@ -19,7 +20,8 @@
 #   searches  /feed.atom?days=30&q=<new 12-term q each request>            wrk -t2 -c64
 #   sweep     /feed.atom?days=1&date=<each stored date in turn>            wrk -t2 -c16
 # Before each flood the cached feed (/feed.atom, gzip) is measured alone (wrk -t1 -c4); during
-# the flood it is measured again, and /healthz (wrk -t1 -c1), at the same time. Peak resident
+# the flood it is measured again, and /healthz (wrk -t1 -c1), at the same time (with --alone,
+# neither: the flood has the CPU to itself, as it would without a poller). Peak resident
 # memory is VmHWM, reset before the flood (echo 5 > /proc/PID/clear_refs); 30 s after the flood
 # VmRSS, RssAnon and the memory lines of /metrics are read; each flood's ratio of resident
 # memory above start-up to what /metrics weighs above start-up is in the table (in KiB, then
@@ -32,7 +34,7 @@ BENCH="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(dirname "$BENCH")"
 
 usage() {
-    sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '4,12p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 die() { echo "archive.sh: $*" >&2; exit 1; }
@@ -40,12 +42,14 @@ die() { echo "archive.sh: $*" >&2; exit 1; }
 RUNS=3
 DURATION=15
 DAYS=1000
+ALONE=0
 BINARIES=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --runs) RUNS="${2:?--runs needs a number}"; shift 2 ;;
         --duration) DURATION="${2:?--duration needs seconds}"; shift 2 ;;
         --days) DAYS="${2:?--days needs a number}"; shift 2 ;;
+        --alone) ALONE=1; shift ;;
         -h | --help) usage ;;
         --) shift; BINARIES+=("$@"); break ;;
         -*) echo "archive.sh: unknown option $1" >&2; usage ;;
@@ -158,7 +162,7 @@ TIMEOUT=(--timeout 30s)
     echo "## Archive scenario, $(date -u '+%F %H:%M UTC')"
     echo
     echo "Machine: $(nproc) cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) memory, Linux $(uname -r); load average at start $(cut -d' ' -f1-3 /proc/loadavg)."
-    echo "Data: $DAYS days, $FIRST to $TODAY, about 30 papers a weekday, weekends empty ($(wc -l <"$WORK/dates") files). Runs: $RUNS, wrk duration ${DURATION} s, binaries alternating in each run."
+    echo "Data: $DAYS days, $FIRST to $TODAY, about 30 papers a weekday, weekends empty ($(wc -l <"$WORK/dates") files). Runs: $RUNS, wrk duration ${DURATION} s, binaries alternating in each run$([ "$ALONE" = 1 ] && echo "; --alone: each flood with nothing polled beside it")."
     echo
     echo "Binaries:"
     for i in "${!BINARIES[@]}"; do
@@ -175,11 +179,14 @@ TIMEOUT=(--timeout 30s)
     echo "curl -H 'Accept-Encoding: gzip' http://127.0.0.1:P$CACHED_PATH   # twice, so it is cached"
     for flood in "${FLOODS[@]}"; do
         echo "# $flood"
-        echo "wrk -t1 -c4 -d${DURATION}s --latency ${TIMEOUT[*]} -H 'Accept-Encoding: gzip' 'http://127.0.0.1:P$CACHED_PATH'   # idle"
+        [ "$ALONE" = 1 ] ||
+            echo "wrk -t1 -c4 -d${DURATION}s --latency ${TIMEOUT[*]} -H 'Accept-Encoding: gzip' 'http://127.0.0.1:P$CACHED_PATH'   # idle"
         echo "echo 5 > /proc/PID/clear_refs   # resets VmHWM"
         echo "wrk -t2 -c$(flood_connections "$flood") -d${DURATION}s --latency ${TIMEOUT[*]} -H 'Accept-Encoding: gzip' -s bench/$(flood_script "$flood").lua 'http://127.0.0.1:P$(flood_path "$flood")' $(flood_args "$flood" | sed "s|$WORK|W|g") &"
-        echo "wrk -t1 -c4 -d${DURATION}s --latency ${TIMEOUT[*]} -H 'Accept-Encoding: gzip' 'http://127.0.0.1:P$CACHED_PATH' &   # during"
-        echo "wrk -t1 -c1 -d${DURATION}s --latency ${TIMEOUT[*]} 'http://127.0.0.1:P/healthz' &"
+        if [ "$ALONE" = 0 ]; then
+            echo "wrk -t1 -c4 -d${DURATION}s --latency ${TIMEOUT[*]} -H 'Accept-Encoding: gzip' 'http://127.0.0.1:P$CACHED_PATH' &   # during"
+            echo "wrk -t1 -c1 -d${DURATION}s --latency ${TIMEOUT[*]} 'http://127.0.0.1:P/healthz' &"
+        fi
         echo "wait; grep VmHWM /proc/PID/status; sleep 30; grep VmRSS /proc/PID/status"
         echo "curl -s http://127.0.0.1:P/metrics | grep -E 'paperboy_(memory_bytes|render_cache_bytes)'"
     done
@@ -279,8 +286,10 @@ measure() { # binary label
     local flood out="$WORK/wrk" fpid cpid peak
     for flood in "${FLOODS[@]}"; do
         echo "run $RUN, $label: $flood" >&2
-        wrk -t1 -c4 -d"${DURATION}s" --latency "${TIMEOUT[@]}" "${GZIP[@]}" "$pb$CACHED_PATH" >"$out.idle" 2>&1 || true
-        wrk_stats "$out.idle" "$flood.idle"
+        if [ "$ALONE" = 0 ]; then
+            wrk -t1 -c4 -d"${DURATION}s" --latency "${TIMEOUT[@]}" "${GZIP[@]}" "$pb$CACHED_PATH" >"$out.idle" 2>&1 || true
+            wrk_stats "$out.idle" "$flood.idle"
+        fi
 
         if ! echo 5 >"/proc/$PB_PID/clear_refs" 2>/dev/null; then
             echo "warning: could not reset VmHWM (clear_refs); the peak is since start-up" >&2
@@ -290,19 +299,23 @@ measure() { # binary label
             -s "$BENCH/$(flood_script "$flood").lua" "$pb$(flood_path "$flood")" $(flood_args "$flood") >"$out.flood" 2>&1 &
         fpid=$!
         PIDS+=("$fpid")
-        wrk -t1 -c4 -d"${DURATION}s" --latency "${TIMEOUT[@]}" "${GZIP[@]}" "$pb$CACHED_PATH" >"$out.cached" 2>&1 &
-        cpid=$!
-        PIDS+=("$cpid")
-        wrk -t1 -c1 -d"${DURATION}s" --latency "${TIMEOUT[@]}" "$pb/healthz" >"$out.health" 2>&1 || true
+        if [ "$ALONE" = 0 ]; then
+            wrk -t1 -c4 -d"${DURATION}s" --latency "${TIMEOUT[@]}" "${GZIP[@]}" "$pb$CACHED_PATH" >"$out.cached" 2>&1 &
+            cpid=$!
+            PIDS+=("$cpid")
+            wrk -t1 -c1 -d"${DURATION}s" --latency "${TIMEOUT[@]}" "$pb/healthz" >"$out.health" 2>&1 || true
+            wait "$cpid" || true
+            forget "$cpid"
+        fi
         wait "$fpid" || true
         forget "$fpid"
-        wait "$cpid" || true
-        forget "$cpid"
         kill -0 "$PB_PID" 2>/dev/null || { tail -n 20 "$log" >&2; die "$label exited during the $flood flood (log above)"; }
         peak="$(kb "$PB_PID" VmHWM)"
         wrk_stats "$out.flood" "$flood.flood"
-        wrk_stats "$out.cached" "$flood.cached"
-        wrk_stats "$out.health" "$flood.health"
+        if [ "$ALONE" = 0 ]; then
+            wrk_stats "$out.cached" "$flood.cached"
+            wrk_stats "$out.health" "$flood.health"
+        fi
         put "$flood.peak" "$peak"
         sleep 30
         put "$flood.after" "$(kb "$PB_PID" VmRSS)"

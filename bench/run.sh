@@ -4,7 +4,7 @@
 #   bench/run.sh [DURATION_SECONDS]      (default 10 per run)
 #   bench/run.sh cluster [--runs N] [--duration S]   three instances and a shared server
 #   bench/run.sh websub [--runs N]                   the WebSub hub (bench/websub.sh)
-#   bench/run.sh archive [--runs N] [BINARY ...]     1,000 stored days under floods (bench/archive.sh)
+#   bench/run.sh archive [--runs N] [--alone] [BINARY ...] 1,000 stored days under floods (bench/archive.sh)
 #
 # Installs Debian's wrk and nginx when missing, builds release, generates 90 days of about 30
 # papers (bench/gen_data.py), serves them from a mock upstream (examples/mock_upstream.rs), and
@@ -27,7 +27,7 @@ if [ "${1:-}" = websub ]; then
     exec bash bench/websub.sh "$@"
 fi
 
-# `bench/run.sh archive [--runs N] [--duration S] [--days D] [BINARY ...]`: memory and fairness
+# `bench/run.sh archive [--runs N] [--duration S] [--days D] [--alone] [BINARY ...]`: memory and fairness
 # with 1,000 stored days (bench/archive.sh); without a binary, the release build of this tree.
 if [ "${1:-}" = archive ]; then
     shift
