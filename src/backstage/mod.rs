@@ -32,6 +32,11 @@ pub const POLICY: i32 = 5;
 /// The scheduling policy of the workers, which keep the one they started with (`SCHED_OTHER`).
 pub const WORKERS_POLICY: i32 = 0;
 
+// The numbers above are Linux's, spelled out so that they exist (for tests and diagnostics)
+// where libc has no such constants.
+#[cfg(target_os = "linux")]
+const _: () = assert!(POLICY == libc::SCHED_IDLE && WORKERS_POLICY == libc::SCHED_OTHER);
+
 /// Lowers the calling thread to [`POLICY`] and [`NICE`] (Linux; elsewhere nothing). A
 /// failure (not expected: lowering needs no privilege) is logged and otherwise ignored.
 pub fn lower_this_thread() {
@@ -48,7 +53,7 @@ pub fn lower_this_thread() {
         }
         let param = libc::sched_param { sched_priority: 0 };
         // SAFETY: pid 0 is the calling thread; `param` lives across the call.
-        let idled = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+        let idled = unsafe { libc::sched_setscheduler(0, POLICY, &param) };
         if idled != 0 {
             tracing::debug!(error = %std::io::Error::last_os_error(), "cannot put a backstage thread under SCHED_IDLE");
         }
